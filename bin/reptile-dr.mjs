@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// The reptile-dr command: registers the TypeScript loader, then runs the CLI.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../cli/index.ts');
+await main(process.argv);

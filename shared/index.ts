@@ -1,0 +1,7 @@
+// The only path other folders import shared code from.
+export * from './labels.js';
+export * from './metrics.js';
+export * from './postprocess.js';
+export * from './model-card.js';
+export * from './grader.js';
+export * from './preprocess/spec.js';

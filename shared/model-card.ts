@@ -1,0 +1,106 @@
+// ModelCard: the metadata that travels with every exported model (model.json); parseModelCard() rejects bad cards.
+import { z } from 'zod';
+import { GRADES, NUM_GRADES } from './labels.js';
+import { PreprocessSpecSchema } from './preprocess/spec.js';
+
+const Probabilities = z.array(z.number().min(0).max(1)).length(NUM_GRADES);
+
+/** Metrics of a model on one split of a dataset. */
+export const SplitMetricsSchema = z
+  .object({
+    dataset: z.string().min(1),
+    split: z.string().min(1),
+    n: z.number().int().nonnegative(),
+    qwk: z.number(),
+    accuracy: z.number().min(0).max(1),
+    auc: z.number().nullable(),
+    referable: z.object({ sensitivity: z.number().nullable(), specificity: z.number().nullable() }),
+    confusion: z.array(z.array(z.number().int().nonnegative())).optional(),
+  })
+  .passthrough();
+
+export const ModelCardSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lower-case letters, digits, ".", "_" or "-"'),
+    version: z.string().min(1),
+    description: z.string().min(1),
+    createdAt: z.string().min(1),
+    labels: z
+      .array(z.object({ grade: z.number().int(), name: z.string(), referable: z.boolean() }).passthrough())
+      .length(NUM_GRADES),
+    input: z
+      .object({
+        name: z.string().min(1),
+        dtype: z.literal('float32'),
+        layout: z.literal('NHWC'),
+        /** [batch, height, width, channels]; batch is -1 (symbolic). */
+        shape: z.tuple([z.literal(-1), z.number().int().positive(), z.number().int().positive(), z.literal(3)]),
+      })
+      .strict(),
+    outputs: z.object({ logits: z.string().min(1), probs: z.string().min(1) }).strict(),
+    onnx: z
+      .object({
+        file: z.string().min(1),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        opset: z.number().int().positive(),
+        bytes: z.number().int().positive(),
+      })
+      .strict(),
+    preprocess: PreprocessSpecSchema,
+    metrics: z.array(SplitMetricsSchema),
+    training: z
+      .object({
+        method: z.string().min(1),
+        command: z.string(),
+        config: z.record(z.string(), z.unknown()),
+        seed: z.number().int().nullable(),
+        commit: z.string().nullable(),
+      })
+      .passthrough(),
+    data: z.object({ name: z.string().min(1), attribution: z.string().min(1), licence: z.string().min(1) }).passthrough(),
+    intendedUse: z.string().min(1),
+    limitations: z.string().min(1),
+    /** The fixture photo's expected output: serving and the viewer check it at start-up. */
+    reference: z
+      .object({
+        image: z.string().min(1),
+        imageSha256: z.string().regex(/^[0-9a-f]{64}$/),
+        probabilities: Probabilities,
+        grade: z.number().int().min(0).max(NUM_GRADES - 1),
+        tolerance: z.number().positive().max(0.1),
+      })
+      .strict(),
+  })
+  .passthrough()
+  .superRefine((card, ctx) => {
+    card.labels.forEach((l, i) => {
+      if (l.grade !== GRADES[i].grade || l.name !== GRADES[i].name) {
+        ctx.addIssue({ code: 'custom', path: ['labels', i], message: `expected grade ${i} "${GRADES[i].name}"` });
+      }
+    });
+    if (card.input.shape[1] !== card.preprocess.size || card.input.shape[2] !== card.preprocess.size) {
+      ctx.addIssue({ code: 'custom', path: ['input', 'shape'], message: `must match preprocess.size ${card.preprocess.size}` });
+    }
+  });
+
+export type ModelCard = z.infer<typeof ModelCardSchema>;
+export type SplitMetrics = z.infer<typeof SplitMetricsSchema>;
+
+/** Parses a card (object or JSON text); throws an Error listing every bad field. `source` names the file. */
+export function parseModelCard(input: unknown, source = 'model card'): ModelCard {
+  let value = input;
+  if (typeof input === 'string') {
+    try {
+      value = JSON.parse(input);
+    } catch (e) {
+      throw new Error(`${source}: not valid JSON (${(e as Error).message})`);
+    }
+  }
+  const r = ModelCardSchema.safeParse(value);
+  if (!r.success) {
+    const why = r.error.issues.map((i) => `${i.path.join('.') || '(card)'}: ${i.message}`).join('; ');
+    throw new Error(`${source}: invalid model card: ${why}`);
+  }
+  return r.data;
+}

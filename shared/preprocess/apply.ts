@@ -1,0 +1,2 @@
+// RGB(A) bytes + spec → model input (placeholder: implemented by the preprocessing work).
+export {};

@@ -24,7 +24,8 @@ export function checkFormat(format: string): DatasetFormat {
 
 /** Resolved open options with defaults (seed 0, valFraction 0.2, keepPercent 100, valCharacters 100). */
 export function openDefaults(opts: OpenOptions = {}): Required<OpenOptions> {
-  const o = { seed: 0, valFraction: 0.2, keepPercent: 100, valCharacters: 100, ...opts };
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as OpenOptions;
+  const o = { seed: 0, valFraction: 0.2, keepPercent: 100, valCharacters: 100, ...given };
   if (!Number.isInteger(o.seed)) throw new Error(`seed must be an integer, got ${o.seed}`);
   if (!(o.valFraction >= 0 && o.valFraction < 1)) throw new Error(`valFraction must be in [0, 1), got ${o.valFraction}`);
   if (!(o.keepPercent > 0 && o.keepPercent <= 100)) throw new Error(`keepPercent must be in (0, 100], got ${o.keepPercent}`);

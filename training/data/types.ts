@@ -24,6 +24,8 @@ export interface LabeledTensors {
   ids: string[];
   /** Patient id per image where the format knows it (Kaggle: text before `_`). */
   patients?: string[];
+  /** Rows and files skipped while indexing or decoding this split (added by the loaders). */
+  problems?: DataProblem[];
 }
 
 /**

@@ -1,0 +1,136 @@
+// Options of pretrain / finetune / evaluate / experiment: types, defaults (PAPER.md), flag parsing and validation.
+import { readFileSync } from 'node:fs';
+import { MINIIMAGENET_CONV4, OMNIGLOT_NET, type ModelConfig } from './models/backbone.js';
+
+/** Architecture presets by name (`--arch`). */
+export const ARCH_PRESETS: Record<string, Readonly<ModelConfig>> = { omniglot: OMNIGLOT_NET, miniimagenet: MINIIMAGENET_CONV4 };
+
+/** Class weighting of the fine-tuning loss. */
+export const CLASS_WEIGHTS = ['none', 'balanced'] as const;
+export type ClassWeighting = (typeof CLASS_WEIGHTS)[number];
+
+/** Options shared by every supervised run (pretrain, finetune). Defaults from PAPER.md. */
+export interface LoopOptions {
+  /** Maximum training iterations (paper: 200,000). */
+  iters: number;
+  /** Evaluate on validation every N iterations (paper: 1,000). */
+  evalEvery: number;
+  /** Stop after this many evaluations without a better validation score. */
+  patience: number;
+  batchSize: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  seed: number;
+  /** Backend choice passed to initBackend ('auto', 'wasm', 'cpu', ...). */
+  backend: string;
+}
+
+/** Defaults of {@link LoopOptions}: Adam lr 1e-3 β 0.9/0.999, batch 32, eval every 1,000 of 200,000, patience 20. */
+export const LOOP_DEFAULTS: LoopOptions = {
+  iters: 200_000, evalEvery: 1000, patience: 20, batchSize: 32, lr: 1e-3, beta1: 0.9, beta2: 0.999, seed: 0, backend: 'auto',
+};
+
+/** Options of fine-tuning (CLI `finetune`). */
+export interface FinetuneOptions extends LoopOptions {
+  /** 'random' (baseline 1) or a checkpoint folder (pre-trained, Reptile). */
+  init: string;
+  /** Architecture preset for a random init (a checkpoint init brings its own). */
+  arch: string;
+  /** Input side; default: the spec's size, else the init's input size. */
+  inputSize?: number;
+  /** Keep batch norm in the fine-tuned network (paper: removed). */
+  keepBn: boolean;
+  classWeight: ClassWeighting;
+  /** Augmentation preset name (see AUGMENT_PRESETS). */
+  augment: string;
+  /** Percent of each grade kept in train and validation (paper: 50 or 100). */
+  keepPercent: number;
+  /** Validation fraction for datasets without an official split. */
+  valFraction: number;
+  /** Preprocessing spec file (JSON); default: DEFAULT_SPEC at the model's input size. */
+  specFile?: string;
+}
+
+/** Defaults of {@link FinetuneOptions}. */
+export const FINETUNE_DEFAULTS: FinetuneOptions = {
+  ...LOOP_DEFAULTS, init: 'random', arch: 'omniglot', keepBn: false, classWeight: 'none', augment: 'none', keepPercent: 100, valFraction: 0.2,
+};
+
+/** Options of supervised pre-training (CLI `pretrain`). */
+export interface PretrainOptions extends LoopOptions {
+  arch: string;
+  inputSize?: number;
+  /** Omniglot: rotations by 90° as extra classes (as in meta-training). */
+  rotations: boolean;
+  /** Fraction of each class's images held out to select the checkpoint (at least one per class). */
+  holdout: number;
+  /** Cap on held-out images evaluated (a fixed seeded subset); 0 = all. */
+  valMax: number;
+}
+
+/** Defaults of {@link PretrainOptions}: selection by held-out accuracy every 1,000 iterations. */
+export const PRETRAIN_DEFAULTS: PretrainOptions = {
+  ...LOOP_DEFAULTS, arch: 'omniglot', rotations: true, holdout: 0.1, valMax: 5000, patience: 10,
+};
+
+/** Parses an integer flag ≥ `min`, naming the flag and value when bad. */
+export function intFlag(name: string, v: string | number, min = 0): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Parses a number flag in [lo, hi]. */
+export function numFlag(name: string, v: string | number, lo = -Infinity, hi = Infinity): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n) || n < lo || n > hi) throw new Error(`--${name} must be a number in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Checks `v` is one of `allowed`. */
+export function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(v)) throw new Error(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+
+/** Comma list of integers (`--seeds 0,1,2,3`). */
+export function intList(name: string, v: string, min = 0): number[] {
+  const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!parts.length) throw new Error(`--${name} needs at least one value, got ${JSON.stringify(v)}`);
+  return parts.map((p) => intFlag(name, p, min));
+}
+
+/** Reads a JSON file of option overrides (a run preset); throws naming the file. */
+export function readPreset(file: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`preset ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Parses and validates the shared loop flags (commander gives strings). */
+export function loopFromFlags(f: Record<string, unknown>, defaults: LoopOptions): LoopOptions {
+  const g = (k: keyof LoopOptions) => (f[k] === undefined ? defaults[k] : f[k]) as string | number;
+  return {
+    iters: intFlag('iters', g('iters'), 1),
+    evalEvery: intFlag('eval-every', g('evalEvery'), 1),
+    patience: intFlag('patience', g('patience'), 1),
+    batchSize: intFlag('batch-size', g('batchSize'), 1),
+    lr: numFlag('lr', g('lr'), 0, 10),
+    beta1: numFlag('beta1', g('beta1'), 0, 0.999999),
+    beta2: numFlag('beta2', g('beta2'), 0, 0.999999999),
+    seed: intFlag('seed', g('seed'), 0),
+    backend: String(g('backend')),
+  };
+}
+
+/** Architecture preset by name; throws listing the valid ones. */
+export function archPreset(name: string): ModelConfig {
+  const p = ARCH_PRESETS[name];
+  if (!p) throw new Error(`--arch must be one of ${Object.keys(ARCH_PRESETS).join(', ')}, got ${JSON.stringify(name)}`);
+  return { ...p };
+}

@@ -1,0 +1,236 @@
+// The supervised training loop shared by fine-tuning and pre-training: Adam, eval every N, best/ + last/, patience, resume.
+import * as tf from '@tensorflow/tfjs';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { augmentActive, augmentBatch, type AugmentOptions } from './augment.js';
+import { checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { forward, trainableVariables, type ModelConfig } from './models/backbone.js';
+import { createRng } from './random.js';
+
+/** Training images addressable by index; copies a batch into fresh arrays. */
+export interface BatchSource {
+  n: number;
+  shape: [number, number, number];
+  /** Labels of every item (for class weights and evaluation). */
+  labels: Int32Array;
+  batch(indices: readonly number[]): { x: Float32Array; y: Int32Array };
+}
+
+/** A BatchSource over one contiguous NHWC block (LabeledTensors or a subset of it). */
+export function blockSource(x: Float32Array, y: Int32Array, shape: [number, number, number]): BatchSource {
+  const per = shape[0] * shape[1] * shape[2];
+  return {
+    n: y.length,
+    shape,
+    labels: y,
+    batch(indices) {
+      const bx = new Float32Array(indices.length * per);
+      const by = new Int32Array(indices.length);
+      indices.forEach((k, i) => {
+        bx.set(x.subarray(k * per, (k + 1) * per), i * per);
+        by[i] = y[k];
+      });
+      return { x: bx, y: by };
+    },
+  };
+}
+
+/** One validation evaluation. `score` is what selects the checkpoint (QWK or accuracy). */
+export interface EvalRecord {
+  step: number;
+  score: number;
+  trainLoss: number;
+  metrics: Record<string, number>;
+  seconds: number;
+}
+
+/** Scores validation probabilities (n × k, row-major): higher is better. */
+export type ScoreFn = (truth: Int32Array, probs: Float32Array, k: number) => { score: number; metrics: Record<string, number> };
+
+/** Options of {@link fit}. */
+export interface FitOptions {
+  model: tf.LayersModel;
+  config: ModelConfig;
+  train: BatchSource;
+  val: BatchSource;
+  score: ScoreFn;
+  /** Folder for best/, last/ and metrics.jsonl. */
+  outDir: string;
+  iters: number;
+  evalEvery: number;
+  /** Stop after this many evaluations without a better score. */
+  patience: number;
+  batchSize?: number;
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  seed?: number;
+  /** Per-class loss weights (index = label); null for plain mean cross-entropy. */
+  classWeights?: number[] | null;
+  augment?: AugmentOptions;
+  /** Continue from `<outDir>/last` when it exists (default true). */
+  resume?: boolean;
+  /** Also evaluate before the first step (default true). */
+  evalAtStart?: boolean;
+  /** Saved in each checkpoint's state (the resolved run options). */
+  runInfo?: Record<string, unknown>;
+  /** Called after every evaluation. */
+  onEval?: (r: EvalRecord, best: { step: number; score: number }) => void;
+  /** Called after every training step with (step, iters). */
+  onStep?: (step: number, iters: number) => void;
+  /** Stop requested from outside (checked between steps; the last checkpoint stays at the last evaluation). */
+  shouldStop?: () => boolean;
+}
+
+/** What {@link fit} returns. */
+export interface FitResult {
+  bestStep: number;
+  bestScore: number;
+  bestMetrics: Record<string, number>;
+  steps: number;
+  stoppedEarly: boolean;
+  resumedFrom: number;
+  history: EvalRecord[];
+  wallSeconds: number;
+}
+
+interface RunState {
+  bestStep: number;
+  bestScore: number;
+  bestMetrics: Record<string, number>;
+  evalsSinceBest: number;
+  history: EvalRecord[];
+  finished: boolean;
+  stoppedEarly: boolean;
+}
+
+/** Softmax probabilities (n × k) of the model on a source, in batches, BN in inference mode. */
+export function predictSource(model: tf.LayersModel, src: BatchSource, batchSize = 256): Float32Array {
+  let out: Float32Array | null = null;
+  for (let s = 0; s < src.n; s += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, src.n - s) }, (_, i) => s + i);
+    const { x } = src.batch(idx);
+    const p = tf.tidy(() => tf.softmax(forward(model, tf.tensor4d(x, [idx.length, ...src.shape]), { training: false })));
+    const v = p.dataSync() as Float32Array;
+    p.dispose();
+    const k = v.length / idx.length;
+    out ??= new Float32Array(src.n * k);
+    out.set(v, s * k);
+  }
+  return out ?? new Float32Array(0);
+}
+
+/** Balanced class weights w_c = n / (k · n_c) (0 for absent classes). */
+export function balancedClassWeights(labels: Int32Array, k: number): number[] {
+  const counts = new Array<number>(k).fill(0);
+  for (const l of labels) counts[l]++;
+  return counts.map((c) => (c ? labels.length / (k * c) : 0));
+}
+
+/**
+ * Trains `model` with Adam on mini-batches drawn by reshuffling the training set each epoch (seeded per
+ * epoch, so a resumed run draws exactly the batches an uninterrupted one would), evaluates on `val` every
+ * `evalEvery` steps, writes `<outDir>/best` when the score improves and `<outDir>/last` (with optimizer
+ * state) at every evaluation, appends one JSON line per evaluation to `<outDir>/metrics.jsonl`, and stops
+ * after `patience` evaluations without improvement or at `iters`. With BN in the model, training uses the
+ * batch's statistics and updates the moving ones; evaluation uses the moving ones.
+ */
+export async function fit(o: FitOptions): Promise<FitResult> {
+  const t0 = Date.now();
+  const batchSize = o.batchSize ?? 32;
+  const seed = o.seed ?? 0;
+  const k = o.config.numClasses;
+  mkdirSync(o.outDir, { recursive: true });
+  const lastDir = join(o.outDir, 'last');
+  const bestDir = join(o.outDir, 'best');
+  const logFile = join(o.outDir, 'metrics.jsonl');
+  const optimizer = tf.train.adam(o.lr ?? 1e-3, o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.epsilon ?? 1e-8);
+  const vars = trainableVariables(o.model);
+  let step = 0;
+  let st: RunState = { bestStep: -1, bestScore: -Infinity, bestMetrics: {}, evalsSinceBest: 0, history: [], finished: false, stoppedEarly: false };
+  if ((o.resume ?? true) && checkpointExists(lastDir)) {
+    const ck = await loadCheckpoint(lastDir);
+    o.model.layers.forEach((layer) => {
+      if (layer.weights.length) layer.setWeights(ck.model.getLayer(layer.name).getWeights());
+    });
+    ck.model.dispose();
+    if (ck.optimizerWeights) {
+      await optimizer.setWeights(ck.optimizerWeights);
+      tf.dispose(ck.optimizerWeights.map((w) => w.tensor));
+    }
+    step = ck.step;
+    st = ck.state.run as RunState;
+    st.bestScore ??= -Infinity; // JSON has no -Infinity
+  }
+  const resumedFrom = step;
+  const weights = o.classWeights ? tf.tensor1d(o.classWeights) : null;
+  const n = o.train.n;
+  const perEpoch = Math.max(1, Math.floor(n / Math.min(batchSize, n)));
+  const bs = Math.min(batchSize, n);
+  let epochOrder: { epoch: number; order: number[] } = { epoch: -1, order: [] };
+  const lossWindow: number[] = [];
+
+  const evaluate = async () => {
+    const ts = Date.now();
+    const probs = predictSource(o.model, o.val);
+    const { score, metrics } = o.score(o.val.labels, probs, k);
+    const trainLoss = lossWindow.length ? lossWindow.reduce((a, b) => a + b, 0) / lossWindow.length : Number.NaN;
+    lossWindow.length = 0;
+    const rec: EvalRecord = { step, score, trainLoss, metrics, seconds: (Date.now() - ts) / 1000 };
+    st.history.push(rec);
+    const s = Number.isFinite(score) ? score : -Infinity;
+    if (s > st.bestScore || st.bestStep < 0) {
+      st.bestScore = s;
+      st.bestStep = step;
+      st.bestMetrics = metrics;
+      st.evalsSinceBest = 0;
+      await saveCheckpoint(bestDir, { model: o.model, config: o.config, step, state: { run: st, info: o.runInfo ?? {} } });
+    } else {
+      st.evalsSinceBest++;
+    }
+    if (st.evalsSinceBest >= o.patience) st.stoppedEarly = true;
+    if (st.stoppedEarly || step >= o.iters) st.finished = true;
+    await saveCheckpoint(lastDir, { model: o.model, config: o.config, step, state: { run: st, info: o.runInfo ?? {} }, optimizer });
+    appendFileSync(logFile, `${JSON.stringify({ ...rec, best: st.bestScore, bestStep: st.bestStep, time: new Date().toISOString() })}\n`);
+    o.onEval?.(rec, { step: st.bestStep, score: st.bestScore });
+  };
+
+  if (step === 0 && (o.evalAtStart ?? true) && !st.finished) await evaluate();
+  while (!st.finished && step < o.iters) {
+    if (o.shouldStop?.()) break;
+    const epoch = Math.floor(step / perEpoch);
+    if (epochOrder.epoch !== epoch) {
+      epochOrder = { epoch, order: createRng(`${seed}:epoch:${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i)) };
+    }
+    const at = (step % perEpoch) * bs;
+    const { x, y } = o.train.batch(epochOrder.order.slice(at, at + bs));
+    if (augmentActive(o.augment)) augmentBatch(x, y.length, o.train.shape, o.augment!, createRng(`${seed}:aug:${step}`));
+    const loss = tf.tidy(() => {
+      const xt = tf.tensor4d(x, [y.length, ...o.train.shape]);
+      const yt = tf.tensor1d(y, 'int32');
+      return optimizer.minimize(() => {
+        const logits = forward(o.model, xt, { training: true, updateStats: o.config.batchNorm });
+        const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(yt, k), logits, undefined, 0, tf.Reduction.NONE);
+        return (weights ? tf.mean(tf.mul(ce, tf.gather(weights, yt))) : tf.mean(ce)) as tf.Scalar;
+      }, true, vars)!;
+    });
+    lossWindow.push((await loss.data())[0]);
+    loss.dispose();
+    step++;
+    o.onStep?.(step, o.iters);
+    if (step % o.evalEvery === 0 || step >= o.iters) await evaluate();
+  }
+  weights?.dispose();
+  optimizer.dispose();
+  return {
+    bestStep: st.bestStep,
+    bestScore: st.bestScore,
+    bestMetrics: st.bestMetrics,
+    steps: step,
+    stoppedEarly: st.stoppedEarly,
+    resumedFrom,
+    history: st.history,
+    wallSeconds: (Date.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,207 @@
+// The conv-net family (mini-ImageNet Conv4, Omniglot net): config, builder, functional forward pass, weight transfer.
+import * as tf from '@tensorflow/tfjs';
+import { createRng } from '../random.js';
+
+/** Resolved architecture of one network; saved with every checkpoint. */
+export interface ModelConfig {
+  /** Square input side in pixels (84 for mini-ImageNet, 28 for Omniglot). */
+  inputSize: number;
+  /** Input channels: 1 (grayscale) or 3 (RGB). */
+  channels: number;
+  /** Filters of every conv layer. */
+  filters: number;
+  /** Number of conv blocks. */
+  blocks: number;
+  /** Conv kernel side. */
+  kernelSize: number;
+  /** Conv stride (1 for Conv4, 2 for the Omniglot net); padding is always 'same'. */
+  convStride: number;
+  /** 'max': 2×2 stride-2 'same' max-pool after BN (before ReLU); 'none': no pooling. */
+  pool: 'max' | 'none';
+  /** Batch normalisation after each conv. */
+  batchNorm: boolean;
+  /** Output classes (ways, or 5 grades). */
+  numClasses: number;
+  /** Batch-norm epsilon (Keras default 1e-3). */
+  bnEpsilon: number;
+}
+
+/** Reptile's mini-ImageNet model: 84×84×3, 4 × (conv 3×3/32 → BN → max-pool → ReLU); 34,661 params for 5 ways. */
+export const MINIIMAGENET_CONV4: Readonly<ModelConfig> = Object.freeze({
+  inputSize: 84, channels: 3, filters: 32, blocks: 4, kernelSize: 3, convStride: 1,
+  pool: 'max', batchNorm: true, numClasses: 5, bnEpsilon: 1e-3,
+});
+
+/** Reptile's Omniglot model: 28×28×1, 4 × (conv 3×3/64 stride 2 → BN → ReLU). */
+export const OMNIGLOT_NET: Readonly<ModelConfig> = Object.freeze({
+  inputSize: 28, channels: 1, filters: 64, blocks: 4, kernelSize: 3, convStride: 2,
+  pool: 'none', batchNorm: true, numClasses: 5, bnEpsilon: 1e-3,
+});
+
+/** Throws naming the bad field and value when `cfg` is not a usable ModelConfig. */
+export function validateModelConfig(cfg: ModelConfig): ModelConfig {
+  const posInt = (k: keyof ModelConfig) => {
+    const v = cfg[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`model config: ${k} must be a positive integer, got ${JSON.stringify(v)}`);
+  };
+  (['inputSize', 'channels', 'filters', 'blocks', 'kernelSize', 'convStride', 'numClasses'] as const).forEach(posInt);
+  if (cfg.pool !== 'max' && cfg.pool !== 'none') throw new Error(`model config: pool must be 'max' or 'none', got ${JSON.stringify(cfg.pool)}`);
+  if (typeof cfg.batchNorm !== 'boolean') throw new Error(`model config: batchNorm must be true or false, got ${JSON.stringify(cfg.batchNorm)}`);
+  if (!(cfg.bnEpsilon > 0)) throw new Error(`model config: bnEpsilon must be > 0, got ${JSON.stringify(cfg.bnEpsilon)}`);
+  return cfg;
+}
+
+/**
+ * Builds a new model for `cfg`: NHWC input [inputSize, inputSize, channels] in [0,1] (or normalised),
+ * output logits [numClasses]. Layers are named conv_i, bn_i, pool_i, relu_i (i = 1..blocks), flatten, logits.
+ * Kernels Glorot-uniform seeded from `seed`, biases 0, BN γ=1 β=0.
+ */
+export function buildModel(cfg: ModelConfig, seed = 0): tf.LayersModel {
+  validateModelConfig(cfg);
+  const rng = createRng(`model:${seed}`);
+  const model = tf.sequential();
+  for (let i = 1; i <= cfg.blocks; i++) {
+    model.add(tf.layers.conv2d({
+      name: `conv_${i}`,
+      ...(i === 1 ? { inputShape: [cfg.inputSize, cfg.inputSize, cfg.channels] } : {}),
+      filters: cfg.filters, kernelSize: cfg.kernelSize, strides: cfg.convStride, padding: 'same', useBias: true,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: rng.uint32() }), biasInitializer: 'zeros',
+    }));
+    if (cfg.batchNorm) model.add(tf.layers.batchNormalization({ name: `bn_${i}`, axis: -1, epsilon: cfg.bnEpsilon, momentum: 0.99 }));
+    if (cfg.pool === 'max') model.add(tf.layers.maxPooling2d({ name: `pool_${i}`, poolSize: 2, strides: 2, padding: 'same' }));
+    model.add(tf.layers.activation({ name: `relu_${i}`, activation: 'relu' }));
+  }
+  model.add(tf.layers.flatten({ name: 'flatten' }));
+  model.add(tf.layers.dense({
+    name: 'logits', units: cfg.numClasses, useBias: true,
+    kernelInitializer: tf.initializers.glorotUniform({ seed: rng.uint32() }), biasInitializer: 'zeros',
+  }));
+  return model;
+}
+
+/** Trainable parameter count (BN γ/β included, moving statistics not). */
+export function countParams(model: tf.LayersModel): number {
+  return model.trainableWeights.reduce((s, w) => s + w.shape.reduce((a, b) => a * (b ?? 1), 1), 0);
+}
+
+/** Stable weight name `<layer>/<weight>` (e.g. `conv_1/kernel`, `bn_2/moving_mean`), independent of tf's unique suffixes. */
+export function weightName(layer: tf.layers.Layer, index: number): string {
+  const orig = layer.weights[index].originalName;
+  const short = orig.includes('/') ? orig.slice(orig.lastIndexOf('/') + 1) : orig;
+  return `${layer.name}/${short.replace(/_\d+$/, '')}`;
+}
+
+/** Trainable variables in a fixed order (layer order, kernel before bias, γ before β): what optimisers and Reptile update. */
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+  return model.trainableWeights.map((w) => w.read() as tf.Variable);
+}
+
+/** Options of {@link forward}. */
+export interface ForwardOptions {
+  /** BN uses the batch's statistics when true (meta-training, Reptile evaluation), moving statistics when false. */
+  training: boolean;
+  /** With training, also update BN moving statistics (Keras momentum 0.99); off by default (Reptile never reads them). */
+  updateStats?: boolean;
+}
+
+/**
+ * Functional forward pass of a model made by {@link buildModel}: x [n, s, s, c] → logits [n, numClasses].
+ * Same maths as `model.predict` when training is false; BN is written as broadcast arithmetic so its
+ * gradient needs no Tile (tf.batchNorm's gradient tiles the variance to the full activation shape).
+ * Call it inside tf.tidy / a gradient function.
+ */
+export function forward(model: tf.LayersModel, x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor2D {
+  let h: tf.Tensor = x;
+  for (const layer of model.layers) {
+    const name = layer.name;
+    if (name.startsWith('conv_')) {
+      const c = layer.getConfig() as { strides: number[] | number };
+      const s = Array.isArray(c.strides) ? c.strides[0] : c.strides;
+      const [k, b] = layer.weights.map((w) => w.read());
+      h = tf.add(tf.conv2d(h as tf.Tensor4D, k as tf.Tensor4D, s, 'same'), b);
+    } else if (name.startsWith('bn_')) {
+      h = batchNorm(layer, h, opts);
+    } else if (name.startsWith('pool_')) {
+      h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'same');
+    } else if (name.startsWith('relu_')) {
+      h = tf.relu(h);
+    } else if (name === 'flatten') {
+      h = tf.reshape(h, [h.shape[0], -1]);
+    } else if (name === 'logits') {
+      const [k, b] = layer.weights.map((w) => w.read());
+      h = tf.add(tf.matMul(h as tf.Tensor2D, k as tf.Tensor2D), b);
+    } else {
+      throw new Error(`forward: unknown layer ${name} (models must come from buildModel)`);
+    }
+  }
+  return h as tf.Tensor2D;
+}
+
+function batchNorm(layer: tf.layers.Layer, h: tf.Tensor, opts: ForwardOptions): tf.Tensor {
+  const byName = new Map(layer.weights.map((w, i) => [weightName(layer, i).split('/')[1], w]));
+  const gamma = byName.get('gamma')!.read();
+  const beta = byName.get('beta')!.read();
+  const eps = (layer.getConfig() as { epsilon: number }).epsilon;
+  let mean: tf.Tensor;
+  let variance: tf.Tensor;
+  if (opts.training) {
+    ({ mean, variance } = tf.moments(h, [0, 1, 2]));
+    if (opts.updateStats) {
+      const mm = byName.get('moving_mean')!;
+      const mv = byName.get('moving_variance')!;
+      const n = h.size / h.shape[h.rank - 1];
+      const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
+      mm.write(tf.add(tf.mul(mm.read(), 0.99), tf.mul(tf.stopGradient(mean), 0.01)));
+      mv.write(tf.add(tf.mul(mv.read(), 0.99), tf.mul(tf.stopGradient(unbiased), 0.01)));
+    }
+  } else {
+    mean = byName.get('moving_mean')!.read();
+    variance = byName.get('moving_variance')!.read();
+  }
+  const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, eps)));
+  return tf.add(tf.mul(tf.sub(h, mean), scale), beta);
+}
+
+/** Options of {@link transferWeights}. */
+export interface TransferOptions {
+  /** Leave the `logits` layer of dst untouched (its fresh init), as in the paper. Default true. */
+  skipClassifier?: boolean;
+}
+
+/**
+ * Copies weights from `src` into `dst` by layer name. BN layers of src are dropped when dst has none
+ * (nothing folded: the paper just removes BN). A 1-channel first conv is spread over 3 channels
+ * (kernel/3 each) when dst takes RGB. Any other shape mismatch throws naming the layer.
+ * Returns the names of the layers copied.
+ */
+export function transferWeights(src: tf.LayersModel, dst: tf.LayersModel, opts: TransferOptions = {}): string[] {
+  const skipClassifier = opts.skipClassifier ?? true;
+  const copied: string[] = [];
+  for (const sl of src.layers) {
+    if (sl.weights.length === 0) continue;
+    if (skipClassifier && sl.name === 'logits') continue;
+    let dl: tf.layers.Layer;
+    try {
+      dl = dst.getLayer(sl.name);
+    } catch {
+      if (sl.name.startsWith('bn_')) continue;
+      throw new Error(`transferWeights: destination has no layer ${sl.name}`);
+    }
+    const made: tf.Tensor[] = [];
+    const values = sl.getWeights().map((w, i) => {
+      const want = dl.weights[i]?.shape;
+      if (!want) throw new Error(`transferWeights: layer ${sl.name} has ${sl.weights.length} weights in src, ${dl.weights.length} in dst`);
+      if (w.shape.join() === want.join()) return w;
+      if (sl.name === 'conv_1' && i === 0 && w.shape[2] === 1 && want[2] === 3 && w.shape.length === 4) {
+        const spread = tf.tidy(() => tf.tile(tf.div(w, 3), [1, 1, 3, 1]));
+        made.push(spread);
+        return spread;
+      }
+      throw new Error(`transferWeights: ${sl.name} weight ${i} shape [${w.shape}] in src vs [${want.join()}] in dst`);
+    });
+    dl.setWeights(values);
+    tf.dispose(made);
+    copied.push(sl.name);
+  }
+  return copied;
+}

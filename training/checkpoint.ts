@@ -30,9 +30,15 @@ export interface CheckpointMeta {
   savedAt: string;
 }
 
+/** A named tensor as tf.Optimizer.getWeights() returns it. */
+export interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
 /** Anything whose state can be saved like a tf.Optimizer (tf.train.adam, or the Reptile inner Adam). */
 export interface OptimizerLike {
-  getWeights(): Promise<tf.NamedTensor[]> | tf.NamedTensor[];
+  getWeights(): Promise<NamedTensor[]> | NamedTensor[];
 }
 
 /** What {@link saveCheckpoint} stores. */
@@ -53,7 +59,7 @@ export interface LoadedCheckpoint {
   step: number;
   state: Record<string, unknown>;
   /** In the order getWeights() gave them; pass to optimizer.setWeights(). */
-  optimizerWeights?: tf.NamedTensor[];
+  optimizerWeights?: NamedTensor[];
 }
 
 function writeFileSynced(path: string, data: Uint8Array | string): void {

@@ -81,7 +81,7 @@ export function buildModel(cfg: ModelConfig, seed = 0): tf.LayersModel {
 
 /** Trainable parameter count (BN γ/β included, moving statistics not). */
 export function countParams(model: tf.LayersModel): number {
-  return model.trainableWeights.reduce((s, w) => s + w.shape.reduce((a, b) => a * (b ?? 1), 1), 0);
+  return model.trainableWeights.reduce((s, w) => s + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
 }
 
 /** Stable weight name `<layer>/<weight>` (e.g. `conv_1/kernel`, `bn_2/moving_mean`), independent of tf's unique suffixes. */
@@ -151,8 +151,8 @@ function batchNorm(layer: tf.layers.Layer, h: tf.Tensor, opts: ForwardOptions): 
       const mv = byName.get('moving_variance')!;
       const n = h.size / h.shape[h.rank - 1];
       const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
-      mm.write(tf.add(tf.mul(mm.read(), 0.99), tf.mul(tf.stopGradient(mean), 0.01)));
-      mv.write(tf.add(tf.mul(mv.read(), 0.99), tf.mul(tf.stopGradient(unbiased), 0.01)));
+      mm.write(tf.add(tf.mul(mm.read(), 0.99), tf.mul(mean, 0.01)));
+      mv.write(tf.add(tf.mul(mv.read(), 0.99), tf.mul(unbiased, 0.01)));
     }
   } else {
     mean = byName.get('moving_mean')!.read();

@@ -1,5 +1,76 @@
-// Commands of this area (none registered yet).
-import type { Command } from 'commander';
+// CLI commands of serving: `serve` (HTTP server) and `predict` (grade files offline through the same code path).
+import { Command, Option } from 'commander';
 
-/** Adds this area's commands to the CLI program. */
-export function register(_program: Command): void {}
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** Adds `serve` and `predict` to the CLI program. */
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('Serve /predict, /v1, /v2 (Open Inference Protocol), /metrics, /docs and the web viewer for the models in a folder')
+    .option('--models <dir>', 'models folder: <dir>/<name>/model.onnx + model.json (default: the bundled models/) [REPTILE_DR_MODELS]')
+    .option('--default-model <name>', 'model used when a request names none (default: models/default.json or the only one) [REPTILE_DR_DEFAULT_MODEL]')
+    .option('-p, --port <port>', 'TCP port, 0 for any free one (default 3000) [REPTILE_DR_PORT, PORT]')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for all) [REPTILE_DR_HOST]')
+    .addOption(new Option('--device <device>', 'execution provider; cuda falls back to cpu with a log line when unavailable (default cpu) [REPTILE_DR_DEVICE]'))
+    .option('--cuda-device-id <n>', 'CUDA device index (default 0) [REPTILE_DR_CUDA_DEVICE_ID]')
+    .option('--workers <n>', 'inference worker threads, one session each (default 1) [REPTILE_DR_WORKERS]')
+    .option('--threads <n>', 'onnxruntime threads per worker, 0 = cores / workers (default 0) [REPTILE_DR_THREADS]')
+    .option('--max-batch <n>', 'most images per onnxruntime run (default 16) [REPTILE_DR_MAX_BATCH]')
+    .option('--batch-wait-ms <ms>', 'how long a run waits for more concurrent images (default 2) [REPTILE_DR_BATCH_WAIT_MS]')
+    .option('--max-queue <n>', 'images waiting before /predict answers 503 (default 64) [REPTILE_DR_MAX_QUEUE]')
+    .option('--max-file-bytes <n>', 'largest upload per file (default 20 MiB) [REPTILE_DR_MAX_FILE_BYTES]')
+    .option('--max-files <n>', 'most files per request (default 8) [REPTILE_DR_MAX_FILES]')
+    .option('--max-pixels <n>', 'largest decoded image, width × height (default 50e6) [REPTILE_DR_MAX_PIXELS]')
+    .option('--api-key <key>', 'require "Authorization: Bearer <key>" on the API (repeatable) [REPTILE_DR_API_KEYS, comma-separated]', collect)
+    .option('--cors-origin <origin>', 'allow a browser origin, or * (repeatable) [REPTILE_DR_CORS_ORIGINS]', collect)
+    .option('--rate-limit <n>', 'API requests per minute per client, 0 = off (default 600) [REPTILE_DR_RATE_LIMIT]')
+    .option('--static <dir>', 'web viewer folder served at / (default web-viewer/dist) [REPTILE_DR_STATIC_DIR]')
+    .option('--fixtures <dir>', "folder holding each card's reference image (default test/fixtures) [REPTILE_DR_FIXTURES]")
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info) [REPTILE_DR_LOG_LEVEL]')
+    .option('--shutdown-timeout-ms <ms>', 'how long SIGTERM waits for in-flight requests (default 10000) [REPTILE_DR_SHUTDOWN_TIMEOUT_MS]')
+    .action(async (o: Record<string, unknown>) => {
+      const { resolveServeConfig } = await import('./config.js');
+      const config = resolveServeConfig({
+        modelsDir: o.models,
+        defaultModel: o.defaultModel,
+        port: o.port,
+        host: o.host,
+        device: o.device,
+        cudaDeviceId: o.cudaDeviceId,
+        workers: o.workers,
+        intraOpThreads: o.threads,
+        maxBatch: o.maxBatch,
+        batchWaitMs: o.batchWaitMs,
+        maxQueue: o.maxQueue,
+        maxFileBytes: o.maxFileBytes,
+        maxFiles: o.maxFiles,
+        maxPixels: o.maxPixels,
+        apiKeys: o.apiKey,
+        corsOrigins: o.corsOrigin,
+        rateLimitPerMinute: o.rateLimit,
+        staticDir: o.static,
+        fixturesDir: o.fixtures,
+        logLevel: o.logLevel,
+        shutdownTimeoutMs: o.shutdownTimeoutMs,
+      });
+      const { startServer } = await import('./server.js');
+      await startServer(config, { handleSignals: true });
+    });
+
+  program
+    .command('predict')
+    .description('Grade fundus photos from the command line (same decode → quality → preprocess → ONNX path as /predict)')
+    .requiredOption('--model <dir>', 'model folder holding model.onnx + model.json')
+    .argument('<files...>', 'JPEG, PNG, TIFF or WebP files')
+    .option('--json', 'print the full JSON result (as /predict returns, plus file names)')
+    .option('--eye <eye>', 'left|right for each file in order, or once for all (repeatable)', collect)
+    .option('--patient <id>', 'patient id for each file in order, or once for all (repeatable)', collect)
+    .option('--device <device>', 'cpu or cuda (falls back to cpu with a message)', 'cpu')
+    .option('--fixtures <dir>', "folder holding the card's reference image (default test/fixtures)")
+    .option('--max-pixels <n>', 'largest decoded image, width × height', '50000000')
+    .action(async (files: string[], o: { model: string; json?: boolean; eye?: string[]; patient?: string[]; device: string; fixtures?: string; maxPixels: string }) => {
+      const { runPredict } = await import('./predict-cli.js');
+      process.exitCode = await runPredict({ modelDir: o.model, files, json: !!o.json, eye: o.eye ?? [], patient: o.patient ?? [], device: o.device, fixturesDir: o.fixtures, maxPixels: o.maxPixels });
+    });
+}

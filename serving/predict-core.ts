@@ -1,0 +1,183 @@
+// The one grading path shared by POST /predict and `reptile-dr predict`: bytes → decode → worker → per-image and per-patient results.
+import { patientResult, type Grade } from '../shared/index.js';
+import { decodeErrorToHttp, decodeImage } from './decode.js';
+import { HttpError } from './errors.js';
+import type { ServingGrader } from './grader.js';
+import { ItemError, PoolBusyError, type QualityVerdict } from './pool.js';
+
+export type Eye = 'left' | 'right';
+
+/** One uploaded file (its name is never kept: it may carry patient data). */
+export interface Upload {
+  bytes: Uint8Array;
+}
+
+/** Per-image metadata given by the client. */
+export interface ImageMeta {
+  eye: Eye | null;
+  patient: string | null;
+}
+
+/** One image's result in the response. */
+export interface ImagePrediction {
+  index: number;
+  eye: Eye | null;
+  patient: string | null;
+  grade: Grade;
+  label: string;
+  probabilities: number[];
+  referable: boolean;
+  quality: QualityVerdict;
+  model: { name: string; version: string; sha256: string };
+  timing: { decodeMs: number; queueMs: number; preprocessMs: number; inferenceMs: number; batchSize: number };
+}
+
+/** A patient's result: the worst gradable eye decides; null fields when no image was gradable. */
+export interface PatientPrediction {
+  patient: string | null;
+  grade: Grade | null;
+  label: string | null;
+  referable: boolean | null;
+  gradable: boolean;
+  images: number[];
+  ungradableImages: number[];
+}
+
+export interface PredictResponse {
+  model: { name: string; version: string; sha256: string };
+  results: ImagePrediction[];
+  patients: PatientPrediction[];
+  timing: { totalMs: number };
+}
+
+const EYES: Record<string, Eye> = { left: 'left', l: 'left', os: 'left', right: 'right', r: 'right', od: 'right' };
+const PATIENT = /^[\p{L}\p{N}._:@#/ -]{1,128}$/u;
+
+function eyeOf(v: unknown, where: string): Eye | null {
+  if (v === undefined || v === null || v === '') return null;
+  const e = EYES[String(v).trim().toLowerCase()];
+  if (!e) throw new HttpError(400, 'invalid_field', `${where}: eye must be left|right (or L/R, OS/OD), got ${JSON.stringify(String(v).slice(0, 20))}`);
+  return e;
+}
+
+function patientOf(v: unknown, where: string): string | null {
+  if (v === undefined || v === null || v === '') return null;
+  const s = String(v).trim();
+  if (!PATIENT.test(s)) throw new HttpError(400, 'invalid_field', `${where}: patient must be 1–128 letters, digits or ._:@#/- characters`);
+  return s;
+}
+
+/** A list given once applies to every file; otherwise it must give one value per file, in file order. */
+function perFile(values: string[], n: number, name: string): Array<string | undefined> {
+  if (values.length === 0) return new Array(n).fill(undefined);
+  if (values.length === 1) return new Array(n).fill(values[0]);
+  if (values.length !== n) throw new HttpError(400, 'invalid_field', `field "${name}" given ${values.length} times for ${n} images; give it once or once per image, in file order`);
+  return values;
+}
+
+/**
+ * Per-file eye/patient from repeated `eye`/`patient` fields (file order) or a `meta` JSON array of
+ * `{ "eye", "patient" }` (one per file, or one object for all). Throws HttpError 400 on bad values.
+ */
+export function parseImageMeta(n: number, src: { eye: string[]; patient: string[]; meta?: string }): ImageMeta[] {
+  if (src.meta !== undefined) {
+    if (src.eye.length > 0 || src.patient.length > 0) throw new HttpError(400, 'invalid_field', 'give either "meta" or "eye"/"patient" fields, not both');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(src.meta);
+    } catch {
+      throw new HttpError(400, 'invalid_field', 'field "meta" is not valid JSON');
+    }
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    if (list.length !== 1 && list.length !== n) throw new HttpError(400, 'invalid_field', `field "meta" has ${list.length} entries for ${n} images`);
+    return Array.from({ length: n }, (_, i) => {
+      const m = (list.length === 1 ? list[0] : list[i]) as Record<string, unknown> | null;
+      if (typeof m !== 'object' || m === null) throw new HttpError(400, 'invalid_field', `meta[${i}] must be an object {"eye","patient"}`);
+      return { eye: eyeOf(m.eye, `meta[${i}]`), patient: patientOf(m.patient, `meta[${i}]`) };
+    });
+  }
+  const eyes = perFile(src.eye, n, 'eye');
+  const patients = perFile(src.patient, n, 'patient');
+  return Array.from({ length: n }, (_, i) => ({ eye: eyeOf(eyes[i], `image ${i + 1}`), patient: patientOf(patients[i], `image ${i + 1}`) }));
+}
+
+/**
+ * Patient-level results. Images sharing a `patient` id form one patient; when no image names a
+ * patient but some name an eye, the request is one (unnamed) patient. Otherwise none.
+ */
+export function groupPatients(results: ImagePrediction[]): PatientPrediction[] {
+  const groups = new Map<string | null, ImagePrediction[]>();
+  const named = results.some((r) => r.patient !== null);
+  const anyEye = results.some((r) => r.eye !== null);
+  for (const r of results) {
+    if (!named && !anyEye) continue;
+    if (named && r.patient === null) continue;
+    const key = named ? r.patient : null;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups].map(([patient, rs]) => {
+    const gradable = rs.filter((r) => r.quality.gradable);
+    const base = { patient, images: rs.map((r) => r.index), ungradableImages: rs.filter((r) => !r.quality.gradable).map((r) => r.index) };
+    if (gradable.length === 0) return { ...base, grade: null, label: null, referable: null, gradable: false };
+    return { ...base, ...patientResult(gradable.map((r) => r.grade)), gradable: true };
+  });
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+/** Decodes and grades `uploads` with `grader` (micro-batched with concurrent requests). Throws HttpError on bad input or a full queue. */
+export async function gradeUploads(
+  grader: ServingGrader,
+  uploads: Upload[],
+  meta: ImageMeta[],
+  opts: { maxPixels: number; onImage?: (outcome: 'graded' | 'ungradable' | 'rejected') => void },
+): Promise<PredictResponse> {
+  const model = { name: grader.card.name, version: grader.card.version, sha256: grader.sha256 };
+  const decoded = await Promise.allSettled(
+    uploads.map(async (u, i) => {
+      const t0 = performance.now();
+      const image = await decodeImage(u.bytes, { maxPixels: opts.maxPixels, source: `image ${i + 1}` });
+      return { image, decodeMs: performance.now() - t0 };
+    }),
+  );
+  const failed = decoded.findIndex((d) => d.status === 'rejected');
+  if (failed >= 0) {
+    opts.onImage?.('rejected');
+    throw decodeErrorToHttp((decoded[failed] as PromiseRejectedResult).reason, `image ${failed + 1}`);
+  }
+  const ok = decoded.map((d) => (d as PromiseFulfilledResult<{ image: import('../shared/index.js').RgbImage; decodeMs: number }>).value);
+  const graded = await Promise.allSettled(ok.map((d) => grader.gradeImage(d.image)));
+  const bad = graded.find((g) => g.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (bad) {
+    const e = bad.reason as Error;
+    if (e instanceof PoolBusyError) {
+      throw new HttpError(503, e.reason === 'closing' ? 'shutting_down' : 'overloaded', e.message, { 'Retry-After': '1' });
+    }
+    if (e instanceof ItemError) {
+      opts.onImage?.('rejected');
+      throw new HttpError(400, 'invalid_image', `image ${graded.indexOf(bad) + 1}: ${e.message}`);
+    }
+    throw e;
+  }
+  const results: ImagePrediction[] = graded.map((g, i) => {
+    const { result, quality, timing } = (g as PromiseFulfilledResult<Awaited<ReturnType<ServingGrader['gradeImage']>>>).value;
+    const q: QualityVerdict = quality ?? { gradable: true, reason: null };
+    opts.onImage?.(q.gradable ? 'graded' : 'ungradable');
+    return {
+      index: i,
+      eye: meta[i].eye,
+      patient: meta[i].patient,
+      ...result,
+      quality: q,
+      model,
+      timing: {
+        decodeMs: round(ok[i].decodeMs),
+        queueMs: round(timing.queueMs),
+        preprocessMs: round(timing.preprocessMs),
+        inferenceMs: round(timing.inferenceMs),
+        batchSize: timing.batchSize,
+      },
+    };
+  });
+  return { model, results, patients: groupPatients(results), timing: { totalMs: 0 } };
+}

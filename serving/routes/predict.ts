@@ -1,0 +1,73 @@
+// POST /predict: multipart uploads (field `image`, multer memory storage) or a raw image body → grades per image and per patient.
+import express, { Router, type Request } from 'express';
+import multer from 'multer';
+import { HttpError } from '../errors.js';
+import type { ServerMetrics } from '../metrics.js';
+import type { ModelRegistry } from '../models.js';
+import { gradeUploads, parseImageMeta, type Upload } from '../predict-core.js';
+
+/** Image media types accepted as a raw request body. */
+export const RAW_IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/tiff', 'image/webp'];
+
+export interface PredictLimits {
+  maxFileBytes: number;
+  maxFiles: number;
+  maxPixels: number;
+}
+
+/** The form fields of a multipart request (strings or repeated strings). */
+type Fields = Record<string, string | string[] | undefined>;
+
+const asList = (v: unknown): string[] => (v === undefined ? [] : Array.isArray(v) ? v.map(String) : [String(v)]);
+
+function firstString(v: unknown, name: string): string | undefined {
+  const l = asList(v);
+  if (l.length > 1) throw new HttpError(400, 'invalid_field', `field "${name}" given ${l.length} times; give it once`);
+  return l[0];
+}
+
+/** Builds the router; the same grading code as `predict` on the CLI (predict-core.ts). */
+export function predictRouter(deps: { models: ModelRegistry; limits: PredictLimits; metrics?: ServerMetrics }): Router {
+  const { models, limits, metrics } = deps;
+  const router = Router();
+  const upload = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: limits.maxFileBytes, files: limits.maxFiles, fields: 4 * limits.maxFiles + 16, fieldSize: 64 * 1024, parts: 5 * limits.maxFiles + 16 },
+  }).array('image', limits.maxFiles);
+  const raw = express.raw({ type: RAW_IMAGE_TYPES, limit: limits.maxFileBytes });
+
+  const handler = async (req: Request, res: express.Response) => {
+    const started = performance.now();
+    const type = req.is(['multipart/form-data', ...RAW_IMAGE_TYPES]);
+    let uploads: Upload[];
+    let fields: Fields;
+    if (type === 'multipart/form-data') {
+      const files = (req.files as Express.Multer.File[] | undefined) ?? [];
+      if (files.length === 0) throw new HttpError(400, 'no_image', 'no file in field "image" (multipart/form-data, one or more files)');
+      fields = (req.body ?? {}) as Fields;
+      uploads = files.map((f) => ({ bytes: f.buffer }));
+    } else if (type && RAW_IMAGE_TYPES.includes(type)) {
+      const body = req.body as Buffer | undefined;
+      if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'no_image', 'empty request body');
+      fields = req.query as Fields;
+      uploads = [{ bytes: body }];
+    } else if (!req.get('content-type')) {
+      throw new HttpError(400, 'no_image', 'no image: send multipart/form-data with field "image", or a raw image/jpeg|png|tiff|webp body');
+    } else {
+      throw new HttpError(415, 'unsupported_media_type', `content type "${req.get('content-type')}" is not accepted: use multipart/form-data or ${RAW_IMAGE_TYPES.join(', ')}`);
+    }
+    const grader = models.get(firstString(fields.model ?? req.query.model, 'model'));
+    const meta = parseImageMeta(uploads.length, { eye: asList(fields.eye), patient: asList(fields.patient), meta: firstString(fields.meta, 'meta') });
+    const body = await gradeUploads(grader, uploads, meta, { maxPixels: limits.maxPixels, onImage: (o) => metrics?.countImage(grader.name, o) });
+    body.timing.totalMs = round(performance.now() - started);
+    res.json(body);
+  };
+
+  // Multipart parsing only for multipart requests; raw parsing only for image bodies.
+  router.post(['/predict', '/v1/predict'], (req, res, next) => (req.is('multipart/form-data') ? upload(req, res, next) : raw(req, res, next)), (req, res, next) => {
+    handler(req, res).catch(next);
+  });
+  return router;
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

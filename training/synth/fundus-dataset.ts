@@ -46,23 +46,32 @@ function fellowGrade(a: number, rng: Rng): number {
 }
 
 /**
+ * The images of a dataset without rendering: ids `<patient>_<left|right>` and grades (left eye from the
+ * prior, right eye by fellowGrade()). Patient ids start at 10 and increase with small gaps, as in Kaggle.
+ */
+export function planFundusDataset(patients: number, seed: number): { jobs: Array<{ id: string; grade: number }>; discordantPatients: number } {
+  const rng = createRng(`fundus-dataset:${seed}`);
+  const jobs: Array<{ id: string; grade: number }> = [];
+  let pid = 10;
+  let discordantPatients = 0;
+  for (let p = 0; p < patients; p++) {
+    const left = sampleGrade(rng);
+    const right = fellowGrade(left, rng);
+    if (left !== right) discordantPatients++;
+    jobs.push({ id: `${pid}_left`, grade: left }, { id: `${pid}_right`, grade: right });
+    pid += 1 + rng.int(3);
+  }
+  return { jobs, discordantPatients };
+}
+
+/**
  * Writes `patients` patients (two eyes each) of phantoms into `out` in the Kaggle DR layout.
  * Patient ids start at 10 and increase with small gaps, as in Kaggle. Deterministic per seed.
  */
 export async function writeFundusDataset(o: FundusDatasetOptions): Promise<FundusDatasetSummary> {
   if (!Number.isInteger(o.patients) || o.patients < 1) throw new Error(`patients must be a positive integer, got ${o.patients}`);
   const size = o.size ?? 1024;
-  const rng = createRng(`fundus-dataset:${o.seed}`);
-  const jobs: Array<{ id: string; grade: number }> = [];
-  let pid = 10;
-  let discordant = 0;
-  for (let p = 0; p < o.patients; p++) {
-    const left = sampleGrade(rng);
-    const right = fellowGrade(left, rng);
-    if (left !== right) discordant++;
-    jobs.push({ id: `${pid}_left`, grade: left }, { id: `${pid}_right`, grade: right });
-    pid += 1 + rng.int(3);
-  }
+  const { jobs, discordantPatients: discordant } = planFundusDataset(o.patients, o.seed);
   await mkdir(o.out, { recursive: true });
   const perGrade = [0, 0, 0, 0, 0];
   let ungradable = 0;

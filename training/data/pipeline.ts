@@ -8,13 +8,14 @@ export interface RgbPixels {
   data: Uint8Array;
   width: number;
   height: number;
+  channels: 3;
 }
 
 /** Decodes JPEG/PNG/... bytes to RGB 8-bit (alpha dropped, EXIF orientation applied). Throws on bad bytes. */
 export async function decodeRgb(bytes: Uint8Array): Promise<RgbPixels> {
   const { data, info } = await sharp(bytes).rotate().removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels, expected 3`);
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
 }
 
 /** RGB pixels → float32 size×size×3 per the spec (interim: whole image, area resize, x = (p/255 − mean)/std). */

@@ -101,7 +101,7 @@ export function formatStats(s: DatasetStats): string {
     const head = ['split', 'classes', 'images', 'per class (min-max)'];
     const rows = entries.map(([name, st]) => [name, String(st.classes), String(st.images), `${st.minPerClass}-${st.maxPerClass}`]);
     lines.push(...table([head, ...rows]));
-    for (const [part, p] of Object.entries(s.parts ?? {})) lines.push(`${part}: ${p.classes} classes, ${p.images} images`);
+    for (const [part, p] of Object.entries(s.parts ?? {}).sort(([a], [b]) => a.localeCompare(b))) lines.push(`${part}: ${p.classes} classes, ${p.images} images`);
   }
   lines.push(`problems: ${s.problems}${s.problems ? ' (rows/files skipped)' : ''}`);
   for (const p of s.firstProblems) lines.push(`  ${p.file}${p.line ? `:${p.line}` : ''}: ${p.message}`);

@@ -70,12 +70,12 @@ export function medmnistRecords(m: MedmnistFile): { splits: Partial<Record<Split
 }
 
 /** The RGB bytes (H×W×3) of row `i` of a split; grey (N,H,W) arrays are expanded to RGB. */
-export function medmnistPixels(images: NpyArray, i: number): { data: Uint8Array; width: number; height: number } {
+export function medmnistPixels(images: NpyArray, i: number): { data: Uint8Array; width: number; height: number; channels: 3 } {
   const [, h, w] = images.shape;
   const c = images.shape.length === 4 ? 3 : 1;
   const src = (images.data as Uint8Array).subarray(i * h * w * c, (i + 1) * h * w * c);
-  if (c === 3) return { data: src, width: w, height: h };
+  if (c === 3) return { data: src, width: w, height: h, channels: 3 };
   const rgb = new Uint8Array(h * w * 3);
   for (let p = 0; p < h * w; p++) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = src[p];
-  return { data: rgb, width: w, height: h };
+  return { data: rgb, width: w, height: h, channels: 3 };
 }

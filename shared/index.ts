@@ -5,3 +5,4 @@ export * from './postprocess.js';
 export * from './model-card.js';
 export * from './grader.js';
 export * from './preprocess/spec.js';
+export * from './model-files.js';

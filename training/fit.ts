@@ -71,7 +71,7 @@ export interface FitOptions {
   augment?: AugmentOptions;
   /** Continue from `<outDir>/last` when it exists (default true). */
   resume?: boolean;
-  /** Also evaluate before the first step (default true). */
+  /** Also evaluate before the first step, for the learning curve only: step 0 is never selected (default true). */
   evalAtStart?: boolean;
   /** Saved in each checkpoint's state (the resolved run options). */
   runInfo?: Record<string, unknown>;
@@ -180,16 +180,17 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     const rec: EvalRecord = { step, score, trainLoss, metrics, seconds: (Date.now() - ts) / 1000 };
     st.history.push(rec);
     const s = Number.isFinite(score) ? score : -Infinity;
-    if (s > st.bestScore || st.bestStep < 0) {
+    // The step-0 evaluation (untrained head) is logged for the curves but never selected.
+    if (step > 0 && (s > st.bestScore || st.bestStep < 0)) {
       st.bestScore = s;
       st.bestStep = step;
       st.bestMetrics = metrics;
       st.evalsSinceBest = 0;
       await saveCheckpoint(bestDir, { model: o.model, config: o.config, step, state: { run: st, info: o.runInfo ?? {} } });
-    } else {
+    } else if (step > 0) {
       st.evalsSinceBest++;
     }
-    if (st.evalsSinceBest >= o.patience) st.stoppedEarly = true;
+    if (step > 0 && st.evalsSinceBest >= o.patience) st.stoppedEarly = true;
     if (st.stoppedEarly || step >= o.iters) st.finished = true;
     await saveCheckpoint(lastDir, { model: o.model, config: o.config, step, state: { run: st, info: o.runInfo ?? {} }, optimizer });
     appendFileSync(logFile, `${JSON.stringify({ ...rec, best: st.bestScore, bestStep: st.bestStep, time: new Date().toISOString() })}\n`);

@@ -1,0 +1,98 @@
+// Viewer grader (onnxruntime-web in Node) vs onnxruntime-node on the same decoded bytes; reference comparison.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as ortNode from 'onnxruntime-node';
+import sharp from 'sharp';
+import { parseModelCard, type ModelCard, type RgbImage } from '../../shared/index.js';
+import { createWebGrader, type WebGrader } from '../../web-viewer/grader.js';
+import { preprocess } from '../../web-viewer/pipeline.js';
+import { compareReference } from '../../web-viewer/runtime.js';
+
+const TINY = fileURLToPath(new URL('../fixtures/tiny/', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../fixtures/fundus-normal-left-cc0.jpg', import.meta.url));
+
+async function decode(path: string): Promise<RgbImage> {
+  const { data, info } = await sharp(path).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
+}
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+describe('web-viewer grader (onnxruntime-web in Node)', () => {
+  let card: ModelCard;
+  let onnx: Uint8Array;
+  let grader: WebGrader;
+  let session: ortNode.InferenceSession;
+
+  before(async () => {
+    card = parseModelCard(await readFile(`${TINY}model.json`, 'utf8'));
+    onnx = new Uint8Array(await readFile(`${TINY}model.onnx`));
+    const ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = 1;
+    grader = await createWebGrader({ ort, model: onnx, card });
+    session = await ortNode.InferenceSession.create(onnx);
+  });
+  after(async () => {
+    await grader?.dispose();
+    await session?.release();
+  });
+
+  async function nodeRun(x: Float32Array, n: number): Promise<Float32Array> {
+    const [, h, w, c] = card.input.shape;
+    const out = await session.run({ [card.input.name]: new ortNode.Tensor('float32', x, [n, h, w, c]) });
+    return out[card.outputs.probs].data as Float32Array;
+  }
+
+  test('createWebGrader: tiny model → wasm backend, card kept', () => {
+    assert.equal(grader.backend, 'wasm');
+    assert.equal(grader.card.name, card.name);
+  });
+
+  test('runBatch: fixture photo bytes → same probabilities as onnxruntime-node within 1e-5', async () => {
+    const x = preprocess(await decode(FIXTURE), card.preprocess);
+    const [web] = await grader.runBatch(x, 1);
+    const node = await nodeRun(x, 1);
+    assert.ok(maxAbsDiff(web, node) <= 1e-5, `max |Δ| ${maxAbsDiff(web, node)}`);
+  });
+
+  test('runBatch: 5 seeded random inputs → 5 rows equal to onnxruntime-node within 1e-5', async () => {
+    const per = card.preprocess.size * card.preprocess.size * 3;
+    let s = 12345;
+    const x = Float32Array.from({ length: 5 * per }, () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 4 - 2);
+    const rows = await grader.runBatch(x, 5);
+    const node = await nodeRun(x, 5);
+    assert.equal(rows.length, 5);
+    rows.forEach((r, i) => assert.ok(maxAbsDiff(r, node.subarray(i * 5, i * 5 + 5)) <= 1e-5, `row ${i}`));
+  });
+
+  test('gradeRgb: fixture photo → the card reference grade and probabilities within its tolerance', async () => {
+    const r = await grader.gradeRgb(await decode(FIXTURE));
+    const check = compareReference(card, r.probabilities);
+    assert.ok(check.ok, check.message);
+    assert.equal(r.grade, card.reference.grade);
+    assert.equal(r.probabilities.length, 5);
+  });
+
+  test('runBatch: wrong input length → RangeError naming the expected size', async () => {
+    await assert.rejects(grader.runBatch(new Float32Array(7), 1), /expected 1×28×28×3 = 2352 floats, got 7/);
+  });
+
+  test('createWebGrader: bytes that are not ONNX → error naming the model', async () => {
+    const ort = await import('onnxruntime-web');
+    await assert.rejects(createWebGrader({ ort, model: new Uint8Array([1, 2, 3, 4]), card }), /model tiny: onnxruntime-web could not load it/);
+  });
+
+  test('compareReference: probabilities off by 0.05 → not ok, message names expected and actual', () => {
+    const actual = card.reference.probabilities.map((p, i) => (i === 0 ? p + 0.05 : p));
+    const check = compareReference(card, actual);
+    assert.equal(check.ok, false);
+    assert.match(check.message, /reference check FAILED for tiny/);
+  });
+});

@@ -1,0 +1,118 @@
+// Browser runtime: picks WebGPU or wasm, loads onnxruntime-web from our own origin, loads and checks models.
+import { parseModelCard, type ModelCard } from '../shared/index.js';
+import type { ViewerManifest } from './build.js';
+import { createWebGrader, type OrtModule, type WebGrader } from './grader.js';
+
+/** The loaded runtime: the ort module and how it runs. */
+export interface Runtime {
+  ort: OrtModule;
+  /** Execution providers to ask for, in order. */
+  providers: string[];
+  /** wasm threads (1 unless the page is cross-origin isolated). */
+  threads: number;
+}
+
+/** Fetches `url` relative to the page; throws naming the URL and the HTTP status. */
+export async function fetchBytes(url: string): Promise<Uint8Array> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+/** Reads the build manifest `models/index.json`. */
+export async function loadManifest(): Promise<ViewerManifest> {
+  const r = await fetch('models/index.json');
+  if (!r.ok) throw new Error(`models/index.json: HTTP ${r.status} (was the viewer built with npm run viewer:build?)`);
+  return (await r.json()) as ViewerManifest;
+}
+
+/** True when a WebGPU adapter exists (headless Chromium without a GPU has navigator.gpu but no adapter). */
+export async function hasWebGpuAdapter(): Promise<boolean> {
+  const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (!gpu) return false;
+  try {
+    return (await gpu.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Imports onnxruntime-web from `ort/` next to the page (never a CDN) and configures it: wasm files from
+ * the same folder, threads when cross-origin isolated, WebGPU first when an adapter exists and the
+ * WebGPU build was shipped.
+ */
+export async function loadRuntime(manifest: ViewerManifest): Promise<Runtime> {
+  const base = new URL('ort/', document.baseURI).href;
+  const webgpu = manifest.webgpu && (await hasWebGpuAdapter());
+  const file = webgpu ? 'ort.webgpu.min.mjs' : 'ort.wasm.min.mjs';
+  const ort = (await import(/* webpackIgnore: true */ base + file)) as OrtModule;
+  const threads = globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1;
+  ort.env.wasm.wasmPaths = base;
+  ort.env.wasm.numThreads = threads;
+  ort.env.logLevel = 'error';
+  return { ort, providers: webgpu ? ['webgpu', 'wasm'] : ['wasm'], threads };
+}
+
+/** Lower-case hex sha256 of bytes (Web Crypto; pages on http://localhost, https or file: have it). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A model ready to grade with, and where it came from. */
+export interface LoadedModel {
+  grader: WebGrader;
+  card: ModelCard;
+  source: 'bundled' | 'local';
+  /** Time to create the session, ms. */
+  loadMs: number;
+}
+
+/** Checks the ONNX bytes against the card's sha256 and size, then creates the session. */
+export async function loadModel(
+  runtime: Runtime,
+  onnx: Uint8Array,
+  cardJson: unknown,
+  source: LoadedModel['source'],
+  what: string,
+): Promise<LoadedModel> {
+  const card = parseModelCard(cardJson, `${what} card`);
+  const sha = await sha256Hex(onnx);
+  if (sha !== card.onnx.sha256) {
+    throw new Error(`${what}: the ONNX file's sha256 is ${sha.slice(0, 12)}…, the card expects ${card.onnx.sha256.slice(0, 12)}… (wrong file or card)`);
+  }
+  const t0 = performance.now();
+  const grader = await createWebGrader({ ort: runtime.ort, model: onnx, card, executionProviders: runtime.providers });
+  return { grader, card, source, loadMs: performance.now() - t0 };
+}
+
+/** Outcome of the reference check: the card's expected output for the sample photo vs this page's. */
+export interface ReferenceCheck {
+  ok: boolean;
+  /** Why it was skipped (no sample, or the sample is not the card's reference image). */
+  skipped?: string;
+  maxDiff?: number;
+  expected?: number[];
+  actual?: number[];
+  message: string;
+}
+
+/** Compares the page's probabilities for the reference photo with `card.reference` (grade and tolerance). */
+export function compareReference(card: ModelCard, actual: number[]): ReferenceCheck {
+  const ref = card.reference;
+  const maxDiff = Math.max(...ref.probabilities.map((p, i) => Math.abs(p - actual[i])));
+  const grade = actual.indexOf(Math.max(...actual));
+  const ok = maxDiff <= ref.tolerance && grade === ref.grade;
+  const fmt = (v: number[]) => v.map((p) => p.toFixed(4)).join(', ');
+  return {
+    ok,
+    maxDiff,
+    expected: ref.probabilities,
+    actual,
+    message: ok
+      ? `reference check passed (max difference ${maxDiff.toExponential(1)} ≤ ${ref.tolerance})`
+      : `reference check FAILED for ${card.name}: expected grade ${ref.grade} [${fmt(ref.probabilities)}], ` +
+        `this page got grade ${grade} [${fmt(actual)}] (max difference ${maxDiff.toFixed(4)} > tolerance ${ref.tolerance})`,
+  };
+}

@@ -1,0 +1,42 @@
+// Groups graded files named `<patient>_<left|right>.<ext>` into patient results (the worse eye decides).
+import { patientResult, type Grade } from '../../shared/index.js';
+
+/** Which eye of which patient a file name says it is, or null when it does not follow the pattern. */
+export interface EyeName {
+  patient: string;
+  eye: 'left' | 'right';
+}
+
+const EYE_NAME = /^(.+)[_-](left|right)(?:\.[a-z0-9]+)?$/i;
+
+/** Parses `<patient>_<left|right>[.ext]` (also `-` as separator; case-insensitive) → { patient, eye }. */
+export function parseEyeName(fileName: string): EyeName | null {
+  const base = fileName.split(/[\\/]/).pop() ?? fileName;
+  const m = EYE_NAME.exec(base);
+  if (!m) return null;
+  return { patient: m[1], eye: m[2].toLowerCase() as 'left' | 'right' };
+}
+
+/** One patient's result: its eyes' grades and the worst. */
+export interface PatientGroup {
+  patient: string;
+  eyes: Array<{ eye: 'left' | 'right'; file: string; grade: Grade }>;
+  grade: Grade;
+  label: string;
+  referable: boolean;
+}
+
+/** Groups graded files by patient name; files that do not follow the naming pattern are left out. */
+export function groupPatients(items: ReadonlyArray<{ file: string; grade: Grade }>): PatientGroup[] {
+  const byPatient = new Map<string, PatientGroup['eyes']>();
+  for (const item of items) {
+    const name = parseEyeName(item.file);
+    if (!name) continue;
+    const eyes = byPatient.get(name.patient) ?? [];
+    eyes.push({ eye: name.eye, file: item.file, grade: item.grade });
+    byPatient.set(name.patient, eyes);
+  }
+  return [...byPatient.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([patient, eyes]) => ({ patient, eyes, ...patientResult(eyes.map((e) => e.grade)) }));
+}

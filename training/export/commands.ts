@@ -1,5 +1,172 @@
-// Commands of this area (none registered yet).
+// The `export` command: a training checkpoint → models/<name>/ (model.onnx + model.json), optionally a Triton repo.
 import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { PreprocessSpec, SplitMetrics } from '../../shared/index.js';
 
-/** Adds this area's commands to the CLI program. */
-export function register(_program: Command): void {}
+/** Data attribution presets for `--data-preset`. */
+export const DATA_PRESETS: Record<string, { name: string; attribution: string; licence: string }> = {
+  retinamnist: {
+    name: 'RetinaMNIST (MedMNIST v2), from DeepDRiD',
+    attribution:
+      'Yang J. et al., "MedMNIST v2 – A large-scale lightweight benchmark for 2D and 3D biomedical image classification", ' +
+      'Scientific Data 10, 41 (2023); Liu R. et al., "DeepDRiD: Diabetic Retinopathy — Grading and Image Quality Estimation ' +
+      'Challenge", Patterns 3(6) (2022). Meta-training data: Omniglot (Lake, Salakhutdinov & Tenenbaum, Science 2015).',
+    licence: 'CC BY 4.0 (RetinaMNIST) / CC BY-SA 4.0 (DeepDRiD); this model is a share-alike derivative. Omniglot: MIT.',
+  },
+};
+
+interface ExportFlags {
+  checkpoint: string;
+  out: string;
+  name?: string;
+  version: string;
+  description?: string;
+  preprocess?: string;
+  metrics?: string;
+  dataPreset?: string;
+  dataName?: string;
+  dataAttribution?: string;
+  dataLicence?: string;
+  trainCommand?: string;
+  fixture?: string;
+  tolerance: string;
+  referenceTolerance: string;
+  triton?: string;
+  tritonMaxBatch: string;
+  json?: boolean;
+}
+
+function readJson(path: string, flag: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${flag} ${path}: ${(e as Error).message}`);
+  }
+}
+
+function positive(v: string, flag: string, integer = false): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new Error(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** A finetune summary.json next to (or above) the checkpoint, if any. */
+function findSummary(checkpoint: string): Record<string, any> | null {
+  for (const f of [join(checkpoint, 'summary.json'), join(dirname(checkpoint), 'summary.json')]) {
+    if (existsSync(f)) return readJson(f, 'summary') as Record<string, any>;
+  }
+  return null;
+}
+
+/** `--metrics` file: an array of SplitMetrics, one object, or { metrics: [...] }. */
+function metricsFromFile(path: string): SplitMetrics[] {
+  const raw = readJson(path, '--metrics') as any;
+  const list = Array.isArray(raw) ? raw : Array.isArray(raw?.metrics) ? raw.metrics : [raw];
+  return list as SplitMetrics[];
+}
+
+/** Runs the export described by the flags; returns the result summary printed by the command. */
+async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
+  const tf = await import('@tensorflow/tfjs');
+  // Export runs on the pure-JS cpu backend: exact float32 reference for the ONNX comparison.
+  await tf.setBackend('cpu');
+  const { DEFAULT_SPEC, validateSpec } = await import('../../shared/index.js');
+  const { loadCheckpoint } = await import('../checkpoint.js');
+  const { exportModel } = await import('./export-model.js');
+
+  const checkpoint = resolve(f.checkpoint);
+  if (!existsSync(checkpoint)) throw new Error(`--checkpoint ${f.checkpoint}: no such directory`);
+  const name = f.name ?? basename(resolve(f.out));
+  const tolerance = positive(f.tolerance, '--tolerance');
+  const referenceTolerance = positive(f.referenceTolerance, '--reference-tolerance');
+  const maxBatchSize = positive(f.tritonMaxBatch, '--triton-max-batch', true);
+  let data = { name: f.dataName, attribution: f.dataAttribution, licence: f.dataLicence };
+  if (f.dataPreset) {
+    const p = DATA_PRESETS[f.dataPreset];
+    if (!p) throw new Error(`--data-preset ${JSON.stringify(f.dataPreset)} is unknown; valid: ${Object.keys(DATA_PRESETS).join(', ')}`);
+    data = { name: f.dataName ?? p.name, attribution: f.dataAttribution ?? p.attribution, licence: f.dataLicence ?? p.licence };
+  }
+  const missing = Object.entries({ '--data-name': data.name, '--data-attribution': data.attribution, '--data-licence': data.licence })
+    .filter(([, v]) => !v).map(([k]) => k);
+  if (missing.length) throw new Error(`export needs the training data's attribution: give ${missing.join(', ')} or --data-preset (${Object.keys(DATA_PRESETS).join(', ')})`);
+
+  const ckpt = await loadCheckpoint(checkpoint);
+  try {
+    const info = (ckpt.state.info ?? {}) as Record<string, any>;
+    const summary = findSummary(checkpoint);
+    const spec: PreprocessSpec = f.preprocess
+      ? validateSpec(readJson(f.preprocess, '--preprocess'))
+      : info.spec ? validateSpec(info.spec) : summary?.spec ? validateSpec(summary.spec) : { ...DEFAULT_SPEC, size: ckpt.config.inputSize };
+    let metrics: SplitMetrics[] = [];
+    if (f.metrics) metrics = metricsFromFile(f.metrics);
+    else if (summary?.best?.val) metrics = [{ dataset: data.name as string, split: 'val', ...summary.best.val }];
+    const options = (info.options ?? summary?.options ?? {}) as Record<string, unknown>;
+    const res = await exportModel({
+      model: ckpt.model,
+      outDir: resolve(f.out),
+      name,
+      version: f.version,
+      description: f.description,
+      preprocess: spec,
+      metrics,
+      training: {
+        method: typeof info.kind === 'string' ? info.kind : 'unknown',
+        command: f.trainCommand ?? (typeof info.command === 'string' ? info.command : ''),
+        config: { model: ckpt.config, step: ckpt.step, options },
+        seed: typeof options.seed === 'number' && Number.isInteger(options.seed) ? options.seed : null,
+      },
+      data: data as { name: string; attribution: string; licence: string },
+      fixtureImage: f.fixture,
+      tolerance,
+      referenceTolerance,
+      triton: f.triton ? { dir: resolve(f.triton), maxBatchSize } : undefined,
+      log: f.json ? undefined : (m) => process.stderr.write(`${m}\n`),
+    });
+    return {
+      name: res.card.name,
+      onnx: res.onnxPath,
+      card: res.cardPath,
+      triton: res.tritonDir ?? null,
+      bytes: res.card.onnx.bytes,
+      sha256: res.card.onnx.sha256,
+      maxAbsDiff: res.verify.maxAbsDiff,
+      reference: res.card.reference,
+    };
+  } finally {
+    ckpt.model.dispose();
+    if (ckpt.optimizerWeights) tf.dispose(ckpt.optimizerWeights.map((w) => w.tensor));
+  }
+}
+
+/** Adds `export` to the CLI program. */
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description('export a trained checkpoint to ONNX + model card (verified against TF.js), optionally a Triton repository')
+    .requiredOption('--checkpoint <dir>', 'checkpoint directory (checkpoint.json + weights.bin)')
+    .requiredOption('--out <dir>', 'output model directory, e.g. models/<name>')
+    .option('--name <name>', 'model name (default: the --out folder name)')
+    .option('--version <version>', 'model version', '0.1.0')
+    .option('--description <text>', 'one-line description for the card')
+    .option('--preprocess <json>', 'preprocessing spec file (default: the one saved with the run)')
+    .option('--metrics <json>', 'validation metrics file (SplitMetrics or an array; default: the run summary)')
+    .option('--data-preset <name>', `data attribution preset: ${Object.keys(DATA_PRESETS).join(', ')}`)
+    .option('--data-name <text>', 'training data name')
+    .option('--data-attribution <text>', 'training data attribution (citation)')
+    .option('--data-licence <text>', 'training data licence')
+    .option('--train-command <text>', 'the command that trained the model (recorded in the card)')
+    .option('--fixture <jpg>', 'reference photo (default test/fixtures/fundus-normal-left-cc0.jpg)')
+    .option('--tolerance <x>', 'max |ONNX − TF.js| allowed in self-verification', '1e-4')
+    .option('--reference-tolerance <x>', 'tolerance recorded in the card for the start-up reference check', '0.01')
+    .option('--triton <dir>', 'also write a Triton/KServe model repository <dir>/<name>/')
+    .option('--triton-max-batch <n>', 'Triton max_batch_size', '32')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: ExportFlags) => {
+      const r = await runExport(flags);
+      if (flags.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      else process.stdout.write(`exported ${r.name}: ${r.onnx} (${r.bytes} bytes, max |Δ| ${(r.maxAbsDiff as number).toExponential(2)}), ${r.card}${r.triton ? `, triton ${r.triton}` : ''}\n`);
+    });
+}

@@ -91,7 +91,8 @@ function weightsOf(layer: tf.layers.Layer): Map<string, { shape: number[]; data:
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   const values = layer.getWeights();
   layer.weights.forEach((w, i) => {
-    const short = w.originalName.split('/').pop() as string;
+    // 'conv_1/kernel' → 'kernel'; TF.js may add a uniqueness suffix ('kernel_1').
+    const short = (w.originalName.split('/').pop() as string).replace(/_\d+$/, '');
     if (values[i].dtype !== 'float32') fail(layer, `weight ${w.originalName} is ${values[i].dtype}, only float32 exports`);
     out.set(short, { shape: values[i].shape, data: values[i].dataSync() as Float32Array });
   });

@@ -18,14 +18,29 @@ export class ImageDecodeError extends Error {
 
 const FORMATS = new Set(['jpeg', 'png', 'tiff', 'webp']);
 
+const startsWith = (b: Uint8Array, sig: number[], at = 0) => sig.every((v, i) => b[at + i] === v);
+
+/** True for JPEG, PNG, TIFF (both byte orders) or WebP (RIFF....WEBP) signatures. */
+function sniff(b: Uint8Array): boolean {
+  return (
+    startsWith(b, [0xff, 0xd8, 0xff]) ||
+    startsWith(b, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) ||
+    startsWith(b, [0x49, 0x49, 0x2a, 0x00]) ||
+    startsWith(b, [0x4d, 0x4d, 0x00, 0x2a]) ||
+    (startsWith(b, [0x52, 0x49, 0x46, 0x46]) && startsWith(b, [0x57, 0x45, 0x42, 0x50], 8))
+  );
+}
+
 /** Decodes JPEG/PNG/TIFF/WebP to 8-bit RGB with EXIF orientation applied; refuses more than `maxPixels`. */
 export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string }): Promise<RgbImage> {
   const src = opts.source ?? 'image';
   if (bytes.length === 0) throw new ImageDecodeError('empty', `${src}: empty file`);
+  // Sniff the magic bytes first so that no other parser (SVG/XML, PDF, GIF...) ever sees the input.
+  if (!sniff(bytes)) throw new ImageDecodeError('unsupported_format', `${src}: not a JPEG, PNG, TIFF or WebP image`);
   let meta: sharp.Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch (e) {
+  } catch {
     throw new ImageDecodeError('unsupported_format', `${src}: not a JPEG, PNG, TIFF or WebP image`);
   }
   if (!meta.format || !FORMATS.has(meta.format)) {

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseModelCard, toGradeResult, type GradeResult, type Grader, type ModelCard, type RgbImage } from '../shared/index.js';
+import { checkModelFiles, parseModelCard, toGradeResult, type GradeResult, type Grader, type ModelCard, type RgbImage } from '../shared/index.js';
 import { decodeImage } from './decode.js';
 import type { Logger } from './logger.js';
 import { createPool, type InferencePool, type QualityVerdict } from './pool.js';
@@ -57,20 +57,15 @@ export async function loadModelCard(dir: string): Promise<{ card: ModelCard; onn
   } catch {
     throw new Error(`${cardPath}: model card not found (a model folder holds model.onnx + model.json)`);
   }
-  const card = parseModelCard(text, cardPath);
-  const onnxPath = join(dir, card.onnx.file);
+  const onnxPath = join(dir, parseModelCard(text, cardPath).onnx.file);
   let bytes: Buffer;
   try {
     bytes = await readFile(onnxPath);
   } catch {
     throw new Error(`${onnxPath}: ONNX file named by the card not found`);
   }
-  const digest = sha256(bytes);
-  if (digest !== card.onnx.sha256) {
-    throw new Error(`${onnxPath}: sha256 ${digest} does not match the card's ${card.onnx.sha256} (file changed or corrupted)`);
-  }
-  if (bytes.length !== card.onnx.bytes) throw new Error(`${onnxPath}: ${bytes.length} bytes, card says ${card.onnx.bytes}`);
-  return { card, onnxPath, sha256: digest };
+  const card = checkModelFiles(text, bytes, { card: cardPath, onnx: onnxPath });
+  return { card, onnxPath, sha256: card.onnx.sha256 };
 }
 
 /** Loads a model folder and starts its inference workers. */

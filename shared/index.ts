@@ -6,3 +6,4 @@ export * from './model-card.js';
 export * from './grader.js';
 export * from './preprocess/spec.js';
 export * from './model-files.js';
+export * from './preprocess/apply.js';

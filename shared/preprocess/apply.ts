@@ -1,2 +1,81 @@
-// RGB(A) bytes + spec → model input (placeholder: implemented by the preprocessing work).
-export {};
+// RGB(A) bytes + spec → the model's float32 NHWC input: FOV crop, resize, /255, Graham, mean/std.
+import type { RgbImage } from '../grader.js';
+import { findFovCircle, type FovCircle } from './fov.js';
+import { grahamNormalize } from './graham.js';
+import { cropResize, type CropBox } from './resize.js';
+import type { PreprocessSpec } from './spec.js';
+
+export type { CropBox } from './resize.js';
+export type { FovCircle } from './fov.js';
+
+/** What {@link preprocessDetailed} returns: the tensor plus where it came from. */
+export interface PreprocessResult {
+  /** size·size·3 float32, NHWC (row-major, RGB interleaved). */
+  data: Float32Array;
+  /** The square (or, with fov.mode 'none', the whole image) that was resized; may reach outside the image. */
+  crop: CropBox;
+  /** The located disc (source pixels); found=false when the crop fell back to the centred square. */
+  fov: { found: boolean; cx: number; cy: number; radius: number };
+}
+
+/**
+ * Finds the fundus disc per `spec.fov` (threshold on max(R,G,B), see findFovCircle). Falls back to the
+ * centred inscribed circle (found=false) when no disc is seen. Cheap: one pass over the image.
+ */
+export function locateFov(image: RgbImage, spec: PreprocessSpec): FovCircle {
+  checkImage(image);
+  return findFovCircle(image, { threshold: spec.fov.threshold });
+}
+
+/** The crop box for a spec: a square of side 2·radius·(1 + margin) about the disc centre, in whole pixels. */
+export function cropForFov(image: RgbImage, fov: FovCircle, spec: PreprocessSpec): CropBox {
+  const { width: W, height: H } = image;
+  if (spec.fov.mode === 'none') return { x: 0, y: 0, width: W, height: H };
+  if (spec.fov.mode === 'center-square' || !fov.found) {
+    const s = Math.min(W, H);
+    return { x: Math.floor((W - s) / 2), y: Math.floor((H - s) / 2), width: s, height: s };
+  }
+  const side = Math.max(1, Math.round(2 * fov.radius * (1 + spec.fov.margin)));
+  return { x: Math.round(fov.cx - side / 2), y: Math.round(fov.cy - side / 2), width: side, height: side };
+}
+
+/**
+ * Applies the spec (steps documented on PreprocessSpecSchema in spec.ts) and reports the crop and disc.
+ * Pure and deterministic: the same bytes give the same floats in Node and the browser.
+ */
+export function preprocessDetailed(image: RgbImage, spec: PreprocessSpec): PreprocessResult {
+  checkImage(image);
+  const fov: FovCircle =
+    spec.fov.mode === 'bbox'
+      ? findFovCircle(image, { threshold: spec.fov.threshold })
+      : { found: false, cx: image.width / 2, cy: image.height / 2, radius: Math.min(image.width, image.height) / 2, threshold: spec.fov.threshold };
+  const crop = cropForFov(image, fov, spec);
+  const { size } = spec;
+  const x = cropResize(image, crop, size, size);
+  for (let i = 0; i < x.length; i++) x[i] /= 255;
+  if (spec.graham.enabled) grahamNormalize(x, size, spec.graham);
+  const data = new Float32Array(x.length);
+  const { mean, std } = spec;
+  for (let i = 0; i < x.length; i += 3) {
+    data[i] = (x[i] - mean[0]) / std[0];
+    data[i + 1] = (x[i + 1] - mean[1]) / std[1];
+    data[i + 2] = (x[i + 2] - mean[2]) / std[2];
+  }
+  return { data, crop, fov: { found: fov.found, cx: fov.cx, cy: fov.cy, radius: fov.radius } };
+}
+
+/** RGB(A) image → size·size·3 float32 NHWC model input per `spec`. */
+export function preprocess(image: RgbImage, spec: PreprocessSpec): Float32Array {
+  return preprocessDetailed(image, spec).data;
+}
+
+function checkImage(image: RgbImage): void {
+  const { width, height, channels, data } = image;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new Error(`image size ${width}×${height} is not a positive whole number of pixels`);
+  }
+  if (channels !== 3 && channels !== 4) throw new Error(`image has ${channels} channels; expected 3 (RGB) or 4 (RGBA)`);
+  if (data.length !== width * height * channels) {
+    throw new Error(`image data has ${data.length} bytes; ${width}×${height}×${channels} needs ${width * height * channels}`);
+  }
+}

@@ -2,15 +2,21 @@
 import { z } from 'zod';
 
 /**
- * How RGB(A) bytes of any size become the model's float32 NHWC tensor, in this order:
- * 1. field of view (FOV): pixels brighter than `fov.threshold` (0..255, max of R,G,B) mark the
- *    fundus disc; its bounding box, grown by `fov.margin` (fraction of its size), is padded to a
- *    square with black around its centre. `fov.mode: 'none'` uses the whole image; `'center-square'`
- *    takes the largest centred square (as MedMNIST made RetinaMNIST).
+ * How RGB(A) bytes of any size become the model's float32 NHWC tensor, in this order
+ * (implemented once, in shared/preprocess/apply.ts):
+ * 1. field of view (FOV), `fov.mode: 'bbox'`: pixels brighter than `fov.threshold` (0..255, max of
+ *    R,G,B; lowered for dark photos) mark the fundus disc; a circle is fitted to the disc's rim at half
+ *    height of its brightness step (edges cut by the frame ignored, notches trimmed). The crop is the
+ *    square of side 2·radius·(1 + `fov.margin`) about the circle's centre, in whole pixels, black where
+ *    it leaves the image. No disc found → the largest centred square. `fov.mode: 'center-square'`
+ *    always takes the largest centred square (as MedMNIST made RetinaMNIST from DeepDRiD); `'none'`
+ *    uses the whole image. margin 0.05 frames a full-size photo like a RetinaMNIST image and leaves
+ *    a 28×28 RetinaMNIST image nearly unchanged.
  * 2. resize to `size × size` (area average when shrinking, bilinear when growing; deterministic).
  * 3. scale to [0,1]: x = p / 255.
  * 4. optional Graham normalisation: x = clamp(gain·(x − blur_σ(x)) + 0.5, 0, 1), σ = sigmaFraction·size,
- *    then pixels outside the FOV circle (radius `graham.maskRadius` of the half-size) set to 0.5.
+ *    blur taken over the mask circle only (radius `graham.maskRadius` of the half-size) and
+ *    renormalised; pixels outside the circle set to 0.5.
  * 5. x = (x − mean[c]) / std[c] per channel.
  */
 export const PreprocessSpecSchema = z
@@ -47,8 +53,8 @@ export const DEFAULT_SPEC: PreprocessSpec = Object.freeze({
   size: 28,
   channels: 3,
   layout: 'NHWC',
-  fov: { mode: 'bbox', threshold: 20, margin: 0 },
-  graham: { enabled: false, sigmaFraction: 0.1, gain: 4, maskRadius: 0.95 },
+  fov: { mode: 'bbox', threshold: 20, margin: 0.05 },
+  graham: { enabled: false, sigmaFraction: 0.1, gain: 4, maskRadius: 0.9 },
   mean: [0, 0, 0],
   std: [1, 1, 1],
 }) as PreprocessSpec;

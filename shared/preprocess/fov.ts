@@ -1,0 +1,342 @@
+// Field-of-view (FOV) location: the circular fundus disc in an RGB(A) image, as a fitted circle.
+import type { RgbImage } from '../grader.js';
+
+/** The fundus disc in source pixel units (pixel i covers [i, i+1)); `found` false means "centred fallback". */
+export interface FovCircle {
+  found: boolean;
+  cx: number;
+  cy: number;
+  radius: number;
+  /** The brightness threshold actually used (0..255), after lowering it for dark photos. */
+  threshold: number;
+}
+
+/** Options for {@link findFovCircle}. */
+export interface FovOptions {
+  /** Threshold on max(R,G,B), 0..255: pixels above it are inside the disc. Lowered for dark photos. */
+  threshold: number;
+}
+
+/** Longest side of the coarse brightness map the disc is first found on. */
+const MAP_MAX = 256;
+
+/**
+ * Finds the circular field of view: a coarse map (mean of max(R,G,B) over k×k blocks, one pass over the
+ * image) is thresholded, its largest connected region kept, the region's left/right/top/bottom edges
+ * refined on full-resolution rows/columns, and a circle fitted to those edge points by least squares
+ * with outliers (notches, labels) trimmed. Edges lying on the image border are ignored, so discs cut by
+ * the frame (off-centre, clipped top/bottom) are fitted from their visible arc. The threshold is lowered
+ * for dark photos to 30% of the way from the background level (2nd percentile of the map) to the
+ * 90th-percentile level. Returns found=false with the centred inscribed circle when no plausible disc
+ * is seen (no dark surround, too few edge points, a region that is not round, a disc under 15% of the
+ * image's shorter side).
+ */
+export function findFovCircle(image: RgbImage, opts: FovOptions): FovCircle {
+  const { width: W, height: H } = image;
+  const k = Math.max(1, Math.ceil(Math.max(W, H) / MAP_MAX));
+  const map = brightnessMap(image, k);
+  const { mw, mh, v } = map;
+  const t = adaptiveThreshold(v, opts.threshold);
+  const fallback: FovCircle = { found: false, cx: W / 2, cy: H / 2, radius: Math.min(W, H) / 2, threshold: t };
+  const comp = largestComponent(v, mw, mh, t);
+  if (comp.area < 0.05 * mw * mh) return fallback;
+
+  const pts: number[] = []; // x0, y0, x1, y1, ...
+  const val = (x: number, y: number): number => maxAt(image, x, y);
+  for (let my = 0; my < mh; my++) {
+    let l = -1;
+    let r = -1;
+    for (let mx = 0; mx < mw; mx++) {
+      if (comp.label[my * mw + mx]) {
+        if (l < 0) l = mx;
+        r = mx;
+      }
+    }
+    if (l < 0) continue;
+    const y = Math.min(H - 1, Math.floor((my + 0.5) * k));
+    if (l > 0) pts.push(refineRising(val, y, l, k, W, t, false), y + 0.5);
+    if (r < mw - 1) pts.push(refineFalling(val, y, r, k, W, t, false), y + 0.5);
+  }
+  for (let mx = 0; mx < mw; mx++) {
+    let top = -1;
+    let bot = -1;
+    for (let my = 0; my < mh; my++) {
+      if (comp.label[my * mw + mx]) {
+        if (top < 0) top = my;
+        bot = my;
+      }
+    }
+    if (top < 0) continue;
+    const x = Math.min(W - 1, Math.floor((mx + 0.5) * k));
+    if (top > 0) pts.push(x + 0.5, refineRising(val, x, top, k, H, t, true));
+    if (bot < mh - 1) pts.push(x + 0.5, refineFalling(val, x, bot, k, H, t, true));
+  }
+  const coarse = fitCircleTrimmed(pts);
+  if (!coarse) return fallback;
+  const bg = percentile(v, 0.02);
+  const circle = fitCircleTrimmed(halfLevelEdges(image, coarse, bg)) ?? coarse;
+  const { cx, cy, radius } = circle;
+  if (!(radius >= 0.15 * Math.min(W, H)) || radius > 2 * Math.max(W, H)) return fallback;
+  if (cx < 0 || cx > W || cy < 0 || cy > H) return fallback;
+  if (!plausible(comp.label, mw, mh, k, cx, cy, radius)) return fallback;
+  return { found: true, cx, cy, radius, threshold: t };
+}
+
+interface BrightnessMap {
+  mw: number;
+  mh: number;
+  /** Mean of max(R,G,B) per k×k block, 0..255. */
+  v: Float64Array;
+}
+
+function brightnessMap(image: RgbImage, k: number): BrightnessMap {
+  const { width: W, height: H, channels: C, data } = image;
+  const mw = Math.ceil(W / k);
+  const mh = Math.ceil(H / k);
+  const sum = new Float64Array(mw * mh);
+  for (let y = 0; y < H; y++) {
+    const rowBase = Math.floor(y / k) * mw;
+    const rowStart = y * W * C;
+    for (let mx = 0; mx < mw; mx++) {
+      let s = 0;
+      const end = rowStart + Math.min(W, (mx + 1) * k) * C;
+      for (let p = rowStart + mx * k * C; p < end; p += C) {
+        const r = data[p];
+        const g = data[p + 1];
+        const b = data[p + 2];
+        s += r > g ? (r > b ? r : b) : g > b ? g : b;
+      }
+      sum[rowBase + mx] += s;
+    }
+  }
+  for (let my = 0; my < mh; my++) {
+    const bh = Math.min(k, H - my * k);
+    for (let mx = 0; mx < mw; mx++) sum[my * mw + mx] /= bh * Math.min(k, W - mx * k);
+  }
+  return { mw, mh, v: sum };
+}
+
+function percentile(v: Float64Array, f: number): number {
+  const sorted = Float64Array.from(v).sort();
+  return sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))];
+}
+
+function adaptiveThreshold(v: Float64Array, base: number): number {
+  const bg = percentile(v, 0.02);
+  const fg = percentile(v, 0.9);
+  return Math.max(Math.min(base, bg + 0.3 * (fg - bg)), bg + 2);
+}
+
+/** Rays from the coarse centre; rays per circle and samples per pixel along a ray. */
+const RAYS = 180;
+
+/**
+ * Edge points at half height of each ray's rim step: inside level = mean brightness at 0.80–0.88 of the
+ * coarse radius, edge = where the profile falls to bg + ½(inside − bg), interpolated. A sharp edge gives
+ * its true boundary; a soft (vignetted or downsampled) rim gives its midpoint instead of its faint outer
+ * tail, so a full-size photo and a 28-px thumbnail of the same eye give the same disc. Rays that leave
+ * the image before the fall (disc cut by the frame) give no point.
+ */
+function halfLevelEdges(image: RgbImage, c: { cx: number; cy: number; radius: number }, bg: number): number[] {
+  const { width: W, height: H } = image;
+  const step = Math.min(0.5, c.radius / 400);
+  const pts: number[] = [];
+  for (let a = 0; a < RAYS; a++) {
+    const th = (2 * Math.PI * a) / RAYS;
+    const ux = Math.cos(th);
+    const uy = Math.sin(th);
+    const at = (rad: number): number => bilinearMax(image, c.cx + ux * rad - 0.5, c.cy + uy * rad - 0.5);
+    const inside = (x: number, y: number): boolean => x >= 0 && y >= 0 && x <= W && y <= H;
+    let sum = 0;
+    let n = 0;
+    for (let rad = 0.8 * c.radius; rad <= 0.88 * c.radius; rad += step) {
+      if (!inside(c.cx + ux * rad, c.cy + uy * rad)) break;
+      sum += at(rad);
+      n++;
+    }
+    if (n === 0) continue;
+    const level = bg + 0.5 * (sum / n - bg);
+    if (level - bg < 2) continue;
+    let prevRad = 0.88 * c.radius;
+    let prev = at(prevRad);
+    for (let rad = prevRad + step; rad <= 1.15 * c.radius; rad += step) {
+      const x = c.cx + ux * rad;
+      const y = c.cy + uy * rad;
+      if (!inside(x, y)) break;
+      const cur = at(rad);
+      if (prev >= level && cur < level) {
+        const e = prevRad + ((prev - level) / (prev - cur)) * step;
+        pts.push(c.cx + ux * e, c.cy + uy * e);
+        break;
+      }
+      prevRad = rad;
+      prev = cur;
+    }
+  }
+  return pts;
+}
+
+/** Bilinear max(R,G,B) at continuous pixel-centre coordinates (x, y), clamped to the image. */
+function bilinearMax(image: RgbImage, x: number, y: number): number {
+  const { width: W, height: H } = image;
+  const xc = Math.min(W - 1, Math.max(0, x));
+  const yc = Math.min(H - 1, Math.max(0, y));
+  const x0 = Math.floor(xc);
+  const y0 = Math.floor(yc);
+  const x1 = Math.min(W - 1, x0 + 1);
+  const y1 = Math.min(H - 1, y0 + 1);
+  const fx = xc - x0;
+  const fy = yc - y0;
+  const top = maxAt(image, x0, y0) * (1 - fx) + maxAt(image, x1, y0) * fx;
+  const bot = maxAt(image, x0, y1) * (1 - fx) + maxAt(image, x1, y1) * fx;
+  return top * (1 - fy) + bot * fy;
+}
+
+function largestComponent(v: Float64Array, mw: number, mh: number, t: number): { label: Uint8Array; area: number } {
+  const seen = new Uint8Array(mw * mh);
+  const stack = new Int32Array(mw * mh);
+  let best: number[] = [];
+  let bestArea = 0;
+  for (let s = 0; s < v.length; s++) {
+    if (seen[s] || v[s] <= t) continue;
+    const cells: number[] = [];
+    let sp = 0;
+    stack[sp++] = s;
+    seen[s] = 1;
+    while (sp > 0) {
+      const c = stack[--sp];
+      cells.push(c);
+      const x = c % mw;
+      const y = (c - x) / mw;
+      const nb = [x > 0 ? c - 1 : -1, x < mw - 1 ? c + 1 : -1, y > 0 ? c - mw : -1, y < mh - 1 ? c + mw : -1];
+      for (const n of nb) {
+        if (n >= 0 && !seen[n] && v[n] > t) {
+          seen[n] = 1;
+          stack[sp++] = n;
+        }
+      }
+    }
+    if (cells.length > bestArea) {
+      bestArea = cells.length;
+      best = cells;
+    }
+  }
+  const label = new Uint8Array(mw * mh);
+  for (const c of best) label[c] = 1;
+  return { label, area: bestArea };
+}
+
+function maxAt(image: RgbImage, x: number, y: number): number {
+  const p = (y * image.width + x) * image.channels;
+  const d = image.data;
+  return Math.max(d[p], d[p + 1], d[p + 2]);
+}
+
+/** Full-resolution rising edge (dark → disc) near map cell `cell` along one row (or column if `vertical`). */
+function refineRising(val: (x: number, y: number) => number, line: number, cell: number, k: number, n: number, t: number, vertical: boolean): number {
+  const get = vertical ? (i: number) => val(line, i) : (i: number) => val(i, line);
+  const lo = Math.max(0, (cell - 1) * k);
+  const hi = Math.min(n - 3, (cell + 2) * k);
+  for (let i = lo; i <= hi; i++) {
+    if (get(i) > t && get(i + 1) > t && get(i + 2) > t) return i;
+  }
+  return cell * k;
+}
+
+/** Full-resolution falling edge (disc → dark): returns the coordinate just past the last disc pixel. */
+function refineFalling(val: (x: number, y: number) => number, line: number, cell: number, k: number, n: number, t: number, vertical: boolean): number {
+  const get = vertical ? (i: number) => val(line, i) : (i: number) => val(i, line);
+  const hi = Math.min(n - 1, (cell + 2) * k - 1);
+  const lo = Math.max(2, (cell - 1) * k);
+  for (let i = hi; i >= lo; i--) {
+    if (get(i) > t && get(i - 1) > t && get(i - 2) > t) return i + 1;
+  }
+  return Math.min(n, (cell + 1) * k);
+}
+
+/** Algebraic (Kåsa) circle fit, refitted three times without points far off the circle. */
+function fitCircleTrimmed(pts: number[]): { cx: number; cy: number; radius: number } | null {
+  let idx = Array.from({ length: pts.length / 2 }, (_, i) => i);
+  let fit: { cx: number; cy: number; radius: number } | null = null;
+  for (let round = 0; round < 4; round++) {
+    if (idx.length < 8) return null;
+    fit = fitCircle(pts, idx);
+    if (!fit) return null;
+    const { cx, cy, radius } = fit;
+    const res = idx.map((i) => Math.abs(Math.hypot(pts[2 * i] - cx, pts[2 * i + 1] - cy) - radius));
+    const med = [...res].sort((a, b) => a - b)[Math.floor(res.length / 2)];
+    const tol = Math.max(3 * med, 0.01 * radius, 1);
+    const kept = idx.filter((_, j) => res[j] <= tol);
+    if (kept.length === idx.length) break;
+    idx = kept;
+  }
+  if (!fit) return null;
+  // The kept points must surround the centre: at least 5 of 8 directions seen.
+  const octants = new Set(idx.map((i) => Math.floor(((Math.atan2(pts[2 * i + 1] - fit!.cy, pts[2 * i] - fit!.cx) + Math.PI) / (2 * Math.PI)) * 8) % 8));
+  return octants.size >= 5 ? fit : null;
+}
+
+function fitCircle(pts: number[], idx: number[]): { cx: number; cy: number; radius: number } | null {
+  // Minimise Σ (x² + y² + D x + E y + F)², centred on the mean for conditioning.
+  let mx = 0;
+  let my = 0;
+  for (const i of idx) {
+    mx += pts[2 * i];
+    my += pts[2 * i + 1];
+  }
+  mx /= idx.length;
+  my /= idx.length;
+  let sxx = 0, sxy = 0, syy = 0, sx = 0, sy = 0, sxz = 0, syz = 0, sz = 0;
+  for (const i of idx) {
+    const x = pts[2 * i] - mx;
+    const y = pts[2 * i + 1] - my;
+    const z = x * x + y * y;
+    sxx += x * x; sxy += x * y; syy += y * y; sx += x; sy += y;
+    sxz += x * z; syz += y * z; sz += z;
+  }
+  const n = idx.length;
+  // Normal equations A·[D E F] = b.
+  const A = [[sxx, sxy, sx], [sxy, syy, sy], [sx, sy, n]];
+  const b = [-sxz, -syz, -sz];
+  const sol = solve3(A, b);
+  if (!sol) return null;
+  const [D, E, F] = sol;
+  const cx = -D / 2;
+  const cy = -E / 2;
+  const r2 = cx * cx + cy * cy - F;
+  if (!(r2 > 0)) return null;
+  return { cx: cx + mx, cy: cy + my, radius: Math.sqrt(r2) };
+}
+
+function solve3(A: number[][], b: number[]): number[] | null {
+  const det = (m: number[][]): number =>
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+  const d = det(A);
+  if (!Number.isFinite(d) || Math.abs(d) < 1e-12) return null;
+  return [0, 1, 2].map((c) => det(A.map((row, i) => row.map((v, j) => (j === c ? b[i] : v)))) / d);
+}
+
+/** The region must be round: mostly inside the circle, and filling most of the circle's visible part. */
+function plausible(label: Uint8Array, mw: number, mh: number, k: number, cx: number, cy: number, r: number): boolean {
+  let inCircle = 0;
+  let inBoth = 0;
+  let inRegion = 0;
+  let regionOutside = 0;
+  const rIn = r / k;
+  const rOut = rIn + 1.5;
+  for (let my = 0; my < mh; my++) {
+    for (let mx = 0; mx < mw; mx++) {
+      const d = Math.hypot((mx + 0.5) - cx / k, (my + 0.5) - cy / k);
+      const lab = label[my * mw + mx];
+      if (d <= rIn) {
+        inCircle++;
+        if (lab) inBoth++;
+      }
+      if (lab) {
+        inRegion++;
+        if (d > rOut) regionOutside++;
+      }
+    }
+  }
+  return inCircle > 0 && inBoth / inCircle >= 0.6 && regionOutside / Math.max(1, inRegion) <= 0.1;
+}

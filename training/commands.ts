@@ -6,6 +6,7 @@ import {
 } from './config.js';
 
 import type { Method } from './experiment/run.js';
+import { createProgress, type Progress } from './progress.js';
 
 type Flags = Record<string, unknown>;
 
@@ -29,31 +30,34 @@ function loopFlags(cmd: Command): Command {
     .option('--preset <file>', 'JSON file of options (flags override it), e.g. training/runs/*.json');
 }
 
-/** A stderr progress line with rate and ETA, redrawn at most every 2 s, plus one line per evaluation. */
-export function progressHooks(label: string, stream: NodeJS.WriteStream = process.stderr) {
-  let t0 = 0;
-  let first = 0;
-  let lastDraw = 0;
-  const tty = stream.isTTY;
-  const clock = (s: number) => (Number.isFinite(s) ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m${String(Math.floor(s % 60)).padStart(2, '0')}s` : '?');
-  return {
+/**
+ * Progress hooks for a training loop: a bar (TTY) or periodic lines with ETA from training/progress.ts,
+ * restarted whenever a new run begins (step counter going back), plus one stderr line per evaluation.
+ */
+export function progressHooks(label: string) {
+  let bar: Progress | null = null;
+  let lastStep = Infinity;
+  let info = '';
+  const hooks = {
     label,
     onStep(step: number, iters: number) {
-      const now = Date.now();
-      if (!t0) {
-        t0 = now;
-        first = step - 1;
+      if (!bar || step < lastStep) {
+        bar?.stop();
+        bar = createProgress({ total: iters, label: hooks.label, start: step - 1, intervalSec: 15 });
       }
-      if (now - lastDraw < 2000 && step < iters) return;
-      lastDraw = now;
-      const rate = (step - first) / Math.max(1e-3, (now - t0) / 1000);
-      const line = `${label} step ${step}/${iters} · ${rate.toFixed(1)} it/s · elapsed ${clock((now - t0) / 1000)} · ETA ≤ ${clock((iters - step) / rate)}`;
-      stream.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+      lastStep = step;
+      bar.update(step, info);
+      if (step >= iters) {
+        bar.stop();
+        bar = null;
+      }
     },
     onEval(r: { step: number; score: number; trainLoss: number }, best: { step: number; score: number }) {
-      stream.write(`${tty ? '\r\x1b[K' : ''}${label} eval @${r.step}: val ${r.score.toFixed(4)} · train loss ${Number.isFinite(r.trainLoss) ? r.trainLoss.toFixed(4) : '–'} · best ${best.score.toFixed(4)} @${best.step}\n`);
+      info = `val ${r.score.toFixed(4)} best ${best.score.toFixed(4)}@${best.step}`;
+      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${hooks.label} eval @${r.step}: val ${r.score.toFixed(4)} · train loss ${Number.isFinite(r.trainLoss) ? r.trainLoss.toFixed(4) : '–'} · best ${best.score.toFixed(4)} @${best.step}\n`);
     },
   };
+  return hooks;
 }
 
 async function backend(choice: string): Promise<string> {
@@ -86,7 +90,7 @@ export function finetuneFromFlags(f: Flags): FinetuneOptions {
 
 function finetuneFlags(cmd: Command): Command {
   return loopFlags(cmd)
-    .option('--arch <name>', 'architecture for a random init: omniglot (28×28, 64 filters, stride 2) or miniimagenet (84×84 Conv4)')
+    .option('--arch <name>', 'architecture for a random init: omniglot (28×28, 64 filters, stride 2), miniimagenet (84×84 Conv4), tiny (tests)')
     .option('--input-size <n>', 'input side in pixels (default: the spec, else the init model)')
     .option('--keep-bn', 'keep batch norm in the fine-tuned network (paper: removed)')
     .option('--class-weight <w>', 'loss weighting: none or balanced')
@@ -113,7 +117,7 @@ export function register(program: Command): void {
     .requiredOption('--data <path>', 'few-shot dataset (Omniglot folder/zips, mini-ImageNet)')
     .requiredOption('--format <fmt>', 'omniglot or miniimagenet')
     .requiredOption('--out <dir>', 'output folder (best/, last/, metrics.jsonl, summary.json); rerun to resume')
-    .option('--arch <name>', 'omniglot or miniimagenet')
+    .option('--arch <name>', 'omniglot, miniimagenet or tiny')
     .option('--input-size <n>', 'input side (default: the architecture\'s)')
     .option('--no-rotations', 'Omniglot: do not add 90° rotations as classes')
     .option('--holdout <x>', 'fraction of each class held out for selection (default 0.1)')

@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { MINIIMAGENET_CONV4, OMNIGLOT_NET, type ModelConfig } from './models/backbone.js';
 
 /** Architecture presets by name (`--arch`). */
-export const ARCH_PRESETS: Record<string, Readonly<ModelConfig>> = { omniglot: OMNIGLOT_NET, miniimagenet: MINIIMAGENET_CONV4 };
+export const ARCH_PRESETS: Record<string, Readonly<ModelConfig>> = {
+  omniglot: OMNIGLOT_NET,
+  miniimagenet: MINIIMAGENET_CONV4,
+  /** A few-KB net for tests and smoke runs: 28×28×1, 2 × (conv 3×3/8 stride 2 → BN → ReLU). */
+  tiny: Object.freeze({ ...OMNIGLOT_NET, filters: 8, blocks: 2 }),
+};
 
 /** Class weighting of the fine-tuning loss. */
 export const CLASS_WEIGHTS = ['none', 'balanced'] as const;

@@ -1,10 +1,11 @@
 // The supervised training loop shared by fine-tuning and pre-training: Adam, eval every N, best/ + last/, patience, resume.
 import * as tf from '@tensorflow/tfjs';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { augmentActive, augmentBatch, type AugmentOptions } from './augment.js';
 import { checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { forward, trainableVariables, type ModelConfig } from './models/backbone.js';
+import { openMetricsLog } from './progress.js';
 import { createRng } from './random.js';
 
 /** Training images addressable by index; copies a batch into fresh arrays. */
@@ -144,7 +145,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   mkdirSync(o.outDir, { recursive: true });
   const lastDir = join(o.outDir, 'last');
   const bestDir = join(o.outDir, 'best');
-  const logFile = join(o.outDir, 'metrics.jsonl');
+  const metricsLog = openMetricsLog(join(o.outDir, 'metrics.jsonl'));
   const optimizer = tf.train.adam(o.lr ?? 1e-3, o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.epsilon ?? 1e-8);
   const vars = trainableVariables(o.model);
   let step = 0;
@@ -193,7 +194,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     if (step > 0 && st.evalsSinceBest >= o.patience) st.stoppedEarly = true;
     if (st.stoppedEarly || step >= o.iters) st.finished = true;
     await saveCheckpoint(lastDir, { model: o.model, config: o.config, step, state: { run: st, info: o.runInfo ?? {} }, optimizer });
-    appendFileSync(logFile, `${JSON.stringify({ ...rec, best: st.bestScore, bestStep: st.bestStep, time: new Date().toISOString() })}\n`);
+    metricsLog.write({ ...rec, best: st.bestScore, bestStep: st.bestStep, time: new Date().toISOString() });
     o.onEval?.(rec, { step: st.bestStep, score: st.bestScore });
   };
 
@@ -224,6 +225,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   }
   weights?.dispose();
   optimizer.dispose();
+  metricsLog.close();
   return {
     bestStep: st.bestStep,
     bestScore: st.bestScore,

@@ -91,7 +91,13 @@ export async function pretrain(opts: PretrainOptions, format: string, path: stri
   const size = opts.inputSize ?? base.inputSize;
   const { loadFewShotPool } = await import('./data/fewshot.js');
   const pool = await loadFewShotPool(format, path, { split: 'train', size, channels: base.channels === 1 ? 1 : 3, rotations: format === 'omniglot' && opts.rotations });
-  const config: ModelConfig = { ...base, inputSize: size, channels: pool.shape[2], numClasses: pool.classes.length };
+  return pretrainOnPool(opts, pool, outDir, { format, path }, hooks);
+}
+
+/** {@link pretrain} on an already-loaded pool (all its classes form the softmax). */
+export async function pretrainOnPool(opts: PretrainOptions, pool: FewShotPool, outDir: string, source: { format: string; path: string }, hooks: PretrainHooks = {}): Promise<PretrainSummary> {
+  const base = archPreset(opts.arch);
+  const config: ModelConfig = { ...base, inputSize: pool.shape[0], channels: pool.shape[2], numClasses: pool.classes.length };
   const split = holdoutSplit(pool, opts.holdout, opts.seed, opts.valMax);
   const model = buildModel(config, opts.seed);
   const { backend: _b, ...rest } = opts;
@@ -100,12 +106,12 @@ export async function pretrain(opts: PretrainOptions, format: string, path: stri
       model, config, train: poolSource(pool, split.train), val: poolSource(pool, split.val), score: accuracyScore, outDir,
       iters: opts.iters, evalEvery: opts.evalEvery, patience: opts.patience, batchSize: opts.batchSize,
       lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, seed: opts.seed,
-      runInfo: { kind: 'pretrain', options: rest, format, path },
+      runInfo: { kind: 'pretrain', options: rest, ...source },
       onStep: hooks.onStep, onEval: hooks.onEval,
     });
     const summary: PretrainSummary = {
       kind: 'pretrain', model: config, options: rest,
-      data: { classes: pool.classes.length, train: split.train.length, val: split.val.length, format, path },
+      data: { classes: pool.classes.length, train: split.train.length, val: split.val.length, ...source },
       best: { step: res.bestStep, accuracy: res.bestScore },
       steps: res.steps, stoppedEarly: res.stoppedEarly, resumedFrom: res.resumedFrom, history: res.history, wallSeconds: res.wallSeconds,
     };

@@ -112,9 +112,8 @@ export function createApp(deps: AppDeps): { app: Express; state: ServerState; me
   const hasViewer = existsSync(config.staticDir);
   if (hasViewer) app.use(express.static(config.staticDir, { index: 'index.html', maxAge: '1h' }));
 
-  // Protected API: API keys (if any), then the rate limit.
+  // Protected API: the rate limit first (it also slows down key guessing), then API keys (if any).
   const api = ['/predict', '/v1', '/v2', '/metrics'];
-  if (config.apiKeys.length > 0) app.use(api, apiKeyAuth(config.apiKeys));
   if (config.rateLimitPerMinute > 0) {
     app.use(
       api,
@@ -127,6 +126,7 @@ export function createApp(deps: AppDeps): { app: Express; state: ServerState; me
       }),
     );
   }
+  if (config.apiKeys.length > 0) app.use(api, apiKeyAuth(config.apiKeys));
   app.use(predictRouter({ models, limits: { ...limits, maxPixels: config.maxPixels }, metrics }));
   app.use(modelsRouter(models));
   app.use(v2Router({ models, state, version, maxBodyBytes: config.maxFileBytes, maxBatch: config.maxQueue }));

@@ -1,5 +1,91 @@
-// Commands of this area (none registered yet).
+// CLI `meta-train`: Reptile meta-training from a preset with every hyper-parameter overridable by flag.
 import type { Command } from 'commander';
+import type { ReptileConfig } from './presets.js';
 
-/** Adds this area's commands to the CLI program. */
-export function register(_program: Command): void {}
+function num(flag: string, v: unknown, { int = false, min = -Infinity, max = Infinity } = {}): number {
+  const n = Number(v);
+  if (v === undefined || v === '' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max) {
+    throw new Error(`${flag} must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** Flag name → [config key, integer?, min]. Values given on the command line override the preset. */
+const OVERRIDES: Array<[string, keyof ReptileConfig, boolean, number]> = [
+  ['ways', 'ways', true, 2], ['trainShots', 'trainShots', true, 1], ['innerBatch', 'innerBatch', true, 1],
+  ['innerIters', 'innerIters', true, 1], ['lr', 'lr', false, 0], ['metaStep', 'metaStepStart', false, 0],
+  ['metaStepFinal', 'metaStepFinal', false, 0], ['metaBatch', 'metaBatch', true, 1], ['iters', 'metaIters', true, 1],
+  ['evalBatch', 'evalBatch', true, 1], ['evalIters', 'evalIters', true, 0],
+];
+
+/** Resolves the Reptile config from a preset name and parsed flags (exported for tests). */
+export async function resolveReptileConfig(f: Record<string, unknown>): Promise<ReptileConfig> {
+  const { reptilePreset } = await import('./presets.js');
+  const format = String(f.format ?? 'omniglot');
+  const cfg = reptilePreset(String(f.preset ?? (format === 'miniimagenet' ? 'miniimagenet-5shot' : 'omniglot-5way')));
+  const rec = cfg as unknown as Record<string, unknown>;
+  for (const [flag, key, int, min] of OVERRIDES) {
+    if (f[flag] !== undefined) rec[key] = num(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, f[flag], { int, min });
+  }
+  if (f.evalShots !== undefined) cfg.evalShots = String(f.evalShots).split(',').map((s) => num('--eval-shots', s.trim(), { int: true, min: 1 }));
+  if (f.transductive !== undefined) cfg.transductive = Boolean(f.transductive);
+  if (f.rotations !== undefined) cfg.rotations = Boolean(f.rotations);
+  if (f.filters !== undefined) cfg.model.filters = num('--filters', f.filters, { int: true, min: 1 });
+  if (f.blocks !== undefined) cfg.model.blocks = num('--blocks', f.blocks, { int: true, min: 1, max: 8 });
+  if (f.inputSize !== undefined) cfg.model.inputSize = num('--input-size', f.inputSize, { int: true, min: 4, max: 512 });
+  if (f.batchNorm === false) cfg.model.batchNorm = false;
+  cfg.model.numClasses = cfg.ways;
+  if (cfg.trainShots * cfg.ways < 1) throw new Error('a task needs at least one image');
+  return cfg;
+}
+
+/** Adds `meta-train` to the CLI program. */
+export function register(program: Command): void {
+  program.command('meta-train')
+    .description('Reptile meta-training (presets from the paper); resumes from <out>/last, keeps <out>/best by few-shot validation accuracy')
+    .requiredOption('--data <path>', 'dataset folder or zip folder (e.g. data/omniglot)')
+    .option('--format <fmt>', 'omniglot or miniimagenet', 'omniglot')
+    .requiredOption('--out <dir>', 'run folder (last/, best/, metrics.jsonl, summary.json)')
+    .option('--preset <name>', 'miniimagenet-5shot, miniimagenet-5shot-v1 or omniglot-5way (default by format)')
+    .option('--iters <n>', 'meta-iterations (length of the ε schedule)')
+    .option('--stop-after <n>', 'stop after this many meta-iterations (schedule unchanged); rerun to continue')
+    .option('--eval-every <n>', 'few-shot validation every N meta-iterations (0 = only at the end)', '1000')
+    .option('--eval-tasks <n>', 'validation tasks per shot setting', '100')
+    .option('--checkpoint-every <n>', 'write last/ every N meta-iterations (default: eval-every)')
+    .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
+    .option('--seed <n>', 'seed of init, tasks and validation tasks', '0')
+    .option('--ways <n>', 'classes per task').option('--train-shots <n>', 'images per class in a training task')
+    .option('--inner-batch <n>', 'inner mini-batch').option('--inner-iters <n>', 'inner Adam steps per task')
+    .option('--lr <x>', 'inner Adam learning rate').option('--meta-step <x>', 'ε at the start').option('--meta-step-final <x>', 'ε at the end')
+    .option('--meta-batch <n>', 'tasks per meta-iteration').option('--eval-batch <n>', 'evaluation mini-batch')
+    .option('--eval-iters <n>', 'evaluation fine-tuning steps').option('--eval-shots <list>', 'comma list of validation shots, e.g. 1,5')
+    .option('--transductive', 'classify validation queries in one batch').option('--rotations', 'Omniglot rotations as classes')
+    .option('--no-rotations', 'no Omniglot rotations')
+    .option('--filters <n>', 'conv filters').option('--blocks <n>', 'conv blocks').option('--input-size <n>', 'input side in pixels')
+    .option('--no-batch-norm', 'network without batch norm')
+    .option('--val-split <name>', 'split of held-out classes for validation: val or test', 'val')
+    .action(async (f: Record<string, unknown>) => {
+      const format = String(f.format);
+      if (format !== 'omniglot' && format !== 'miniimagenet') throw new Error(`--format must be omniglot or miniimagenet, got '${format}'`);
+      const valSplit = String(f.valSplit);
+      if (valSplit !== 'val' && valSplit !== 'test') throw new Error(`--val-split must be val or test, got '${valSplit}'`);
+      const cfg = await resolveReptileConfig(f);
+      const evalEvery = num('--eval-every', f.evalEvery, { int: true, min: 0 });
+      const evalTasks = num('--eval-tasks', f.evalTasks, { int: true, min: 0 });
+      const seed = num('--seed', f.seed, { int: true, min: 0, max: 2 ** 31 - 1 });
+      const stopAfter = f.stopAfter === undefined ? undefined : num('--stop-after', f.stopAfter, { int: true, min: 1 });
+      const checkpointEvery = f.checkpointEvery === undefined ? undefined : num('--checkpoint-every', f.checkpointEvery, { int: true, min: 1 });
+      const { checkBackendChoice, initBackend } = await import('../backend.js');
+      await initBackend(checkBackendChoice(String(f.backend)));
+      const { loadFewShotPool } = await import('../data/fewshot.js');
+      const size = cfg.model.inputSize;
+      const channels = cfg.model.channels as 1 | 3;
+      const t0 = Date.now();
+      const train = await loadFewShotPool(format, String(f.data), { split: 'train', size, channels, rotations: cfg.rotations });
+      const val = evalTasks > 0 ? await loadFewShotPool(format, String(f.data), { split: valSplit, size, channels, rotations: false }) : undefined;
+      process.stderr.write(`data: ${train.classes.length} training classes${val ? `, ${val.classes.length} ${valSplit} classes` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+      const { metaTrain } = await import('./train.js');
+      const res = await metaTrain({ cfg, train, val, outDir: String(f.out), seed, evalEvery, evalTasks, checkpointEvery, stopAfter });
+      process.stdout.write(`${JSON.stringify(res)}\n`);
+    });
+}

@@ -53,7 +53,7 @@ export interface OpenOptions {
 }
 
 /** Image file name extensions the loaders accept. */
-export const IMAGE_EXT = /\.(jpe?g|png|tiff?|webp|bmp|gif)$/i;
+export const IMAGE_EXT = /\.(jpe?g|png|tiff?|webp)$/i;
 
 /** Splits `<patient>_<left|right>` names; anything else is its own patient with no eye. */
 export function patientOf(id: string): { patient: string; eye?: 'left' | 'right' } {

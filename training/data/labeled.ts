@@ -96,7 +96,7 @@ export async function loadLabeledSplit(format: string, path: string, opts: Label
   } else {
     await decodeAll(records, opts.concurrency ?? 4, async (r, i) => {
       try {
-        const px = await decodeRgb(new Uint8Array(await readFile(r.file)));
+        const px = await decodeRgb(new Uint8Array(await readFile(r.file)), r.file);
         x.set(preprocessRgb(px, spec), i * per);
         ok[i] = 1;
       } catch (err) {

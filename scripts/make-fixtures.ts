@@ -1,7 +1,7 @@
 // `npm run fixtures`: builds the tiny deterministic test model and exports it to test/fixtures/tiny/ (model.onnx + model.json).
 import * as tf from '@tensorflow/tfjs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DEFAULT_SPEC, type PreprocessSpec } from '../shared/index.js';
+import type { PreprocessSpec } from '../shared/index.js';
 import { createRng } from '../training/random.js';
 import { exportModel, type ExportResult } from '../training/export/export-model.js';
 
@@ -11,8 +11,20 @@ export const TINY_DIR = fileURLToPath(new URL('../test/fixtures/tiny/', import.m
 /** Seed of the tiny model's weights. */
 export const TINY_SEED = 7;
 
-/** The tiny model's spec: 28×28, per-channel mean/std that are not 0/1 so a skipped normalisation shows. */
-export const TINY_SPEC: PreprocessSpec = { ...DEFAULT_SPEC, mean: [0.45, 0.25, 0.15], std: [0.3, 0.2, 0.15] };
+/**
+ * The tiny model's spec, spelled out (not DEFAULT_SPEC) so the fixture changes only when the preprocess
+ * code does: 28×28, FOV crop, Graham on, per-channel mean/std that are not 0/1 so a skipped step shows.
+ */
+export const TINY_SPEC: PreprocessSpec = {
+  version: 1,
+  size: 28,
+  channels: 3,
+  layout: 'NHWC',
+  fov: { mode: 'bbox', threshold: 20, margin: 0.05 },
+  graham: { enabled: true, sigmaFraction: 0.1, gain: 4, maskRadius: 0.9 },
+  mean: [0.5, 0.45, 0.4],
+  std: [0.2, 0.15, 0.1],
+};
 
 /**
  * 28×28×3 → conv 3×3/4 stride 2 'same' → BN → ReLU → max-pool 2 'same' → conv 3×3/8 'same' ReLU →

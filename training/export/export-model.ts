@@ -58,10 +58,10 @@ export async function exportModel(opts: ExportModelOptions): Promise<ExportResul
   const shape = opts.model.inputs[0].shape;
   const size = opts.preprocess.size;
   if (shape.length !== 4 || shape[1] !== size || shape[2] !== size || shape[3] !== 3) {
-    throw new Error(`model input [${shape.join(',')}] does not match the preprocess spec (size ${size}): expected [null,${size},${size},3]`);
+    throw new Error(`model input ${JSON.stringify(shape)} does not match the preprocess spec (size ${size}): expected [null,${size},${size},3]`);
   }
   const out = opts.model.outputs[0].shape;
-  if (out.length !== 2 || out[1] !== NUM_GRADES) throw new Error(`model output [${out.join(',')}] must be [null,${NUM_GRADES}] (one score per grade)`);
+  if (out.length !== 2 || out[1] !== NUM_GRADES) throw new Error(`model output ${JSON.stringify(out)} must be [null,${NUM_GRADES}] (one score per grade)`);
 
   const exp = toOnnx(opts.model, {
     name: opts.name,

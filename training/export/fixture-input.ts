@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PreprocessSpec } from '../../shared/index.js';
-import { decodeRgb, preprocessRgb } from '../data/pipeline.js';
+import { preprocess } from '../../shared/preprocess/apply.js';
+import { decodeImage } from '../data/decode.js';
 import { sha256 } from './write-card.js';
 
 /** The CC0 fundus photo every card's `reference` is computed on. */
@@ -19,8 +20,8 @@ export interface FixtureInput {
 }
 
 /**
- * Reads `path` (default: the fixture photo), decodes it to RGB and applies `spec` with the same
- * decode + preprocess the training data path uses, so the recorded reference matches what serving computes.
+ * Reads `path` (default: the fixture photo), decodes it with sharp (training/data/decode.ts) and applies
+ * `spec` with the shared `preprocess`, as serving does, so the recorded reference matches what serving computes.
  */
 export async function loadFixtureInput(spec: PreprocessSpec, path = DEFAULT_FIXTURE): Promise<FixtureInput> {
   let bytes: Uint8Array;
@@ -29,6 +30,6 @@ export async function loadFixtureInput(spec: PreprocessSpec, path = DEFAULT_FIXT
   } catch (e) {
     throw new Error(`reference image ${path}: ${(e as Error).message}`);
   }
-  const rgb = await decodeRgb(bytes);
-  return { image: basename(path), imageSha256: sha256(bytes), data: preprocessRgb(rgb, spec) };
+  const rgb = await decodeImage(bytes);
+  return { image: basename(path), imageSha256: sha256(bytes), data: preprocess(rgb, spec) };
 }

@@ -1,7 +1,7 @@
 // TF.js LayersModel (a single chain of supported layers) → ONNX bytes: NHWC input, outputs logits and probs.
 import type * as tf from '@tensorflow/tfjs';
 import { GraphBuilder, ONNX_OPSET, type Dim } from './onnx-graph.js';
-import { convertLayer, type FlowValue } from './layer-ops.js';
+import { convertLayer, SUPPORTED_LAYERS, type FlowValue } from './layer-ops.js';
 
 /** Names used in every exported graph unless overridden. */
 export const DEFAULT_IO_NAMES = Object.freeze({ input: 'input', logits: 'logits', probs: 'probs' });
@@ -78,6 +78,12 @@ export function toOnnx(model: tf.LayersModel, opts: ToOnnxOptions = {}): OnnxExp
     probs: opts.probsName ?? DEFAULT_IO_NAMES.probs,
   };
   const layers = chainOf(model);
+  for (const layer of layers) {
+    const cls = layer.getClassName();
+    if (!(SUPPORTED_LAYERS as readonly string[]).includes(cls)) {
+      throw new Error(`cannot export layer "${layer.name}" (${cls}): layer class ${cls} is not supported; supported: ${SUPPORTED_LAYERS.join(', ')}`);
+    }
+  }
   const inShape = shapeOf(model.inputs[0]);
   if (inShape.length !== 3 && inShape.length !== 1) throw new Error(`model input must be NHWC [N,H,W,C] or [N,F], got [N,${inShape.join(',')}]`);
   const b = new GraphBuilder();

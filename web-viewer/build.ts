@@ -1,11 +1,10 @@
 // Builds the self-contained viewer folder: esbuild bundle, page, CSS, onnxruntime-web files, model + card, sample.
-import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { parseModelCard } from '../shared/index.js';
+import { checkModelFiles, parseModelCard } from '../shared/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
@@ -83,10 +82,7 @@ export async function buildViewer(options: BuildOptions = {}): Promise<BuildRepo
   const onnx = await readFile(onnxPath).catch((e: Error) => {
     throw new Error(`viewer build: cannot read the model ${onnxPath}: ${e.message}`);
   });
-  const sha = createHash('sha256').update(onnx).digest('hex');
-  if (sha !== card.onnx.sha256) {
-    throw new Error(`viewer build: ${onnxPath} has sha256 ${sha} but ${cardPath} says ${card.onnx.sha256}`);
-  }
+  checkModelFiles(cardText, onnx, { card: cardPath, onnx: onnxPath });
 
   await rm(outDir, { recursive: true, force: true });
   await mkdir(join(outDir, 'ort'), { recursive: true });

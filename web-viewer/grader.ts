@@ -1,7 +1,6 @@
 // onnxruntime-web implementation of the shared Grader interface; runs in the browser and in Node.
 import type * as OrtWeb from 'onnxruntime-web';
-import { toGradeResult, type Grader, type GradeResult, type ModelCard, type RgbImage } from '../shared/index.js';
-import { preprocess } from './pipeline.js';
+import { preprocess, toGradeResult, type Grader, type GradeResult, type ModelCard, type RgbImage } from '../shared/index.js';
 
 /** The onnxruntime-web module (`import('onnxruntime-web')` in Node, the bundled `ort.*.min.mjs` in the page). */
 export type OrtModule = typeof OrtWeb;

@@ -1,10 +1,10 @@
 // Page controller: load runtime + model, check the reference, grade chosen/dropped photos, patients, CSV, model picker.
-import { toGradeResult, type Grade } from '../shared/index.js';
+import { sha256Hex, toGradeResult, type Grade } from '../shared/index.js';
 import type { ViewerManifest } from './build.js';
 import { toCsv, type CsvRow } from './csv.js';
 import { occlusionMap } from './heatmap.js';
-import { assessQuality, inputBox, preprocess } from './pipeline.js';
-import { compareReference, fetchBytes, loadManifest, loadModel, loadRuntime, sha256Hex, type LoadedModel, type Runtime } from './runtime.js';
+import { assessQuality, prepare, preprocess } from './pipeline.js';
+import { compareReference, fetchBytes, loadManifest, loadModel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
 import { decodePhoto, NotAnImageError } from './ui/decode.js';
 import { byId, el } from './ui/dom.js';
 import { groupPatients } from './ui/patients.js';
@@ -52,7 +52,7 @@ async function referenceCheck(m: LoadedModel): Promise<string> {
   const sample = state.manifest?.sample;
   if (!sample) return 'reference not checked (no sample photo bundled)';
   const bytes = await fetchBytes(sample);
-  if ((await sha256Hex(bytes)) !== m.card.reference.imageSha256) {
+  if (sha256Hex(bytes) !== m.card.reference.imageSha256) {
     return `reference not checked (the card's reference photo ${m.card.reference.image} is not the bundled sample)`;
   }
   const { image, bitmap } = await decodePhoto(new Blob([bytes as Uint8Array<ArrayBuffer>]), sample);
@@ -80,7 +80,7 @@ async function start(): Promise<void> {
     byId('bundled-name').textContent = `${entry.name} v${entry.version}`;
     setStatus('loading', `Loading model ${entry.name}…`);
     const [onnx, card] = await Promise.all([fetchBytes(entry.onnx), fetch(entry.card).then((r) => r.json())]);
-    state.bundled = await loadModel(state.runtime, onnx, card, 'bundled', entry.card);
+    state.bundled = await loadModel(state.runtime, onnx, card, 'bundled', { card: entry.card, onnx: entry.onnx });
     setStatus('loading', 'Checking the model against its reference output…');
     await activate(state.bundled);
     setControls(true);
@@ -128,13 +128,12 @@ async function gradeOne(job: Job): Promise<void> {
     const t0 = performance.now();
     const { image, bitmap } = await decodePhoto(job.blob, job.name);
     const t1 = performance.now();
-    const x = preprocess(image, spec);
+    const { data: x, box } = prepare(image, spec);
     const t2 = performance.now();
     const [row] = await m.grader.runBatch(x, 1);
     const t3 = performance.now();
     const result = toGradeResult(row);
     const quality = assessQuality(image, spec);
-    const box = inputBox(image, spec);
     // Keep only a display-sized copy of the photo: a batch of camera photos would not fit in memory.
     const k = Math.min(1, (2 * DISPLAY_SIZE) / Math.max(bitmap.width, bitmap.height));
     const small = k < 1 ? await createImageBitmap(bitmap, { resizeWidth: Math.round(bitmap.width * k), resizeHeight: Math.round(bitmap.height * k), resizeQuality: 'high' }) : bitmap;
@@ -242,7 +241,7 @@ async function loadLocalModel(): Promise<void> {
     } catch (e) {
       throw new Error(`${cardFile.name}: not valid JSON (${message(e)})`);
     }
-    const m = await loadModel(state.runtime, onnx, card, 'local', onnxFile.name);
+    const m = await loadModel(state.runtime, onnx, card, 'local', { card: cardFile.name, onnx: onnxFile.name });
     await activate(m).catch(async (e) => {
       await m.grader.dispose();
       throw e;

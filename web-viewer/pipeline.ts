@@ -1,6 +1,6 @@
 // The viewer's view of the shared pipeline: preprocess, quality verdict and the crop box the heat map maps onto.
-// Interim stand-ins until shared/preprocess/apply.ts and shared/quality.ts land (then this re-exports them).
-import type { PreprocessSpec, RgbImage } from '../shared/index.js';
+// The quality check is an interim stand-in until shared/quality.ts lands.
+import { preprocessDetailed, type PreprocessSpec, type RgbImage } from '../shared/index.js';
 
 /** Quality verdict of one photo: gradable, or why not. */
 export interface QualityVerdict {
@@ -16,31 +16,12 @@ export interface InputBox {
   height: number;
 }
 
-/** RGB(A) image → float32 size×size×3 NHWC per the spec: x = (p/255 − mean[c]) / std[c] (interim: whole image, area average). */
-export function preprocess(image: RgbImage, spec: PreprocessSpec): Float32Array {
-  const { size, mean, std } = spec;
-  const { width, height, channels, data } = image;
-  const out = new Float32Array(size * size * 3);
-  for (let oy = 0; oy < size; oy++) {
-    const y0 = Math.floor((oy * height) / size);
-    const y1 = Math.max(y0 + 1, Math.floor(((oy + 1) * height) / size));
-    for (let ox = 0; ox < size; ox++) {
-      const x0 = Math.floor((ox * width) / size);
-      const x1 = Math.max(x0 + 1, Math.floor(((ox + 1) * width) / size));
-      const acc = [0, 0, 0];
-      for (let y = y0; y < y1; y++) {
-        for (let x = x0; x < x1; x++) {
-          const p = (y * width + x) * channels;
-          acc[0] += data[p];
-          acc[1] += data[p + 1];
-          acc[2] += data[p + 2];
-        }
-      }
-      const n = (y1 - y0) * (x1 - x0) * 255;
-      for (let c = 0; c < 3; c++) out[(oy * size + ox) * 3 + c] = (acc[c] / n - mean[c]) / std[c];
-    }
-  }
-  return out;
+export { preprocess } from '../shared/index.js';
+
+/** The model input and the photo region it was made from (for the heat-map overlay). */
+export function prepare(image: RgbImage, spec: PreprocessSpec): { data: Float32Array; box: InputBox } {
+  const r = preprocessDetailed(image, spec);
+  return { data: r.data, box: r.crop };
 }
 
 /** Quality verdict (interim: gradable unless almost black). */
@@ -53,7 +34,3 @@ export function assessQuality(image: RgbImage, _spec: PreprocessSpec): QualityVe
   return sum / Math.max(1, n) < 8 ? { gradable: false, reason: 'too dark' } : { gradable: true, reason: null };
 }
 
-/** The photo region the model input covers (interim: the whole photo). */
-export function inputBox(image: RgbImage, _spec: PreprocessSpec): InputBox {
-  return { x: 0, y: 0, width: image.width, height: image.height };
-}

@@ -1,5 +1,5 @@
 // Browser runtime: picks WebGPU or wasm, loads onnxruntime-web from our own origin, loads and checks models.
-import { parseModelCard, type ModelCard } from '../shared/index.js';
+import { checkModelFiles, type ModelCard } from '../shared/index.js';
 import type { ViewerManifest } from './build.js';
 import { createWebGrader, type OrtModule, type WebGrader } from './grader.js';
 
@@ -54,12 +54,6 @@ export async function loadRuntime(manifest: ViewerManifest): Promise<Runtime> {
   return { ort, providers: webgpu ? ['webgpu', 'wasm'] : ['wasm'], threads };
 }
 
-/** Lower-case hex sha256 of bytes (Web Crypto; pages on http://localhost, https or file: have it). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /** A model ready to grade with, and where it came from. */
 export interface LoadedModel {
   grader: WebGrader;
@@ -69,19 +63,15 @@ export interface LoadedModel {
   loadMs: number;
 }
 
-/** Checks the ONNX bytes against the card's sha256 and size, then creates the session. */
+/** Checks the card and the ONNX bytes against its size and sha256 (shared checkModelFiles), then creates the session. */
 export async function loadModel(
   runtime: Runtime,
   onnx: Uint8Array,
   cardJson: unknown,
   source: LoadedModel['source'],
-  what: string,
+  names: { card: string; onnx: string },
 ): Promise<LoadedModel> {
-  const card = parseModelCard(cardJson, `${what} card`);
-  const sha = await sha256Hex(onnx);
-  if (sha !== card.onnx.sha256) {
-    throw new Error(`${what}: the ONNX file's sha256 is ${sha.slice(0, 12)}…, the card expects ${card.onnx.sha256.slice(0, 12)}… (wrong file or card)`);
-  }
+  const card = checkModelFiles(cardJson, onnx, names);
   const t0 = performance.now();
   const grader = await createWebGrader({ ort: runtime.ort, model: onnx, card, executionProviders: runtime.providers });
   return { grader, card, source, loadMs: performance.now() - t0 };

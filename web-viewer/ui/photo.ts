@@ -32,7 +32,10 @@ export function drawPhoto(canvas: HTMLCanvasElement, bitmap: ImageBitmap, overla
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   ctx.imageSmoothingEnabled = true;
   ctx.imageSmoothingQuality = 'high';
+  // Under a heat map, a desaturated photo lets the red-to-yellow colours stand out from the red fundus.
+  ctx.filter = overlay ? 'grayscale(0.85) brightness(0.85)' : 'none';
   ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  ctx.filter = 'none';
   if (!overlay) return;
   const heat = new OffscreenCanvas(overlay.size, overlay.size);
   const hctx = heat.getContext('2d');

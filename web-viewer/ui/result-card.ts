@@ -41,7 +41,14 @@ export function resultCard(d: CardData): ResultCard {
     'figure',
     { class: 'photo' },
     canvas,
-    el('figcaption', {}, el('label', { class: 'check' }, toggle, ' Heat map'), ' ', heatNote),
+    el(
+      'figcaption',
+      {},
+      el('label', { class: 'check' }, toggle, ' Heat map'),
+      el('span', { class: 'legend', 'aria-hidden': 'true' }, 'low', el('span', { class: 'legend-ramp' }), 'high influence'),
+      el('br'),
+      heatNote,
+    ),
   );
 
   const referable = result.referable

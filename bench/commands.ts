@@ -1,5 +1,57 @@
-// Commands of this area (none registered yet).
-import type { Command } from 'commander';
+// The `bench` command: speed of training, Reptile, ONNX inference and serving beside same-run references.
+import { InvalidArgumentError, type Command } from 'commander';
 
-/** Adds this area's commands to the CLI program. */
-export function register(_program: Command): void {}
+const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer, got '${v}'`);
+    return n;
+  };
+}
+
+function backendList(v: string): (typeof BACKENDS)[number][] {
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const b of list) {
+    if (!(BACKENDS as readonly string[]).includes(b)) throw new InvalidArgumentError(`--backends: unknown backend '${b}' (valid: ${BACKENDS.join(', ')})`);
+  }
+  if (list.length === 0) throw new InvalidArgumentError(`--backends: empty list (valid: ${BACKENDS.join(', ')})`);
+  return list as (typeof BACKENDS)[number][];
+}
+
+/** Adds `bench` to the CLI program. */
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('Benchmark train steps, Reptile, ONNX inference and serving; each figure beside a same-run reference (PyTorch CPU, onnxruntime-node, raw loop)')
+    .option('--json', 'print a JSON array of { name, value, unit, reference, ratio, ... } instead of a table')
+    .option('--only <pattern>', 'run only cases whose name matches this regular expression (e.g. "conv4|reptile")')
+    .option('--quick', 'fewer, shorter reps; skips the slow cpu backend unless --backends names it')
+    .option('--backends <list>', `TF.js backends, comma-separated (${BACKENDS.join(', ')})`, backendList)
+    .option('--no-torch', 'skip the PyTorch references')
+    .option('--no-install', 'do not apt-get install python3-torch when it is missing')
+    .option('--python <path>', 'Python interpreter with torch', '/usr/bin/python3')
+    .option('--threads <n>', 'threads for PyTorch and onnxruntime', positiveInt('--threads'), 2)
+    .option('--model <path>', 'ONNX model file or folder for the inference cases (default: models/<first>/ or the tiny fixture)')
+    .option('--profile', 'instead of the suite, profile one train step per kernel (conv4 on wasm; --only omniglot, --backends cpu to change)')
+    .action(async (o: {
+      json?: boolean; only?: string; quick?: boolean; backends?: (typeof BACKENDS)[number][]; torch: boolean; install: boolean;
+      python: string; threads: number; model?: string; profile?: boolean;
+    }) => {
+      const log = (m: string) => process.stderr.write(`${m}\n`);
+      if (o.profile) {
+        const { printProfile } = await import('./profile.js');
+        process.stdout.write(`${await printProfile({ only: o.only, backend: o.backends?.[0] ?? 'wasm', json: !!o.json })}\n`);
+        return;
+      }
+      const { runBench } = await import('./run.js');
+      const { formatTable, toJson } = await import('./table.js');
+      const rows = await runBench({
+        quick: !!o.quick, only: o.only, backends: o.backends, torch: o.torch, installTorch: o.install,
+        python: o.python, threads: o.threads, model: o.model, log,
+      });
+      process.stdout.write(`${o.json ? toJson(rows) : formatTable(rows)}\n`);
+      if (!o.json) process.stdout.write('ratio = ours / reference (higher is better). Numbers are noisy when the CPU is shared.\n');
+    });
+}

@@ -24,6 +24,8 @@ export interface BenchResult {
   /** Reference's min–max over its reps. */
   referenceMin?: number;
   referenceMax?: number;
+  /** Best rep over the reference's best rep: less sensitive to other processes stealing CPU than `ratio`. */
+  bestRatio?: number | null;
   /** Why the case (or its reference) was skipped, or other caveats. */
   note?: string;
 }
@@ -76,22 +78,39 @@ export function ratioOf(value: number | null | undefined, reference: number | nu
 /**
  * Times `step` under `protocol` and returns items/s per rep (items = `itemsPerStep` × steps).
  * `step` may be sync or async; it must finish its work (read back a value) before returning.
+ * With `minRepSeconds` (needs warmup ≥ 1) the step count per rep grows so each rep lasts that long.
  */
 export async function measureRate(
   step: () => unknown,
   itemsPerStep: number,
   protocol: Protocol,
+  opts: { minRepSeconds?: number } = {},
 ): Promise<Summary> {
   validateProtocol(protocol);
-  for (let i = 0; i < protocol.warmup; i++) await step();
+  let lastMs = 0;
+  for (let i = 0; i < protocol.warmup; i++) {
+    const t0 = performance.now();
+    await step();
+    lastMs = performance.now() - t0;
+  }
+  const steps = stepsFor(protocol.steps, lastMs, opts.minRepSeconds);
   const rates: number[] = [];
   for (let r = 0; r < protocol.reps; r++) {
     const t0 = performance.now();
-    for (let i = 0; i < protocol.steps; i++) await step();
+    for (let i = 0; i < steps; i++) await step();
     const seconds = (performance.now() - t0) / 1000;
-    rates.push((itemsPerStep * protocol.steps) / seconds);
+    rates.push((itemsPerStep * steps) / seconds);
   }
   return summarize(rates);
+}
+
+/**
+ * Steps per rep: `base`, raised so a rep lasts about `minRepSeconds` given one step took `stepMs`
+ * (for very fast cases such as small-model inference); capped at 100,000.
+ */
+export function stepsFor(base: number, stepMs: number, minRepSeconds?: number): number {
+  if (!minRepSeconds || !(stepMs > 0)) return base;
+  return Math.min(100_000, Math.max(base, Math.ceil((minRepSeconds * 1000) / stepMs)));
 }
 
 /** Throws naming the field when a protocol count is not an integer in range (warmup ≥ 0, reps/steps ≥ 1). */
@@ -120,7 +139,7 @@ export function resultRow(
   };
   if (ours) Object.assign(row, { min: ours.min, max: ours.max, reps: ours.values.length });
   if (base.backend) row.backend = base.backend;
-  if (ref) Object.assign(row, { referenceName: ref.name, referenceMin: ref.min, referenceMax: ref.max });
+  if (ref) Object.assign(row, { referenceName: ref.name, referenceMin: ref.min, referenceMax: ref.max, bestRatio: ratioOf(ours?.max, ref.max) });
   if (base.note) row.note = base.note;
   return row;
 }

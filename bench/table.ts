@@ -22,10 +22,10 @@ function range(min?: number, max?: number): string {
 
 /**
  * Renders rows as an aligned text table: case, median, min–max, unit, reference (its min–max),
- * ratio, note. Skipped cases show '—' with their note.
+ * ratio (median/median), best/best (max rep over the reference's max rep), note. Skipped cases show '—' with their note.
  */
 export function formatTable(rows: readonly BenchResult[]): string {
-  const header = ['case', 'median', 'min–max', 'unit', 'reference', 'ref min–max', 'ratio', 'note'];
+  const header = ['case', 'median', 'min–max', 'unit', 'reference', 'ref min–max', 'ratio', 'best/best', 'note'];
   const body = rows.map((r) => [
     r.name,
     formatNumber(r.value),
@@ -34,10 +34,11 @@ export function formatTable(rows: readonly BenchResult[]): string {
     r.reference == null ? '—' : `${formatNumber(r.reference)}${r.referenceName ? ` (${r.referenceName})` : ''}`,
     range(r.referenceMin, r.referenceMax),
     formatRatio(r.ratio),
+    formatRatio(r.bestRatio ?? null),
     r.note ?? '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 6 || i === 7 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
@@ -47,7 +48,7 @@ export function formatTable(rows: readonly BenchResult[]): string {
  */
 export function toJson(rows: readonly BenchResult[]): string {
   return JSON.stringify(
-    rows.map((r) => ({ name: r.name, value: r.value, unit: r.unit, reference: r.reference, ratio: r.ratio, ...r })),
+    rows.map(({ name, value, unit, reference, ratio, ...extra }) => ({ name, value, unit, reference, ratio, ...extra })),
     null,
     2,
   );

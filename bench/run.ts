@@ -1,0 +1,219 @@
+// Runs the benchmark suite: plans the cases, filters them, times ours then the same-run reference, returns rows.
+import { availableParallelism, loadavg } from 'node:os';
+import { basename, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BackendChoice } from '../training/backend.js';
+import { resultRow, type BenchResult, type Protocol, type Summary } from './measure.js';
+import { formatNumber } from './table.js';
+import type { TorchMeasurement } from './torch.js';
+
+/** TF.js backends the train-step and Reptile cases can run on. */
+export const BENCH_BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
+export type BenchBackend = (typeof BENCH_BACKENDS)[number] & BackendChoice;
+
+/** Options of {@link runBench}. */
+export interface BenchOptions {
+  /** Fewer, shorter reps (and no cpu backend unless `backends` names it). */
+  quick: boolean;
+  /** Regular expression (case-insensitive) a case name must match to run. */
+  only?: string;
+  /** Backends to try; unavailable ones are skipped with a log line. Default: all (quick: no cpu). */
+  backends?: BenchBackend[];
+  /** Run the PyTorch references (default true). */
+  torch: boolean;
+  /** apt-get install python3-torch when missing (default true). */
+  installTorch: boolean;
+  /** Interpreter for the torch references. */
+  python: string;
+  /** Threads for torch and onnxruntime (default 2). */
+  threads: number;
+  /** ONNX model (file or folder) for the inference cases; default models/<first>/ or the tiny fixture. */
+  model?: string;
+  /** Progress lines (default: stderr). */
+  log: (msg: string) => void;
+}
+
+/** The per-case timing protocols (warm-up, reps, steps per rep), full and quick. */
+export const PROTOCOLS: Record<'full' | 'quick', Record<'conv4' | 'omniglot' | 'reptile' | 'onnx' | 'slow', Protocol>> = {
+  full: {
+    conv4: { warmup: 2, reps: 5, steps: 2 },
+    omniglot: { warmup: 3, reps: 5, steps: 10 },
+    reptile: { warmup: 1, reps: 5, steps: 1 },
+    onnx: { warmup: 3, reps: 5, steps: 1 },
+    // the pure-JS cpu backend is ~40× slower: one short rep
+    slow: { warmup: 1, reps: 1, steps: 1 },
+  },
+  quick: {
+    conv4: { warmup: 1, reps: 3, steps: 1 },
+    omniglot: { warmup: 1, reps: 3, steps: 3 },
+    reptile: { warmup: 1, reps: 3, steps: 1 },
+    onnx: { warmup: 1, reps: 3, steps: 1 },
+    slow: { warmup: 1, reps: 1, steps: 1 },
+  },
+};
+
+/** A planned case: how to time ours and which shared reference (by key) it is compared with. */
+interface PlannedCase {
+  name: string;
+  unit: string;
+  backend?: string;
+  run: () => Promise<Summary>;
+  refKey?: string;
+  tf?: boolean;
+}
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+
+async function backendProbe(b: BenchBackend): Promise<string | null> {
+  const { initBackend, setBackendLogger } = await import('../training/backend.js');
+  const lines: string[] = [];
+  setBackendLogger((m) => lines.push(m));
+  try {
+    await initBackend(b);
+    return null;
+  } catch (err) {
+    return [...lines, (err as Error).message].join('; ');
+  } finally {
+    setBackendLogger(() => {});
+  }
+}
+
+/** Compiles `--only`; throws naming the pattern when it is not a valid regular expression. */
+export function compileOnly(only?: string): (name: string) => boolean {
+  if (!only) return () => true;
+  let re: RegExp;
+  try {
+    re = new RegExp(only, 'i');
+  } catch (err) {
+    throw new Error(`--only ${JSON.stringify(only)} is not a valid regular expression: ${(err as Error).message}`);
+  }
+  return (name) => re.test(name);
+}
+
+/**
+ * Runs every selected case once, ours first then its reference, and returns the rows in plan order.
+ * A case that fails becomes a row with value null and the error in `note`; nothing throws except bad options.
+ */
+export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
+  const keep = compileOnly(opts.only);
+  const P = PROTOCOLS[opts.quick ? 'quick' : 'full'];
+  const log = opts.log;
+  const backends = opts.backends ?? (opts.quick ? ['tensorflow', 'wasm'] : [...BENCH_BACKENDS]);
+  const plan: PlannedCase[] = [];
+  const refs = new Map<string, () => Promise<TorchMeasurement | Summary & { name: string }>>();
+
+  const { TRAIN_STEP_CASES, benchTrainStep } = await import('./train-steps.js');
+  const { REPTILE_CASE_LABEL, benchReptile } = await import('./reptile.js');
+  const trainNames = [...TRAIN_STEP_CASES.map((c) => `train-step/${c.label}`), `reptile/${REPTILE_CASE_LABEL}`];
+  const anyTrain = backends.some((b) => trainNames.some((n) => keep(`${n}/${b}`)));
+  const available: BenchBackend[] = [];
+  if (anyTrain) {
+    for (const b of backends) {
+      const why = await backendProbe(b);
+      if (why) log(`bench: TF.js backend '${b}' unavailable, skipped (${why})`);
+      else available.push(b);
+    }
+  }
+  for (const c of TRAIN_STEP_CASES) {
+    for (const b of available) {
+      plan.push({
+        name: `train-step/${c.label}/${b}`, unit: 'images/s', backend: b, tf: true, refKey: `torch:${c.id}`,
+        run: () => benchTrainStep(b, c, b === 'cpu' ? P.slow : P[c.id]),
+      });
+    }
+    refs.set(`torch:${c.id}`, async () => (await import('./torch.js')).runTorchReference(opts.python, 'train_step.py', [c.id], P[c.id], opts.threads));
+  }
+  for (const b of available) {
+    plan.push({
+      name: `reptile/${REPTILE_CASE_LABEL}/${b}`, unit: 'meta-iter/s', backend: b, tf: true, refKey: 'torch:reptile',
+      run: () => benchReptile(b, b === 'cpu' ? P.slow : P.reptile),
+    });
+  }
+  refs.set('torch:reptile', async () => (await import('./torch.js')).runTorchReference(opts.python, 'reptile.py', [], P.reptile, opts.threads));
+
+  const onnx = await import('./onnx.js');
+  const modelPath = onnx.findBenchModel(ROOT, opts.model);
+  const minRep = opts.quick ? 0.2 : 0.5;
+  if (modelPath) {
+    const model = basename(dirname(modelPath));
+    for (const batch of [1, 32]) {
+      const nodeKey = `onnx-node:${batch}`;
+      // the node row and the web row's reference share one measurement
+      let nodeRun: Promise<Summary> | null = null;
+      const runNode = () => (nodeRun ??= onnx.benchOnnx('onnxruntime-node', modelPath, batch, P.onnx, minRep));
+      plan.push({ name: `onnx/${model}/node-b${batch}`, unit: 'images/s', backend: 'onnxruntime-node', run: runNode });
+      plan.push({ name: `onnx/${model}/web-b${batch}`, unit: 'images/s', backend: 'onnxruntime-web', refKey: nodeKey,
+        run: () => onnx.benchOnnx('onnxruntime-web', modelPath, batch, P.onnx, minRep) });
+      refs.set(nodeKey, async () => ({ ...(await runNode()), name: 'onnxruntime-node' }));
+    }
+  } else if (keep('onnx/')) {
+    log('bench: no ONNX model (models/<name>/model.onnx or test/fixtures/tiny/model.onnx; run npm run fixtures); ONNX cases skipped');
+  }
+
+  const selected = plan.filter((c) => keep(c.name));
+  const torchNeeded = opts.torch && selected.some((c) => c.refKey?.startsWith('torch:'));
+  let torchSkip: string | null = opts.torch ? null : 'torch reference disabled (--no-torch)';
+  if (torchNeeded) {
+    const { ensureTorch } = await import('./torch.js');
+    const st = await ensureTorch(opts.python, { install: opts.installTorch, log });
+    if (st.ok) log(`bench: reference PyTorch ${st.version} (${st.python}), ${opts.threads} threads`);
+    else {
+      torchSkip = `PyTorch reference skipped: ${st.reason}`;
+      log(`bench: ${torchSkip}`);
+    }
+  }
+
+  const refCache = new Map<string, Promise<(Summary & { name: string }) | Error>>();
+  const getRef = (key: string) => {
+    if (!refCache.has(key)) {
+      const fn = refs.get(key)!;
+      refCache.set(key, fn().catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))));
+    }
+    return refCache.get(key)!;
+  };
+
+  const load = () => loadavg()[0].toFixed(1);
+  log(`bench: load average ${load()} on ${availableParallelism()} cores; other processes make numbers noisy`);
+  const rows: BenchResult[] = [];
+  for (const c of selected) {
+    log(`bench: ${c.name} …`);
+    let ours: Summary | null = null;
+    const notes: string[] = [];
+    const tf = c.tf ? (await import('@tensorflow/tfjs')) : null;
+    const before = tf?.memory().numTensors ?? 0;
+    try {
+      ours = await c.run();
+    } catch (err) {
+      notes.push(`failed: ${(err as Error).message.split('\n')[0]}`);
+    }
+    if (tf) {
+      const leaked = tf.memory().numTensors - before;
+      if (leaked !== 0) notes.push(`tensor count changed by ${leaked}`);
+    }
+    let ref: (Summary & { name: string }) | null = null;
+    if (c.refKey) {
+      if (c.refKey.startsWith('torch:') && torchSkip) notes.push(torchSkip);
+      else {
+        const got = await getRef(c.refKey);
+        if (got instanceof Error) notes.push(`reference failed: ${got.message}`);
+        else ref = got;
+      }
+    }
+    const row = resultRow({ name: c.name, unit: c.unit, backend: c.backend, note: notes.join('; ') || undefined }, ours, ref);
+    log(`bench:   ${formatNumber(row.value)} ${row.unit}${row.reference != null ? ` vs ${formatNumber(row.reference)} → ${formatNumber(row.ratio)}×` : ''}`);
+    rows.push(row);
+  }
+
+  if (keep('serving/')) {
+    try {
+      const { benchServing } = await import('./serving.js');
+      const got = await benchServing({ quick: opts.quick, modelPath: modelPath ?? undefined });
+      if ('skipped' in got) log(`bench: serving cases skipped (${got.skipped})`);
+      else rows.push(...got.rows.filter((r) => keep(r.name)));
+    } catch (err) {
+      rows.push({ name: 'serving', value: null, unit: '', reference: null, ratio: null, note: `failed: ${(err as Error).message}` });
+    }
+  }
+  log(`bench: done; load average ${load()}`);
+  return rows;
+}

@@ -210,6 +210,21 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
       const [r] = await readResults(page);
       assert.equal(r.grade, online[0].grade);
       assert.equal(await page.getAttribute('[data-testid="status"]', 'data-state'), 'ready');
+
+      // Model picker: a truncated local .onnx is refused with a visible error; the right pair loads.
+      const [onnx, card] = await Promise.all([readFile(join(TINY, 'model.onnx')), readFile(join(TINY, 'model.json'))]);
+      await page.getByLabel('A model file on this device').check();
+      const pick = async (bytes: Buffer) => {
+        await page.getByLabel('ONNX file').setInputFiles({ name: 'model.onnx', mimeType: 'application/octet-stream', buffer: bytes });
+        await page.getByLabel('Model card (model.json)').setInputFiles({ name: 'model.json', mimeType: 'application/json', buffer: card });
+        await page.getByRole('button', { name: 'Load this model' }).click();
+        await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'ready', null, { timeout: 15_000 });
+      };
+      await pick(onnx.subarray(0, 100));
+      assert.match((await page.locator('[data-testid="alert"]').textContent()) ?? '', /That model failed to load: model\.onnx: 100 bytes/);
+      await pick(onnx);
+      assert.equal(await page.locator('[data-testid="alert"]').isHidden(), true);
+      assert.match((await page.locator('[data-testid="model-info"]').textContent()) ?? '', /\(local file\).*reference check passed/);
       await page.close();
     } finally {
       host.server.closeAllConnections();

@@ -121,7 +121,7 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
 
   before(async () => {
     outDir = await mkdtemp(join(tmpdir(), 'reptile-dr-viewer-'));
-    await buildViewer({ modelDir: TINY, outDir, webgpu: false });
+    await buildViewer({ modelDir: TINY, outDir, webgpu: true });
     [phantom, jpeg] = await Promise.all([phantomPng(), readFile(FIXTURE_JPEG)]);
     const quiet = new Writable({ write: (_c, _e, cb) => cb() });
     server = await startServer(
@@ -141,6 +141,8 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
   test('page from the server: fixture JPEG + phantom PNG → same grades as /predict, probabilities within 0.01 / 1e-3', async (t) => {
     const { page, requests, errors } = await openViewer(browser!, `${server!.url}/`);
     assert.equal(await page.evaluate(() => crossOriginIsolated), true, 'served with COOP/COEP');
+    // --disable-gpu: navigator.gpu has no adapter, so the page must have fallen back to threaded wasm.
+    assert.match((await page.locator('[data-testid="model-info"]').textContent()) ?? '', /· wasm, \d+ threads? ·/);
     assert.match((await page.locator('[data-testid="model-info"]').textContent()) ?? '', /reference check passed/);
     await page.getByLabel('Choose fundus photos').setInputFiles(files());
     await page.waitForSelector('[data-testid="result"]:nth-child(2)[data-heatmap="done"]', { timeout: 30_000 });
@@ -227,6 +229,32 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
       assert.match((await page.locator('[data-testid="model-info"]').textContent()) ?? '', /\(local file\).*reference check passed/);
       await page.close();
     } finally {
+      host.server.closeAllConnections();
+      await new Promise<void>((r) => host.server.close(() => r()));
+    }
+  });
+
+  test('WebGPU where an adapter exists (SwiftShader) → webgpu backend, same probabilities as wasm', async (t) => {
+    const { chromium } = await import('playwright-core');
+    const gpuArgs = CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu').concat('--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan');
+    const gpuBrowser = await chromium.launch({ executablePath: CHROMIUM, args: gpuArgs });
+    const host = await staticServer(outDir);
+    try {
+      const { page } = await openViewer(gpuBrowser, `${host.url}/`);
+      const info = (await page.locator('[data-testid="model-info"]').textContent()) ?? '';
+      if (!/· webgpu ·/.test(info)) {
+        t.skip(`this Chromium offers no WebGPU adapter even with SwiftShader (${info})`);
+        return;
+      }
+      assert.match(info, /reference check passed/);
+      await page.locator('[data-testid="upload"]').setInputFiles(files()[1]);
+      await page.waitForSelector('[data-testid="result"][data-heatmap="done"]', { timeout: 30_000 });
+      const [r] = await readResults(page);
+      assert.equal(r.grade, online[1].grade);
+      assert.ok(maxAbsDiff(r.probabilities, online[1].probabilities) <= 1e-4, `Δ ${maxAbsDiff(r.probabilities, online[1].probabilities)}`);
+      t.diagnostic(`WebGPU (SwiftShader) inference ms: ${r.inferenceMs.toFixed(2)}`);
+    } finally {
+      await gpuBrowser.close();
       host.server.closeAllConnections();
       await new Promise<void>((r) => host.server.close(() => r()));
     }

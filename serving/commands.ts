@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for all) [REPTILE_DR_HOST]')
     .addOption(new Option('--device <device>', 'execution provider; cuda falls back to cpu with a log line when unavailable (default cpu) [REPTILE_DR_DEVICE]'))
     .option('--cuda-device-id <n>', 'CUDA device index (default 0) [REPTILE_DR_CUDA_DEVICE_ID]')
-    .option('--workers <n>', 'inference worker threads, one session each (default 1) [REPTILE_DR_WORKERS]')
+    .option('--workers <n>', 'inference worker threads, one session each; 0 = one per core, at most 4 (default 0) [REPTILE_DR_WORKERS]')
     .option('--threads <n>', 'onnxruntime threads per worker, 0 = cores / workers (default 0) [REPTILE_DR_THREADS]')
     .option('--max-batch <n>', 'most images per onnxruntime run (default 16) [REPTILE_DR_MAX_BATCH]')
     .option('--batch-wait-ms <ms>', 'how long a run waits for more concurrent images (default 2) [REPTILE_DR_BATCH_WAIT_MS]')

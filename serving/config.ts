@@ -54,7 +54,8 @@ export const ServeConfigSchema = z.object({
   host: z.string().min(1).default('127.0.0.1'),
   device: z.enum(['cpu', 'cuda'], { error: 'must be "cpu" or "cuda"' }).default('cpu'),
   cudaDeviceId: int(0, 64).default(0),
-  workers: int(1, 64).default(1),
+  /** Inference worker threads (each preprocesses and runs its batches); 0 = one per core, at most 4. */
+  workers: int(0, 64).default(0),
   /** onnxruntime intra-op threads per worker; 0 = cores / workers. */
   intraOpThreads: int(0, 256).default(0),
   maxBatch: int(1, 256).default(16),
@@ -117,8 +118,13 @@ export function resolveServeConfig(flags: ServeConfigInput = {}, env: NodeJS.Pro
   throw new Error(`invalid server configuration:\n  ${lines.join('\n  ')}`);
 }
 
+/** Worker count: `workers`, or one per core (at most 4) when 0. */
+export function workerCount(config: Pick<ServeConfig, 'workers'>): number {
+  return config.workers > 0 ? config.workers : Math.max(1, Math.min(4, availableParallelism()));
+}
+
 /** Threads per worker when `intraOpThreads` is 0: the cores shared among the workers. */
 export function threadsPerWorker(config: Pick<ServeConfig, 'intraOpThreads' | 'workers'>): number {
   if (config.intraOpThreads > 0) return config.intraOpThreads;
-  return Math.max(1, Math.floor(availableParallelism() / config.workers));
+  return Math.max(1, Math.floor(availableParallelism() / workerCount(config)));
 }

@@ -1,22 +1,9 @@
-// Image bytes → RgbImage for serving (training/data/decode.ts), and its error codes → HTTP errors.
-// Interim stand-in until training/data/decode.ts lands.
-import sharp from 'sharp';
+// Image bytes → RgbImage for serving (magic-byte check, then training/data/decode.ts), and its error codes → HTTP errors.
 import type { RgbImage } from '../shared/index.js';
+import { decodeImage as decodeWithSharp, ImageDecodeError } from '../training/data/decode.js';
 import { HttpError } from './errors.js';
 
-export type DecodeErrorCode = 'unsupported_format' | 'too_large' | 'corrupt' | 'empty';
-
-export class ImageDecodeError extends Error {
-  constructor(
-    readonly code: DecodeErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ImageDecodeError';
-  }
-}
-
-const FORMATS = new Set(['jpeg', 'png', 'tiff', 'webp']);
+export { ImageDecodeError };
 
 const startsWith = (b: Uint8Array, sig: number[], at = 0) => sig.every((v, i) => b[at + i] === v);
 
@@ -31,35 +18,15 @@ function sniff(b: Uint8Array): boolean {
   );
 }
 
-/** Decodes JPEG/PNG/TIFF/WebP to 8-bit RGB with EXIF orientation applied; refuses more than `maxPixels`. */
+/**
+ * Decodes JPEG/PNG/TIFF/WebP to 8-bit RGB (training/data/decode.ts: EXIF orientation, pixel limit,
+ * CMYK/16-bit/grey/alpha converted). The magic bytes are checked first, so that no other parser
+ * (SVG/XML via librsvg, PDF, GIF...) ever reads an upload, not even for its header.
+ */
 export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string }): Promise<RgbImage> {
-  const src = opts.source ?? 'image';
-  if (bytes.length === 0) throw new ImageDecodeError('empty', `${src}: empty file`);
-  // Sniff the magic bytes first so that no other parser (SVG/XML, PDF, GIF...) ever sees the input.
-  if (!sniff(bytes)) throw new ImageDecodeError('unsupported_format', `${src}: not a JPEG, PNG, TIFF or WebP image`);
-  let meta: sharp.Metadata;
-  try {
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-  } catch {
-    throw new ImageDecodeError('unsupported_format', `${src}: not a JPEG, PNG, TIFF or WebP image`);
-  }
-  if (!meta.format || !FORMATS.has(meta.format)) {
-    throw new ImageDecodeError('unsupported_format', `${src}: format ${meta.format ?? 'unknown'} is not accepted (JPEG, PNG, TIFF, WebP)`);
-  }
-  if ((meta.width ?? 0) * (meta.height ?? 0) > opts.maxPixels) {
-    throw new ImageDecodeError('too_large', `${src}: ${meta.width}×${meta.height} exceeds ${opts.maxPixels} pixels`);
-  }
-  try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: opts.maxPixels, failOn: 'truncated' })
-      .rotate()
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
-  } catch (e) {
-    throw new ImageDecodeError('corrupt', `${src}: could not decode (${(e as Error).message.split('\n')[0]})`);
-  }
+  const source = opts.source ?? 'image';
+  if (bytes.length > 0 && !sniff(bytes)) throw new ImageDecodeError('unsupported_format', `${source}: not a JPEG, PNG, TIFF or WebP image`);
+  return decodeWithSharp(bytes, { maxPixels: opts.maxPixels, source });
 }
 
 /** Maps a decode failure to 415 (format), 413 (pixels) or 400 (corrupt/empty); other errors pass through. */

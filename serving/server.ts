@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { createApp } from './app.js';
-import { PACKAGE_ROOT, threadsPerWorker, type ServeConfig } from './config.js';
+import { PACKAGE_ROOT, threadsPerWorker, workerCount, type ServeConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { loadModels, type ModelRegistry } from './models.js';
@@ -41,7 +41,7 @@ export async function startServer(
   const models: ModelRegistry = await loadModels(config.modelsDir, {
     device: config.device,
     cudaDeviceId: config.cudaDeviceId,
-    workers: config.workers,
+    workers: workerCount(config),
     intraOpThreads: threadsPerWorker(config),
     maxBatch: config.maxBatch,
     batchWaitMs: config.batchWaitMs,
@@ -109,7 +109,7 @@ export async function startServer(
     process.once('SIGINT', onSignal);
   }
   logger.info(
-    { url, models: models.names(), default: models.defaultName, device: config.device, workers: config.workers, viewer: resolve(config.staticDir) },
+    { url, models: models.names(), default: models.defaultName, device: config.device, workers: workerCount(config), viewer: resolve(config.staticDir) },
     'listening',
   );
   return { url, port, server, models, logger, close };

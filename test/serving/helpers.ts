@@ -32,7 +32,7 @@ export async function startTestServer(overrides: ServeConfigInput = {}): Promise
     },
   });
   const config = resolveServeConfig(
-    { modelsDir: FIXTURES, port: 0, host: '127.0.0.1', logLevel: 'debug', rateLimitPerMinute: 0, intraOpThreads: 1, ...overrides },
+    { modelsDir: FIXTURES, port: 0, host: '127.0.0.1', logLevel: 'debug', rateLimitPerMinute: 0, workers: 1, intraOpThreads: 1, ...overrides },
     {},
   );
   const s = await startServer(config, { logDestination: sink });

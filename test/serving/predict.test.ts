@@ -44,7 +44,7 @@ let grey: Buffer;
 let rgba: Buffer;
 
 before(async () => {
-  s = await startTestServer({ maxFileBytes: 1_000_000, maxFiles: 8, maxPixels: 20_000_000 });
+  s = await startTestServer({ maxFileBytes: 1_000_000, maxFiles: 8, maxPixels: 20_000_000, workers: 2 });
   small = await sharp(FIXTURE_JPEG).resize(384, 384).png().toBuffer();
   grey = await sharp(FIXTURE_JPEG).resize(300, 300).greyscale().png().toBuffer();
   rgba = await sharp(FIXTURE_JPEG).resize(300, 300).ensureAlpha(0.5).png().toBuffer();
@@ -139,6 +139,24 @@ describe('POST /predict', () => {
     const ok = await postForm(s.url, [{ bytes: small }]);
     assert.equal(ok.status, 200);
     assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+  });
+
+  test('predict: CMYK JPEG, 16-bit PNG, grey+alpha PNG, TIFF, WebP, EXIF-rotated JPEG → all 200 with 5 probabilities', async () => {
+    const base = sharp(FIXTURE_JPEG).resize(320, 320);
+    const variants: Array<[string, Buffer, string]> = [
+      ['cmyk', await base.clone().toColourspace('cmyk').jpeg().toBuffer(), 'image/jpeg'],
+      ['png16', await base.clone().toColourspace('rgb16').png().toBuffer(), 'image/png'],
+      ['grey-alpha', await base.clone().greyscale().ensureAlpha(0.7).png().toBuffer(), 'image/png'],
+      ['tiff', await base.clone().tiff().toBuffer(), 'image/tiff'],
+      ['webp', await base.clone().webp().toBuffer(), 'image/webp'],
+      ['exif-6', await base.clone().jpeg().withMetadata({ orientation: 6 }).toBuffer(), 'image/jpeg'],
+    ];
+    for (const [name, bytes, type] of variants) {
+      const res = await fetch(`${s.url}/predict`, { method: 'POST', body: bytes, headers: { 'content-type': type } });
+      assert.equal(res.status, 200, name);
+      const r = ((await res.json()) as Body).results[0];
+      assert.equal(r.probabilities.length, 5, name);
+    }
   });
 
   test('predict: 32 concurrent requests → all 200 with the sequential answers, some runs batched', async () => {

@@ -1,0 +1,174 @@
+// Serving benchmark: /predict throughput and p50/p99 latency at 1 and 16 clients vs a raw in-process decode+preprocess+ONNX loop.
+import { existsSync, readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { preprocess } from '../shared/preprocess/apply.js';
+import { PACKAGE_ROOT, resolveServeConfig, workerCount } from './config.js';
+import { decodeImage } from './decode.js';
+import { findModelDirs } from './models.js';
+import { loadModelCard } from './grader.js';
+import { startServer } from './server.js';
+
+/** One benchmark figure: `ratio` is higher-is-better (value/reference for rates, reference/value for latencies). */
+export interface ServingBenchRow {
+  name: string;
+  value: number | null;
+  unit: string;
+  reference: number | null;
+  ratio: number | null;
+  referenceName?: string;
+  note?: string;
+}
+
+export interface ServingBenchOptions {
+  /** Fewer requests (CI-sized). */
+  quick?: boolean;
+  /** A model.onnx whose folder also holds model.json; default: the bundled models/ default, else the tiny fixture. */
+  modelPath?: string;
+  /** A model folder (model.onnx + model.json); wins over modelPath. */
+  modelDir?: string;
+  /** The image sent in every request (default: the fixture fundus photo, 1411×1411 JPEG). */
+  imagePath?: string;
+  log?: (line: string) => void;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const pos = (p / 100) * (s.length - 1);
+  const lo = Math.floor(pos);
+  return s[lo] + (s[Math.ceil(pos)] - s[lo]) * (pos - lo);
+};
+
+async function pickModelDir(o: ServingBenchOptions): Promise<string> {
+  if (o.modelDir) return o.modelDir;
+  if (o.modelPath && existsSync(join(dirname(o.modelPath), 'model.json'))) return dirname(o.modelPath);
+  try {
+    const { dirs, defaultName } = await findModelDirs(join(PACKAGE_ROOT, 'models'));
+    return dirs.get(defaultName ?? [...dirs.keys()][0])!;
+  } catch {
+    return join(PACKAGE_ROOT, 'test/fixtures/tiny');
+  }
+}
+
+/** A prebuilt multipart body with one file in field `image`. */
+function multipart(bytes: Buffer): { body: Buffer; type: string } {
+  const boundary = `----reptile${Date.now().toString(16)}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="bench.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+  return { body: Buffer.concat([head, bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
+}
+
+function post(url: URL, agent: Agent, body: Buffer, type: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': type, 'content-length': body.length } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve(200) : reject(new Error(`/predict answered ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** `total` requests from `clients` concurrent clients; returns per-request latency (ms) and wall time (s). */
+async function load(url: URL, clients: number, total: number, body: { body: Buffer; type: string }) {
+  const agent = new Agent({ keepAlive: true, maxSockets: clients });
+  const lat: number[] = [];
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < total) {
+        next++;
+        const s = performance.now();
+        await post(url, agent, body.body, body.type);
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  const wall = (performance.now() - t0) / 1000;
+  agent.destroy();
+  return { lat, wall };
+}
+
+/** The reference: decode + preprocess + one ONNX run per image, sequentially in this thread. */
+async function rawLoop(modelDir: string, bytes: Buffer, n: number, maxPixels: number) {
+  const { card, onnxPath } = await loadModelCard(modelDir);
+  const session = await ort.InferenceSession.create(onnxPath, {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: availableParallelism(),
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+  const size = card.input.shape[1];
+  const once = async () => {
+    const x = preprocess(await decodeImage(bytes, { maxPixels }), card.preprocess);
+    const out = await session.run({ [card.input.name]: new ort.Tensor('float32', x, [1, size, size, 3]) });
+    return out[card.outputs.probs].data[0];
+  };
+  for (let i = 0; i < 3; i++) await once();
+  const lat: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    await once();
+    lat.push(performance.now() - s);
+  }
+  const wall = (performance.now() - t0) / 1000;
+  await session.release();
+  return { lat, wall };
+}
+
+/**
+ * Measures /predict on a server started in this process (model from options) at 1 and 16
+ * concurrent clients, and the raw in-process loop on the same image in the same run.
+ * Returns rows `serving/predict-c{1,16}/{throughput,p50,p99}`.
+ */
+export async function benchServing(opts: ServingBenchOptions = {}): Promise<ServingBenchRow[]> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const modelDir = await pickModelDir(opts);
+  const image = readFileSync(opts.imagePath ?? join(PACKAGE_ROOT, 'test/fixtures/fundus-normal-left-cc0.jpg'));
+  const n1 = opts.quick ? 12 : 40;
+  const n16 = opts.quick ? 48 : 160;
+  const config = resolveServeConfig({ modelsDir: modelDir, port: 0, host: '127.0.0.1', logLevel: 'warn', rateLimitPerMinute: 0, maxQueue: 1024 }, {});
+  log(`bench: serving ${modelDir} (${workerCount(config)} workers, ${availableParallelism()} cores), image ${image.length} bytes`);
+
+  const raw = await rawLoop(modelDir, image, n1, config.maxPixels);
+  const rawRate = n1 / raw.wall;
+  log(`bench:   raw loop ${rawRate.toFixed(1)} img/s, p50 ${pct(raw.lat, 50).toFixed(1)} ms`);
+
+  const server = await startServer(config);
+  const rows: ServingBenchRow[] = [];
+  try {
+    const url = new URL('/predict', server.url);
+    const body = multipart(image);
+    await load(url, 4, 8, body); // warm-up: sockets, JIT, worker session
+    for (const [clients, total] of [
+      [1, n1],
+      [16, n16],
+    ] as const) {
+      const r = await load(url, clients, total, body);
+      const rate = total / r.wall;
+      const refName = 'raw in-process loop: decode + preprocess + ONNX run, sequential';
+      const tag = `predict-c${clients}`;
+      rows.push({ name: `serving/${tag}/throughput`, value: rate, unit: 'req/s', reference: rawRate, ratio: rate / rawRate, referenceName: refName });
+      for (const p of [50, 99]) {
+        const ours = pct(r.lat, p);
+        const ref = pct(raw.lat, p);
+        rows.push({
+          name: `serving/${tag}/p${p}`,
+          value: ours,
+          unit: 'ms',
+          reference: ref,
+          ratio: ref / ours,
+          referenceName: refName,
+          note: 'latency: ratio = reference / value (higher is better)',
+        });
+      }
+      log(`bench:   /predict ${clients} client(s): ${rate.toFixed(1)} req/s (${(rate / rawRate).toFixed(2)}× raw), p50 ${pct(r.lat, 50).toFixed(1)} ms, p99 ${pct(r.lat, 99).toFixed(1)} ms`);
+    }
+  } finally {
+    await server.close();
+  }
+  return rows;
+}

@@ -59,6 +59,16 @@ export async function defaultModelDir(): Promise<string> {
   }
   if (withCard.length === 1) return join(base, withCard[0]);
   if (withCard.length === 0) throw new Error(`viewer build: no model in ${base} (expected models/<name>/model.json); pass --model <dir>`);
+  // As the server does: models/default.json names the default folder ("name" or { "default": "name" }).
+  const named = await readFile(join(base, 'default.json'), 'utf8').then(
+    (t) => {
+      const v = JSON.parse(t) as unknown;
+      const o = v as Record<string, unknown> | null;
+      return typeof v === 'string' ? v : (o?.default ?? o?.name ?? o?.model);
+    },
+    () => undefined,
+  );
+  if (typeof named === 'string' && withCard.includes(named)) return join(base, named);
   throw new Error(`viewer build: several models in ${base} (${withCard.join(', ')}); pass --model <dir> to pick one`);
 }
 
@@ -170,7 +180,7 @@ async function main(): Promise<void> {
   if (values.help) {
     console.log(
       'usage: npm run viewer:build -- [--model <dir>] [--out <dir>] [--sample <photo>] [--no-webgpu] [--no-minify]\n' +
-        '  --model      model folder with model.onnx + model.json (default: the only one in models/)\n' +
+        '  --model      model folder with model.onnx + model.json (default: the only one in models/, or models/default.json)\n' +
         '  --out        output folder, emptied first (default web-viewer/dist)\n' +
         '  --sample     sample fundus photo for the page and its reference check (default: the test fixture)\n' +
         '  --no-webgpu  leave out the WebGPU build of onnxruntime-web (27 MB)',

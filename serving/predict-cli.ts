@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { destination, pino } from 'pino';
-import { resolveServeConfig } from './config.js';
+import { resolveServeConfig, threadsPerWorker, workerCount } from './config.js';
 import { HttpError } from './errors.js';
 import { checkReference, createGrader } from './grader.js';
 import { gradeUploads, groupPatients, parseImageMeta, type ImagePrediction } from './predict-core.js';
@@ -23,7 +23,7 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
   const config = resolveServeConfig({ device: o.device, maxPixels: o.maxPixels, fixturesDir: o.fixturesDir, modelsDir: o.modelDir }, {});
   // Warnings (e.g. the CUDA fallback) go to stderr so --json output stays clean.
   const logger = pino({ level: 'warn', base: undefined }, destination(2));
-  const grader = await createGrader(config.modelsDir, { device: config.device, logger, maxQueue: 100_000, maxBatch: 16, batchWaitMs: 1 });
+  const grader = await createGrader(config.modelsDir, { device: config.device, logger, workers: workerCount(config), intraOpThreads: threadsPerWorker(config), maxQueue: 100_000, maxBatch: 16, batchWaitMs: 1 });
   try {
     if (grader.fallbackReason) logger.warn({ reason: grader.fallbackReason }, 'CUDA requested but unavailable; using CPU');
     await checkReference(grader, config.fixturesDir, config.maxPixels);

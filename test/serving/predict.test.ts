@@ -152,7 +152,7 @@ describe('POST /predict', () => {
       ['exif-6', await base.clone().jpeg().withMetadata({ orientation: 6 }).toBuffer(), 'image/jpeg'],
     ];
     for (const [name, bytes, type] of variants) {
-      const res = await fetch(`${s.url}/predict`, { method: 'POST', body: bytes, headers: { 'content-type': type } });
+      const res = await fetch(`${s.url}/predict`, { method: 'POST', body: new Uint8Array(bytes), headers: { 'content-type': type } });
       assert.equal(res.status, 200, name);
       const r = ((await res.json()) as Body).results[0];
       assert.equal(r.probabilities.length, 5, name);

@@ -1,5 +1,5 @@
 // ONNX inference cases: images/s in onnxruntime-node and in onnxruntime-web (run in Node) on the same model.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { measureRate, type Protocol, type Summary } from './measure.js';
 
@@ -18,7 +18,7 @@ interface OrtModule {
 
 /**
  * The model the ONNX cases run: `explicit` when given (a .onnx file or a folder holding model.onnx),
- * else the first models/<name>/model.onnx, else test/fixtures/tiny/model.onnx; null when none exists.
+ * else the one models/default.json names, else the first models/<name>/model.onnx, else test/fixtures/tiny/model.onnx; null when none exists.
  */
 export function findBenchModel(root: string, explicit?: string): string | null {
   if (explicit) {
@@ -29,6 +29,8 @@ export function findBenchModel(root: string, explicit?: string): string | null {
   }
   const modelsDir = join(root, 'models');
   if (existsSync(modelsDir)) {
+    const named = defaultModelName(join(modelsDir, 'default.json'));
+    if (named && existsSync(join(modelsDir, named, 'model.onnx'))) return join(modelsDir, named, 'model.onnx');
     for (const name of readdirSync(modelsDir).sort()) {
       const f = join(modelsDir, name, 'model.onnx');
       if (existsSync(f)) return f;
@@ -36,6 +38,19 @@ export function findBenchModel(root: string, explicit?: string): string | null {
   }
   const tiny = join(root, 'test', 'fixtures', 'tiny', 'model.onnx');
   return existsSync(tiny) ? tiny : null;
+}
+
+/** The name in models/default.json (a string, or { default | name | model }), or null when absent/unreadable. */
+function defaultModelName(file: string): string | null {
+  if (!existsSync(file)) return null;
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+    const o = v as Record<string, unknown> | null;
+    const named = typeof v === 'string' ? v : (o?.default ?? o?.name ?? o?.model);
+    return typeof named === 'string' ? named : null;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { measureRate, median, percentile, ratioOf, resultRow, stepsFor, summarize, validateProtocol } from '../../bench/measure.js';
-import { inputDims } from '../../bench/onnx.js';
+import { findBenchModel, inputDims } from '../../bench/onnx.js';
 import { compileOnly } from '../../bench/run.js';
 import { checkRow } from '../../bench/serving.js';
 import { formatNumber, formatTable, toJson } from '../../bench/table.js';
@@ -126,6 +126,30 @@ test('inputDims: symbolic batch → batch filled in; fixed other batch or symbol
   assert.deepEqual(inputDims([1, 84, 84, 3], 1), [1, 84, 84, 3]);
   assert.throws(() => inputDims([1, 84, 84, 3], 32), /fixed at 1/);
   assert.throws(() => inputDims(['n', 'h', 84, 3], 1), /dim 1 is symbolic/);
+});
+
+test('findBenchModel: default.json, first folder, tiny fixture, explicit path → that model; explicit missing → error', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const root = mkdtempSync(join(tmpdir(), 'bench-model-'));
+  try {
+    assert.equal(findBenchModel(root), null);
+    mkdirSync(join(root, 'test/fixtures/tiny'), { recursive: true });
+    writeFileSync(join(root, 'test/fixtures/tiny/model.onnx'), '');
+    assert.equal(findBenchModel(root), join(root, 'test/fixtures/tiny/model.onnx'));
+    for (const n of ['a', 'b']) {
+      mkdirSync(join(root, 'models', n), { recursive: true });
+      writeFileSync(join(root, 'models', n, 'model.onnx'), '');
+    }
+    assert.equal(findBenchModel(root), join(root, 'models/a/model.onnx'));
+    writeFileSync(join(root, 'models/default.json'), JSON.stringify({ default: 'b' }));
+    assert.equal(findBenchModel(root), join(root, 'models/b/model.onnx'));
+    assert.equal(findBenchModel(root, join(root, 'models/a')), join(root, 'models/a/model.onnx'));
+    assert.throws(() => findBenchModel(root, join(root, 'nope')), /--model .*nope: no ONNX model/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test('checkRow (serving rows): valid row gets the serving/ prefix; missing unit → error naming the row', () => {

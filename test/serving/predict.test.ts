@@ -93,6 +93,18 @@ describe('POST /predict', () => {
     }
   });
 
+  test('predict: black photo in a patient pair → gradable false with a reason; patient result from the gradable eye', async () => {
+    const black = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#000' } }).jpeg().toBuffer();
+    const res = await postForm(s.url, [{ bytes: small }, { bytes: black }], { eye: ['left', 'right'], patient: 'p-3' });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Body & { patients: Array<{ ungradableImages: number[]; gradable: boolean }> };
+    assert.equal(body.results[1].quality.gradable, false);
+    assert.equal(body.results[1].quality.reason, 'too_dark');
+    assert.equal(body.results[0].quality.gradable, true);
+    assert.deepEqual(body.patients[0].ungradableImages, [1]);
+    assert.equal(body.patients[0].grade, body.results[0].grade);
+  });
+
   test('predict: meta JSON field → eyes and one patient', async () => {
     const meta = JSON.stringify([{ eye: 'left', patient: 'x7' }, { eye: 'right', patient: 'x7' }]);
     const res = await postForm(s.url, [{ bytes: small }, { bytes: small }], { meta });

@@ -7,3 +7,4 @@ export * from './grader.js';
 export * from './preprocess/spec.js';
 export * from './model-files.js';
 export * from './preprocess/apply.js';
+export * from './quality.js';

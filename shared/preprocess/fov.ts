@@ -1,5 +1,6 @@
 // Field-of-view (FOV) location: the circular fundus disc in an RGB(A) image, as a fitted circle.
 import type { RgbImage } from '../grader.js';
+import { fitCircleTrimmed } from './circle-fit.js';
 
 /** The fundus disc in source pixel units (pixel i covers [i, i+1)); `found` false means "centred fallback". */
 export interface FovCircle {
@@ -21,15 +22,16 @@ export interface FovOptions {
 const MAP_MAX = 256;
 
 /**
- * Finds the circular field of view: a coarse map (mean of max(R,G,B) over k×k blocks, one pass over the
- * image) is thresholded, its largest connected region kept, the region's left/right/top/bottom edges
- * refined on full-resolution rows/columns, and a circle fitted to those edge points by least squares
- * with outliers (notches, labels) trimmed. Edges lying on the image border are ignored, so discs cut by
- * the frame (off-centre, clipped top/bottom) are fitted from their visible arc. The threshold is lowered
- * for dark photos to 30% of the way from the background level (2nd percentile of the map) to the
- * 90th-percentile level. Returns found=false with the centred inscribed circle when no plausible disc
- * is seen (no dark surround, too few edge points, a region that is not round, a disc under 15% of the
- * image's shorter side).
+ * Finds the circular field of view in two stages. Coarse: a map (mean of max(R,G,B) over k×k blocks,
+ * one pass over the image) is thresholded, its largest connected region kept, the region's row and
+ * column ends refined on full-resolution pixels, and a circle fitted to them by least squares with
+ * outliers (notches, labels) trimmed. Fine: along 180 rays from that centre, the rim is placed at half
+ * height of its brightness step (see halfLevelEdges) and the circle fitted again. Edges on the image
+ * border are ignored, so discs cut by the frame (off-centre, clipped top/bottom) are fitted from their
+ * visible arc. The threshold is lowered for dark photos to 30% of the way from the background level
+ * (2nd percentile of the map) to the 90th-percentile level of the brighter cells. Returns found=false
+ * with the centred inscribed circle when no plausible disc is seen (no dark surround, too few edge
+ * points, a region that is not round or under 0.1% of the image).
  */
 export function findFovCircle(image: RgbImage, opts: FovOptions): FovCircle {
   const { width: W, height: H } = image;
@@ -39,7 +41,7 @@ export function findFovCircle(image: RgbImage, opts: FovOptions): FovCircle {
   const t = adaptiveThreshold(v, opts.threshold);
   const fallback: FovCircle = { found: false, cx: W / 2, cy: H / 2, radius: Math.min(W, H) / 2, threshold: t };
   const comp = largestComponent(v, mw, mh, t);
-  if (comp.area < 0.05 * mw * mh) return fallback;
+  if (comp.area < Math.max(12, 0.001 * mw * mh)) return fallback;
 
   const pts: number[] = []; // x0, y0, x1, y1, ...
   const val = (x: number, y: number): number => maxAt(image, x, y);
@@ -76,7 +78,7 @@ export function findFovCircle(image: RgbImage, opts: FovOptions): FovCircle {
   const bg = percentile(v, 0.02);
   const circle = fitCircleTrimmed(halfLevelEdges(image, coarse, bg)) ?? coarse;
   const { cx, cy, radius } = circle;
-  if (!(radius >= 0.15 * Math.min(W, H)) || radius > 2 * Math.max(W, H)) return fallback;
+  if (!(radius >= 3) || radius > 2 * Math.max(W, H)) return fallback;
   if (cx < 0 || cx > W || cy < 0 || cy > H) return fallback;
   if (!plausible(comp.label, mw, mh, k, cx, cy, radius)) return fallback;
   return { found: true, cx, cy, radius, threshold: t };
@@ -93,37 +95,54 @@ function brightnessMap(image: RgbImage, k: number): BrightnessMap {
   const { width: W, height: H, channels: C, data } = image;
   const mw = Math.ceil(W / k);
   const mh = Math.ceil(H / k);
+  // Large blocks are sampled on every other row and column: the map only needs block means.
+  const step = k >= 4 ? 2 : 1;
   const sum = new Float64Array(mw * mh);
-  for (let y = 0; y < H; y++) {
+  const cnt = new Float64Array(mw * mh);
+  for (let y = 0; y < H; y += step) {
     const rowBase = Math.floor(y / k) * mw;
     const rowStart = y * W * C;
     for (let mx = 0; mx < mw; mx++) {
       let s = 0;
+      let n = 0;
       const end = rowStart + Math.min(W, (mx + 1) * k) * C;
-      for (let p = rowStart + mx * k * C; p < end; p += C) {
+      for (let p = rowStart + mx * k * C; p < end; p += step * C) {
         const r = data[p];
         const g = data[p + 1];
         const b = data[p + 2];
         s += r > g ? (r > b ? r : b) : g > b ? g : b;
+        n++;
       }
       sum[rowBase + mx] += s;
+      cnt[rowBase + mx] += n;
     }
   }
-  for (let my = 0; my < mh; my++) {
-    const bh = Math.min(k, H - my * k);
-    for (let mx = 0; mx < mw; mx++) sum[my * mw + mx] /= bh * Math.min(k, W - mx * k);
-  }
+  for (let i = 0; i < sum.length; i++) sum[i] /= cnt[i];
   return { mw, mh, v: sum };
 }
 
-function percentile(v: Float64Array, f: number): number {
-  const sorted = Float64Array.from(v).sort();
-  return sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))];
+/** The `f` quantile, to whole grey levels, of the map values at or above `from` (a 256-bin histogram). */
+function percentile(v: Float64Array, f: number, from = 0): number {
+  const hist = new Int32Array(256);
+  let n = 0;
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] < from) continue;
+    hist[Math.min(255, Math.floor(v[i]))]++;
+    n++;
+  }
+  const target = Math.floor(f * n);
+  let acc = 0;
+  for (let level = 0; level < 256; level++) {
+    acc += hist[level];
+    if (acc > target) return level;
+  }
+  return 255;
 }
 
+/** base, lowered for dark photos to 30% of the way from the background to the disc's 90th-percentile level. */
 function adaptiveThreshold(v: Float64Array, base: number): number {
   const bg = percentile(v, 0.02);
-  const fg = percentile(v, 0.9);
+  const fg = percentile(v, 0.9, bg + 4);
   return Math.max(Math.min(base, bg + 0.3 * (fg - bg)), bg + 2);
 }
 
@@ -193,36 +212,34 @@ function bilinearMax(image: RgbImage, x: number, y: number): number {
 }
 
 function largestComponent(v: Float64Array, mw: number, mh: number, t: number): { label: Uint8Array; area: number } {
-  const seen = new Uint8Array(mw * mh);
+  const comp = new Int32Array(mw * mh); // 0 = unvisited/background, else component id
   const stack = new Int32Array(mw * mh);
-  let best: number[] = [];
+  let bestId = 0;
   let bestArea = 0;
+  let id = 0;
   for (let s = 0; s < v.length; s++) {
-    if (seen[s] || v[s] <= t) continue;
-    const cells: number[] = [];
+    if (comp[s] || v[s] <= t) continue;
+    id++;
+    let area = 0;
     let sp = 0;
     stack[sp++] = s;
-    seen[s] = 1;
+    comp[s] = id;
     while (sp > 0) {
       const c = stack[--sp];
-      cells.push(c);
+      area++;
       const x = c % mw;
-      const y = (c - x) / mw;
-      const nb = [x > 0 ? c - 1 : -1, x < mw - 1 ? c + 1 : -1, y > 0 ? c - mw : -1, y < mh - 1 ? c + mw : -1];
-      for (const n of nb) {
-        if (n >= 0 && !seen[n] && v[n] > t) {
-          seen[n] = 1;
-          stack[sp++] = n;
-        }
-      }
+      if (x > 0 && !comp[c - 1] && v[c - 1] > t) (comp[c - 1] = id), (stack[sp++] = c - 1);
+      if (x < mw - 1 && !comp[c + 1] && v[c + 1] > t) (comp[c + 1] = id), (stack[sp++] = c + 1);
+      if (c >= mw && !comp[c - mw] && v[c - mw] > t) (comp[c - mw] = id), (stack[sp++] = c - mw);
+      if (c + mw < mw * mh && !comp[c + mw] && v[c + mw] > t) (comp[c + mw] = id), (stack[sp++] = c + mw);
     }
-    if (cells.length > bestArea) {
-      bestArea = cells.length;
-      best = cells;
+    if (area > bestArea) {
+      bestArea = area;
+      bestId = id;
     }
   }
   const label = new Uint8Array(mw * mh);
-  for (const c of best) label[c] = 1;
+  for (let i = 0; i < label.length; i++) label[i] = comp[i] === bestId && bestId > 0 ? 1 : 0;
   return { label, area: bestArea };
 }
 
@@ -254,87 +271,25 @@ function refineFalling(val: (x: number, y: number) => number, line: number, cell
   return Math.min(n, (cell + 1) * k);
 }
 
-/** Algebraic (Kåsa) circle fit, refitted three times without points far off the circle. */
-function fitCircleTrimmed(pts: number[]): { cx: number; cy: number; radius: number } | null {
-  let idx = Array.from({ length: pts.length / 2 }, (_, i) => i);
-  let fit: { cx: number; cy: number; radius: number } | null = null;
-  for (let round = 0; round < 4; round++) {
-    if (idx.length < 8) return null;
-    fit = fitCircle(pts, idx);
-    if (!fit) return null;
-    const { cx, cy, radius } = fit;
-    const res = idx.map((i) => Math.abs(Math.hypot(pts[2 * i] - cx, pts[2 * i + 1] - cy) - radius));
-    const med = [...res].sort((a, b) => a - b)[Math.floor(res.length / 2)];
-    const tol = Math.max(3 * med, 0.01 * radius, 1);
-    const kept = idx.filter((_, j) => res[j] <= tol);
-    if (kept.length === idx.length) break;
-    idx = kept;
-  }
-  if (!fit) return null;
-  // The kept points must surround the centre: at least 5 of 8 directions seen.
-  const octants = new Set(idx.map((i) => Math.floor(((Math.atan2(pts[2 * i + 1] - fit!.cy, pts[2 * i] - fit!.cx) + Math.PI) / (2 * Math.PI)) * 8) % 8));
-  return octants.size >= 5 ? fit : null;
-}
-
-function fitCircle(pts: number[], idx: number[]): { cx: number; cy: number; radius: number } | null {
-  // Minimise Σ (x² + y² + D x + E y + F)², centred on the mean for conditioning.
-  let mx = 0;
-  let my = 0;
-  for (const i of idx) {
-    mx += pts[2 * i];
-    my += pts[2 * i + 1];
-  }
-  mx /= idx.length;
-  my /= idx.length;
-  let sxx = 0, sxy = 0, syy = 0, sx = 0, sy = 0, sxz = 0, syz = 0, sz = 0;
-  for (const i of idx) {
-    const x = pts[2 * i] - mx;
-    const y = pts[2 * i + 1] - my;
-    const z = x * x + y * y;
-    sxx += x * x; sxy += x * y; syy += y * y; sx += x; sy += y;
-    sxz += x * z; syz += y * z; sz += z;
-  }
-  const n = idx.length;
-  // Normal equations A·[D E F] = b.
-  const A = [[sxx, sxy, sx], [sxy, syy, sy], [sx, sy, n]];
-  const b = [-sxz, -syz, -sz];
-  const sol = solve3(A, b);
-  if (!sol) return null;
-  const [D, E, F] = sol;
-  const cx = -D / 2;
-  const cy = -E / 2;
-  const r2 = cx * cx + cy * cy - F;
-  if (!(r2 > 0)) return null;
-  return { cx: cx + mx, cy: cy + my, radius: Math.sqrt(r2) };
-}
-
-function solve3(A: number[][], b: number[]): number[] | null {
-  const det = (m: number[][]): number =>
-    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-  const d = det(A);
-  if (!Number.isFinite(d) || Math.abs(d) < 1e-12) return null;
-  return [0, 1, 2].map((c) => det(A.map((row, i) => row.map((v, j) => (j === c ? b[i] : v)))) / d);
-}
-
 /** The region must be round: mostly inside the circle, and filling most of the circle's visible part. */
 function plausible(label: Uint8Array, mw: number, mh: number, k: number, cx: number, cy: number, r: number): boolean {
   let inCircle = 0;
   let inBoth = 0;
   let inRegion = 0;
   let regionOutside = 0;
-  const rIn = r / k;
-  const rOut = rIn + 1.5;
+  const rIn2 = (r / k) ** 2;
+  const rOut2 = (r / k + 1.5) ** 2;
   for (let my = 0; my < mh; my++) {
     for (let mx = 0; mx < mw; mx++) {
-      const d = Math.hypot((mx + 0.5) - cx / k, (my + 0.5) - cy / k);
+      const d2 = (mx + 0.5 - cx / k) ** 2 + (my + 0.5 - cy / k) ** 2;
       const lab = label[my * mw + mx];
-      if (d <= rIn) {
+      if (d2 <= rIn2) {
         inCircle++;
         if (lab) inBoth++;
       }
       if (lab) {
         inRegion++;
-        if (d > rOut) regionOutside++;
+        if (d2 > rOut2) regionOutside++;
       }
     }
   }

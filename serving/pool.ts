@@ -23,7 +23,8 @@ export type PoolItem = { kind: 'rgb'; image: RgbImage } | { kind: 'tensor'; data
 export interface QualityVerdict {
   gradable: boolean;
   reason?: string | null;
-  [k: string]: unknown;
+  message?: string;
+  measures?: object;
 }
 
 /** The outcome of one item. Times are in milliseconds. */

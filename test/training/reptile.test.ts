@@ -14,7 +14,8 @@ import { createRng } from '../../training/random.js';
 import { InnerAdam } from '../../training/reptile/adam.js';
 import { metaStepSize, reptilePreset, type ReptileConfig } from '../../training/reptile/presets.js';
 import { evaluateFewShot, innerLoop, metaStep } from '../../training/reptile/reptile.js';
-import { metaTrain } from '../../training/reptile/train.js';
+import { metaTrain, type MetaRecord } from '../../training/reptile/train.js';
+import { readMetricsLog } from '../../training/progress.js';
 
 const MODEL: ModelConfig = { inputSize: 12, channels: 1, filters: 8, blocks: 2, kernelSize: 3, convStride: 2, pool: 'none', batchNorm: true, numClasses: 5, bnEpsilon: 1e-3 };
 const CFG: ReptileConfig = { ...reptilePreset('omniglot-5way'), metaIters: 8, metaBatch: 2, trainShots: 4, innerBatch: 10, innerIters: 3, evalIters: 3, evalShots: [1], model: MODEL };
@@ -129,6 +130,9 @@ test('metaTrain: interrupted after 3 iterations then rerun → same final weight
   assert.deepEqual(values(b.model), values(a.model));
   assert.deepEqual(b.optimizerWeights!.map((w) => Array.from(w.tensor.dataSync())), a.optimizerWeights!.map((w) => Array.from(w.tensor.dataSync())));
   await loadCheckpoint(join(root, 'resumed', 'best'));
+  const curve = (d: string) => readMetricsLog<MetaRecord>(join(root, d, 'metrics.jsonl')).map((r) => [r.step, r.val, r.trainLoss]);
+  assert.deepEqual(curve('resumed'), curve('full'));
+  assert.deepEqual(curve('full').map((r) => r[0]), [0, 4, 8]);
 });
 
 test('metaTrain: rerun on the same --out with another config → error naming the differing key', async () => {

@@ -63,6 +63,9 @@ interface RunState {
   bestStep: number | null;
   bestScore: number | null;
   bestVal: Record<string, number> | null;
+  /** Train-loss accumulators since the last evaluation, so a resumed run logs the same means. */
+  lossSum?: number;
+  lossN?: number;
 }
 
 function sameConfig(a: unknown, b: unknown): string[] {
@@ -118,9 +121,9 @@ export async function metaTrain(o: MetaTrainOptions): Promise<MetaTrainResult> {
   const onSig = () => { interrupted = true; };
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
-  const save = (dir: string) => saveCheckpoint(dir, { model, config: cfg.model, step, state: st as unknown as object, optimizer: adam });
-  let lossSum = 0;
-  let lossN = 0;
+  let lossSum = st.lossSum ?? 0;
+  let lossN = st.lossN ?? 0;
+  const save = (dir: string) => saveCheckpoint(dir, { model, config: cfg.model, step, state: { ...st, lossSum, lossN }, optimizer: adam });
   let t0 = Date.now();
   let stepsSince = 0;
   const evaluate = async () => {

@@ -4,11 +4,11 @@ import { Agent, request } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { preprocess } from '../shared/preprocess/apply.js';
 import { PACKAGE_ROOT, resolveServeConfig, workerCount } from './config.js';
 import { decodeImage } from './decode.js';
 import { findModelDirs } from './models.js';
 import { loadModelCard } from './grader.js';
+import { assessQuality, preprocess } from './pipeline.js';
 import { startServer } from './server.js';
 
 /** One benchmark figure: `ratio` is higher-is-better (value/reference for rates, reference/value for latencies). */
@@ -91,7 +91,7 @@ async function load(url: URL, clients: number, total: number, body: { body: Buff
   return { lat, wall };
 }
 
-/** The reference: decode + preprocess + one ONNX run per image, sequentially in this thread. */
+/** The reference: decode + quality check + preprocess + one ONNX run per image (what the server does per image), sequentially in this thread. */
 async function rawLoop(modelDir: string, bytes: Buffer, n: number, maxPixels: number) {
   const { card, onnxPath } = await loadModelCard(modelDir);
   const session = await ort.InferenceSession.create(onnxPath, {
@@ -102,7 +102,9 @@ async function rawLoop(modelDir: string, bytes: Buffer, n: number, maxPixels: nu
   });
   const size = card.input.shape[1];
   const once = async () => {
-    const x = preprocess(await decodeImage(bytes, { maxPixels }), card.preprocess);
+    const image = await decodeImage(bytes, { maxPixels });
+    assessQuality(image, card.preprocess);
+    const x = preprocess(image, card.preprocess);
     const out = await session.run({ [card.input.name]: new ort.Tensor('float32', x, [1, size, size, 3]) });
     return out[card.outputs.probs].data[0];
   };
@@ -149,7 +151,7 @@ export async function benchServing(opts: ServingBenchOptions = {}): Promise<Serv
     ] as const) {
       const r = await load(url, clients, total, body);
       const rate = total / r.wall;
-      const refName = 'raw in-process loop: decode + preprocess + ONNX run, sequential';
+      const refName = 'raw in-process loop: decode + quality + preprocess + ONNX run, sequential';
       const tag = `predict-c${clients}`;
       rows.push({ name: `serving/${tag}/throughput`, value: rate, unit: 'req/s', reference: rawRate, ratio: rate / rawRate, referenceName: refName });
       for (const p of [50, 99]) {

@@ -127,7 +127,7 @@ export function createApp(deps: AppDeps): { app: Express; state: ServerState; me
     );
   }
   if (config.apiKeys.length > 0) app.use(api, apiKeyAuth(config.apiKeys));
-  app.use(predictRouter({ models, limits: { ...limits, maxPixels: config.maxPixels }, metrics }));
+  app.use(predictRouter({ models, limits: { ...limits, maxPixels: config.maxPixels, maxActive: config.maxQueue }, metrics }));
   app.use(modelsRouter(models));
   app.use(v2Router({ models, state, version, maxBodyBytes: config.maxFileBytes, maxBatch: config.maxQueue }));
   app.get('/metrics', async (_req, res) => {

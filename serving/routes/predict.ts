@@ -13,6 +13,8 @@ export interface PredictLimits {
   maxFileBytes: number;
   maxFiles: number;
   maxPixels: number;
+  /** Requests being uploaded, decoded or graded at once; more get 503 before their body is read (bounds memory). */
+  maxActive: number;
 }
 
 /** The form fields of a multipart request (strings or repeated strings). */
@@ -64,7 +66,16 @@ export function predictRouter(deps: { models: ModelRegistry; limits: PredictLimi
   };
 
   // Multipart parsing only for multipart requests; raw parsing only for image bodies.
-  router.post(['/predict', '/v1/predict'], (req, res, next) => (req.is('multipart/form-data') ? upload(req, res, next) : raw(req, res, next)), (req, res, next) => {
+  let active = 0;
+  const admit: express.RequestHandler = (_req, res, next) => {
+    if (active >= limits.maxActive) {
+      return next(new HttpError(503, 'overloaded', `${active} requests in progress; retry shortly`, { 'Retry-After': '1' }));
+    }
+    active++;
+    res.once('close', () => active--);
+    next();
+  };
+  router.post(['/predict', '/v1/predict'], admit, (req, res, next) => (req.is('multipart/form-data') ? upload(req, res, next) : raw(req, res, next)), (req, res, next) => {
     handler(req, res).catch(next);
   });
   return router;

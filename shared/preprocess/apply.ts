@@ -41,7 +41,8 @@ export function cropForFov(image: RgbImage, fov: FovCircle, spec: PreprocessSpec
 
 /**
  * Applies the spec (steps documented on PreprocessSpecSchema in spec.ts) and reports the crop and disc.
- * Pure and deterministic: the same bytes give the same floats in Node and the browser.
+ * Pure and deterministic: the same bytes give the same floats in Node and the browser (the numeric path
+ * uses only + − × ÷, sqrt, floor and round, which IEEE 754 fixes exactly; no Math.exp/cos/atan2/hypot).
  */
 export function preprocessDetailed(image: RgbImage, spec: PreprocessSpec): PreprocessResult {
   checkImage(image);

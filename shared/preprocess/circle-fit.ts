@@ -20,7 +20,7 @@ export function fitCircleTrimmed(pts: number[]): Circle | null {
     fit = fitCircle(pts, idx);
     if (!fit) return null;
     const { cx, cy, radius } = fit;
-    const res = idx.map((i) => Math.abs(Math.hypot(pts[2 * i] - cx, pts[2 * i + 1] - cy) - radius));
+    const res = idx.map((i) => Math.abs(Math.sqrt(sq(pts[2 * i] - cx) + sq(pts[2 * i + 1] - cy)) - radius));
     const med = [...res].sort((a, b) => a - b)[Math.floor(res.length / 2)];
     const tol = Math.max(3 * med, 0.01 * radius, 1);
     const kept = idx.filter((_, j) => res[j] <= tol);
@@ -29,7 +29,8 @@ export function fitCircleTrimmed(pts: number[]): Circle | null {
   }
   if (!fit) return null;
   // The kept points must surround the centre: at least 5 of 8 directions seen.
-  const octants = new Set(idx.map((i) => Math.floor(((Math.atan2(pts[2 * i + 1] - fit!.cy, pts[2 * i] - fit!.cx) + Math.PI) / (2 * Math.PI)) * 8) % 8));
+  const f = fit;
+  const octants = new Set(idx.map((i) => octant(pts[2 * i] - f.cx, pts[2 * i + 1] - f.cy)));
   return octants.size >= 5 ? fit : null;
 }
 
@@ -71,4 +72,15 @@ function solve3(A: number[][], b: number[]): number[] | null {
   const d = det(A);
   if (!Number.isFinite(d) || Math.abs(d) < 1e-12) return null;
   return [0, 1, 2].map((c) => det(A.map((row, i) => row.map((v, j) => (j === c ? b[i] : v)))) / d);
+}
+
+/** Which of 8 45° sectors (dx, dy) points into, from comparisons only (no atan2: same result on every engine). */
+function octant(dx: number, dy: number): number {
+  const quadrant = dx >= 0 ? (dy >= 0 ? 0 : 3) : dy >= 0 ? 1 : 2;
+  return quadrant * 2 + (Math.abs(dx) >= Math.abs(dy) ? 0 : 1);
+}
+
+/** x² by multiplication (the ** operator is not required to be exact). */
+function sq(x: number): number {
+  return x * x;
 }

@@ -146,8 +146,10 @@ function adaptiveThreshold(v: Float64Array, base: number): number {
   return Math.max(Math.min(base, bg + 0.3 * (fg - bg)), bg + 2);
 }
 
-/** Rays from the coarse centre; rays per circle and samples per pixel along a ray. */
+/** Rays from the coarse centre, 2° apart. */
 const RAYS = 180;
+const COS_STEP = 0.9993908270190958; // cos 2°
+const SIN_STEP = 0.03489949670250097; // sin 2°
 
 /**
  * Edge points at half height of each ray's rim step: inside level = mean brightness at 0.80–0.88 of the
@@ -160,10 +162,11 @@ function halfLevelEdges(image: RgbImage, c: { cx: number; cy: number; radius: nu
   const { width: W, height: H } = image;
   const step = Math.min(0.5, c.radius / 400);
   const pts: number[] = [];
-  for (let a = 0; a < RAYS; a++) {
-    const th = (2 * Math.PI * a) / RAYS;
-    const ux = Math.cos(th);
-    const uy = Math.sin(th);
+  // Ray directions by rotating (1, 0) in 2° steps with literal cos/sin: no Math.cos, whose last bit
+  // may differ between JavaScript engines.
+  let ux = 1;
+  let uy = 0;
+  for (let a = 0; a < RAYS; a++, [ux, uy] = [ux * COS_STEP - uy * SIN_STEP, ux * SIN_STEP + uy * COS_STEP]) {
     const at = (rad: number): number => bilinearMax(image, c.cx + ux * rad - 0.5, c.cy + uy * rad - 0.5);
     const inside = (x: number, y: number): boolean => x >= 0 && y >= 0 && x <= W && y <= H;
     let sum = 0;
@@ -277,11 +280,11 @@ function plausible(label: Uint8Array, mw: number, mh: number, k: number, cx: num
   let inBoth = 0;
   let inRegion = 0;
   let regionOutside = 0;
-  const rIn2 = (r / k) ** 2;
-  const rOut2 = (r / k + 1.5) ** 2;
+  const rIn2 = sq(r / k);
+  const rOut2 = sq(r / k + 1.5);
   for (let my = 0; my < mh; my++) {
     for (let mx = 0; mx < mw; mx++) {
-      const d2 = (mx + 0.5 - cx / k) ** 2 + (my + 0.5 - cy / k) ** 2;
+      const d2 = sq(mx + 0.5 - cx / k) + sq(my + 0.5 - cy / k);
       const lab = label[my * mw + mx];
       if (d2 <= rIn2) {
         inCircle++;
@@ -294,4 +297,9 @@ function plausible(label: Uint8Array, mw: number, mh: number, k: number, cx: num
     }
   }
   return inCircle > 0 && inBoth / inCircle >= 0.6 && regionOutside / Math.max(1, inRegion) <= 0.1;
+}
+
+/** x² by multiplication (the ** operator is not required to be exact). */
+function sq(x: number): number {
+  return x * x;
 }

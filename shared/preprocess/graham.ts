@@ -23,7 +23,7 @@ export function grahamNormalize(x: Float64Array, size: number, opts: GrahamOptio
   const sigma = Math.max(1e-3, opts.sigmaFraction * size);
   const R = Math.max(1, Math.ceil(3 * sigma));
   const kern = new Float64Array(2 * R + 1);
-  for (let i = -R; i <= R; i++) kern[i + R] = Math.exp(-(i * i) / (2 * sigma * sigma));
+  for (let i = -R; i <= R; i++) kern[i + R] = expPortable(-(i * i) / (2 * sigma * sigma));
   // Planes: 3 colour channels (masked) + the mask itself, blurred together.
   const planes = new Float64Array(n * 4);
   for (let p = 0; p < n; p++) {
@@ -53,7 +53,7 @@ export function grahamNormalize(x: Float64Array, size: number, opts: GrahamOptio
 export function circleMask(size: number, maskRadius: number): Uint8Array {
   const mask = new Uint8Array(size * size);
   const c = size / 2;
-  const r2 = (maskRadius * c) ** 2;
+  const r2 = maskRadius * c * maskRadius * c;
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
       const dx = x + 0.5 - c;
@@ -89,4 +89,24 @@ function blur1d(src: Float64Array, size: number, kern: Float64Array, R: number, 
     }
   }
   return dst;
+}
+
+/**
+ * e^x for x ≤ 0 from +, ×, ÷ only (Math.exp's last bit may differ between JavaScript engines):
+ * x = n·ln2 + r with |r| ≤ ln2/2, Taylor series for e^r, then n exact halvings.
+ */
+export function expPortable(x: number): number {
+  if (x > 0) throw new RangeError(`expPortable needs x ≤ 0, got ${x}`);
+  if (x < -700) return 0;
+  const LN2 = 0.6931471805599453;
+  const n = Math.round(x / LN2);
+  const r = x - n * LN2;
+  let term = 1;
+  let sum = 1;
+  for (let k = 1; k <= 18; k++) {
+    term = (term * r) / k;
+    sum += term;
+  }
+  for (let k = 0; k < -n; k++) sum /= 2;
+  return sum;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { preprocess } from '../../shared/preprocess/apply.js';
+import { preprocess } from '../../shared/index.js';
 import { decodeImage } from '../../serving/decode.js';
 import { FIXTURE_JPEG, TINY_CARD, errorOf, postForm, startTestServer, type TestServer } from './helpers.js';
 

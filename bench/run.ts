@@ -40,15 +40,15 @@ export const PROTOCOLS: Record<'full' | 'quick', Record<'conv4' | 'omniglot' | '
     omniglot: { warmup: 3, reps: 5, steps: 10 },
     reptile: { warmup: 1, reps: 5, steps: 1 },
     onnx: { warmup: 3, reps: 5, steps: 1 },
-    // the pure-JS cpu backend is ~40× slower: one short rep
-    slow: { warmup: 1, reps: 1, steps: 1 },
+    // the pure-JS cpu backend is ~40× slower: one rep of one step, no warm-up (it compiles nothing)
+    slow: { warmup: 0, reps: 1, steps: 1 },
   },
   quick: {
     conv4: { warmup: 1, reps: 3, steps: 1 },
     omniglot: { warmup: 1, reps: 3, steps: 3 },
     reptile: { warmup: 1, reps: 3, steps: 1 },
     onnx: { warmup: 1, reps: 3, steps: 1 },
-    slow: { warmup: 1, reps: 1, steps: 1 },
+    slow: { warmup: 0, reps: 1, steps: 1 },
   },
 };
 

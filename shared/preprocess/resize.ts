@@ -112,50 +112,79 @@ export function cropResize(image: RgbImage, box: CropBox, outW: number, outH: nu
 }
 
 /**
- * Area-average shrink on both axes: each source pixel falls in at most two outputs per axis, with
- * weights (w0, w1) precomputed per column and per row, so the inner loop is branch-free.
+ * Area-average shrink on both axes. Along x, each output column sums its whole source pixels as integers
+ * and adds its one or two partly covered edge pixels with their overlap; along y, each source row's
+ * reduced row goes to at most two output rows with weights (w0, w1). One pass over the crop.
  */
 function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number): Float64Array {
   const { width: W, height: H, channels: C, data } = image;
-  const cx = twoTap(box.width, outW);
+  const n = box.width;
   const cy = twoTap(box.height, outH);
-  const stride = (outW + 1) * 3; // one spare output column absorbs zero-weight second taps
-  const acc = new Float64Array((outH + 1) * stride);
+  const stride = outW * 3;
+  const acc = new Float64Array((outH + 1) * stride); // one spare row absorbs zero-weight second taps
   const row = new Float64Array(stride);
-  const xa = Math.max(0, box.x);
-  const xb = Math.min(W, box.x + box.width);
-  const ya = Math.max(0, box.y);
-  const yb = Math.min(H, box.y + box.height);
-  const { o: xo, w0: xw0, w1: xw1 } = cx;
-  for (let y = ya; y < yb; y++) {
-    row.fill(0);
-    let p = (y * W + xa) * C;
-    for (let i = xa - box.x, end = xb - box.x; i < end; i++, p += C) {
-      const r = data[p];
-      const g = data[p + 1];
-      const b = data[p + 2];
-      const o = xo[i];
-      const w0 = xw0[i];
-      const w1 = xw1[i];
-      row[o] += w0 * r;
-      row[o + 1] += w0 * g;
-      row[o + 2] += w0 * b;
-      row[o + 3] += w1 * r;
-      row[o + 4] += w1 * g;
-      row[o + 5] += w1 * b;
+  // Source columns (crop coordinates) that lie inside the image.
+  const ja = Math.max(0, -box.x);
+  const jb = Math.min(n, W - box.x);
+  // Per output column o: first/last touched source column and the covered share of each (units of 1/m).
+  const first = new Int32Array(outW);
+  const last = new Int32Array(outW);
+  const fFirst = new Float64Array(outW);
+  const fLast = new Float64Array(outW);
+  for (let o = 0; o < outW; o++) {
+    const a = o * n; // output interval [o·n, (o+1)·n) against source j: [j·m, (j+1)·m)
+    const b = a + n;
+    first[o] = Math.floor(a / outW);
+    last[o] = Math.floor((b - 1) / outW);
+    fFirst[o] = Math.min(b, (first[o] + 1) * outW) - a;
+    fLast[o] = b - last[o] * outW;
+  }
+  const norm = 1 / n; // overlaps are in units of 1/m source pixels; the output covers n/m of them
+  for (let y = Math.max(0, box.y), ye = Math.min(H, box.y + box.height); y < ye; y++) {
+    const base = (y * W + box.x) * C; // index of crop column 0 (may be negative: only used with offsets ≥ ja)
+    for (let o = 0; o < outW; o++) {
+      const j0 = first[o];
+      const j1 = last[o];
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      if (j0 >= ja && j0 < jb) {
+        const p = base + j0 * C;
+        const f = j0 === j1 ? n : fFirst[o];
+        r += f * data[p];
+        g += f * data[p + 1];
+        b += f * data[p + 2];
+      }
+      if (j1 !== j0 && j1 >= ja && j1 < jb) {
+        const p = base + j1 * C;
+        const f = fLast[o];
+        r += f * data[p];
+        g += f * data[p + 1];
+        b += f * data[p + 2];
+      }
+      let ir = 0;
+      let ig = 0;
+      let ib = 0;
+      for (let p = base + Math.max(j0 + 1, ja) * C, pe = base + Math.min(j1, jb) * C; p < pe; p += C) {
+        ir += data[p];
+        ig += data[p + 1];
+        ib += data[p + 2];
+      }
+      const q = o * 3;
+      row[q] = (r + ir * outW) * norm;
+      row[q + 1] = (g + ig * outW) * norm;
+      row[q + 2] = (b + ib * outW) * norm;
     }
     const j = y - box.y;
-    const base = (cy.o[j] / 3) * stride;
+    const out0 = (cy.o[j] / 3) * stride;
     const w0 = cy.w0[j];
     const w1 = cy.w1[j];
     for (let q = 0; q < stride; q++) {
-      acc[base + q] += w0 * row[q];
-      acc[base + stride + q] += w1 * row[q];
+      acc[out0 + q] += w0 * row[q];
+      acc[out0 + stride + q] += w1 * row[q];
     }
   }
-  const out = new Float64Array(outW * outH * 3);
-  for (let y = 0; y < outH; y++) out.set(acc.subarray(y * stride, y * stride + outW * 3), y * outW * 3);
-  return out;
+  return acc.slice(0, outH * stride);
 }
 
 /** Per source index j of n (n ≥ m): first output o (premultiplied by 3) and the weights of o and o+1. */

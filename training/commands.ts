@@ -181,21 +181,21 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output folder')
     .option('--meta-data <path>', 'meta-training dataset for pre-training / meta-training run here')
     .option('--meta-format <fmt>', 'omniglot or miniimagenet')
-    .option('--methods <list>', 'comma list of random, pretrain, reptile', 'random,pretrain,reptile')
-    .option('--keep <list>', 'kept percentages', '50,100')
-    .option('--seeds <list>', 'seeds', '0,1,2,3')
+    .option('--methods <list>', 'comma list of random, pretrain, reptile (default all three)')
+    .option('--keep <list>', 'kept percentages (default 50,100)')
+    .option('--seeds <list>', 'seeds (default 0,1,2,3)')
     .option('--pretrain-init <dir>', 'use this pre-trained checkpoint instead of pre-training here')
     .option('--reptile-init <dir>', 'use this meta-trained checkpoint instead of running meta-train')
     .option('--pretrain-iters <n>', 'pre-training iterations when it runs here')
     .option('--pretrain-eval-every <n>', 'pre-training evaluation interval')
-    .option('--meta-train-args <args>', 'extra flags for `meta-train` when it runs here (one string)', '')
-    .option('--test-fraction <x>', 'share of train carved out as test when the target has no test split', '0.2')
+    .option('--meta-train-args <args>', 'extra flags for `meta-train` when it runs here (one string)')
+    .option('--test-fraction <x>', 'share of train carved out as test when the target has no test split (default 0.2)')
     .option('--flip-tta', 'test-time horizontal flip averaging')
     .action(async (raw: Flags) => {
       const f = merged(raw);
       const ft = finetuneFromFlags(f);
       const { init: _i, seed: _s, keepPercent: _k, ...finetune } = ft;
-      const methods: Method[] = String(f.methods).split(',').map((m) => oneOf('methods', m.trim(), ['random', 'pretrain', 'reptile'] as const));
+      const methods: Method[] = String(f.methods ?? 'random,pretrain,reptile').split(',').map((m) => oneOf('methods', m.trim(), ['random', 'pretrain', 'reptile'] as const));
       const meta = f.metaData ? { path: String(f.metaData), format: need(f, 'metaFormat', '--meta-format') } : undefined;
       const pretrainOpts = pretrainFromFlags({ ...f, iters: f.pretrainIters, evalEvery: f.pretrainEvalEvery, patience: undefined });
       const name = await backend(ft.backend);
@@ -208,10 +208,10 @@ export function register(program: Command): void {
       const cellTimes: number[] = [];
       const options = {
         outDir: out, target: { format: String(f.targetFormat), path: String(f.target) }, meta, methods,
-        keep: intList('keep', String(f.keep), 1), seeds: intList('seeds', String(f.seeds)), arch: ft.arch,
+        keep: intList('keep', String(f.keep ?? '50,100'), 1), seeds: intList('seeds', String(f.seeds ?? '0,1,2,3')), arch: ft.arch,
         pretrainInit: f.pretrainInit as string | undefined, reptileInit: f.reptileInit as string | undefined,
         finetune, pretrain: pretrainOpts, metaTrainArgs: String(f.metaTrainArgs ?? '').split(/\s+/).filter(Boolean),
-        testFraction: numFlag('test-fraction', String(f.testFraction), 0.01, 0.9), flipTta: Boolean(f.flipTta),
+        testFraction: numFlag('test-fraction', String(f.testFraction ?? 0.2), 0.01, 0.9), flipTta: Boolean(f.flipTta),
       };
       const res = await runExperiment(options, {
         backend: name,

@@ -42,7 +42,7 @@ export function toCsv(rows: readonly CsvRow[]): string {
       r.file, eye?.patient ?? '', eye?.eye ?? '', r.grade, r.label, r.referable,
       ...r.probabilities.map((v) => v.toFixed(6)),
       r.gradable, r.qualityReason ?? '',
-      p ? p.grade : '', p ? p.referable : '', r.model, r.modelVersion,
+      p?.grade ?? '', p?.referable ?? '', r.model, r.modelVersion,
     ];
     lines.push(fields.map(csvField).join(','));
   }

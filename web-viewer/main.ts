@@ -189,17 +189,17 @@ function renderSummary(): void {
   byId('results-count').textContent = n ? `(${n})` : '';
   byId<HTMLButtonElement>('export').disabled = n === 0;
   byId<HTMLButtonElement>('clear').disabled = n === 0 && byId('results').childElementCount === 0;
-  const patients = groupPatients(state.rows.map((r) => ({ file: r.file, grade: r.grade as Grade })));
+  const patients = groupPatients(state.rows.map((r) => ({ file: r.file, grade: r.grade as Grade, gradable: r.gradable })));
   byId('patients-box').hidden = patients.length === 0;
   byId('patients').replaceChildren(
     ...patients.map((p) =>
       el(
         'tr',
-        { 'data-testid': 'patient', 'data-patient': p.patient, 'data-grade': p.grade },
+        { 'data-testid': 'patient', 'data-patient': p.patient, 'data-grade': p.grade ?? '' },
         el('th', { scope: 'row' }, p.patient),
-        el('td', {}, p.eyes.map((e) => `${e.eye}: ${e.grade}`).join(', ')),
-        el('td', {}, `${p.grade} · ${p.label}`),
-        el('td', {}, p.referable ? 'yes' : 'no'),
+        el('td', {}, p.eyes.map((e) => `${e.eye}: ${e.grade}${e.gradable ? '' : ' (not gradable)'}`).join(', ')),
+        el('td', {}, p.grade === null ? 'not gradable' : `${p.grade} · ${p.label}`),
+        el('td', {}, p.referable === null ? 'unknown' : p.referable ? 'yes' : 'no'),
       ),
     ),
   );

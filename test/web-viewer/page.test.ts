@@ -78,6 +78,7 @@ interface PageResult {
   file: string;
   grade: number;
   probabilities: number[];
+  gradable: boolean;
   inferenceMs: number;
 }
 
@@ -87,6 +88,7 @@ async function readResults(page: Page): Promise<PageResult[]> {
       file: e.getAttribute('data-file') ?? '',
       grade: Number(e.getAttribute('data-grade')),
       probabilities: JSON.parse(e.getAttribute('data-probabilities') ?? '[]') as number[],
+      gradable: e.getAttribute('data-gradable') === 'true',
       inferenceMs: Number(e.getAttribute('data-inference-ms')),
     })),
   );
@@ -153,16 +155,19 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
     for (const f of files()) form.append('image', new Blob([new Uint8Array(f.buffer)], { type: f.mimeType }), f.name);
     const res = await fetch(`${server!.url}/predict`, { method: 'POST', body: form });
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { results: Array<{ grade: number; probabilities: number[] }> };
+    const body = (await res.json()) as { results: Array<{ grade: number; probabilities: number[]; quality: { gradable: boolean } }> };
     const [srvJpeg, srvPng] = body.results;
     assert.equal(online[0].grade, srvJpeg.grade);
     assert.ok(maxAbsDiff(online[0].probabilities, srvJpeg.probabilities) <= 0.01, `JPEG Δ ${maxAbsDiff(online[0].probabilities, srvJpeg.probabilities)}`);
     assert.equal(online[1].grade, srvPng.grade);
     assert.ok(maxAbsDiff(online[1].probabilities, srvPng.probabilities) <= 1e-3, `PNG Δ ${maxAbsDiff(online[1].probabilities, srvPng.probabilities)}`);
 
-    // The two files name one patient: the worse eye decides.
-    const patientGrade = Number(await page.getAttribute('[data-testid="patient"][data-patient="p007"]', 'data-grade'));
-    assert.equal(patientGrade, Math.max(srvJpeg.grade, srvPng.grade));
+    assert.deepEqual(online.map((r) => r.gradable), [srvJpeg.quality.gradable, srvPng.quality.gradable], 'same quality verdicts');
+
+    // The two files name one patient: the worse gradable eye decides.
+    const gradable = online.filter((r) => r.gradable).map((r) => r.grade);
+    const patientGrade = await page.getAttribute('[data-testid="patient"][data-patient="p007"]', 'data-grade');
+    assert.equal(patientGrade, gradable.length ? String(Math.max(...gradable)) : '');
 
     const download = page.waitForEvent('download');
     await page.getByRole('button', { name: 'Export CSV' }).click();

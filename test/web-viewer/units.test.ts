@@ -72,6 +72,18 @@ describe('web-viewer patients', () => {
     assert.equal(g[0].referable, true);
     assert.equal(g[0].eyes.length, 2);
   });
+
+  test('groupPatients: ungradable grade-4 eye → left out, patient grade from the gradable eye; none gradable → null', () => {
+    const g = groupPatients([
+      { file: 'b_left.jpg', grade: 1, gradable: true },
+      { file: 'b_right.jpg', grade: 4, gradable: false },
+      { file: 'c_left.jpg', grade: 2, gradable: false },
+    ]);
+    assert.equal(g[0].grade, 1);
+    assert.equal(g[0].referable, false);
+    assert.equal(g[1].grade, null);
+    assert.equal(g[1].gradable, false);
+  });
 });
 
 describe('web-viewer csv', () => {

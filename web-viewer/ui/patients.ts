@@ -17,26 +17,31 @@ export function parseEyeName(fileName: string): EyeName | null {
   return { patient: m[1], eye: m[2].toLowerCase() as 'left' | 'right' };
 }
 
-/** One patient's result: its eyes' grades and the worst. */
+/** One patient's result: its eyes and the worst gradable one (null grade when no eye was gradable), as the server does. */
 export interface PatientGroup {
   patient: string;
-  eyes: Array<{ eye: 'left' | 'right'; file: string; grade: Grade }>;
-  grade: Grade;
-  label: string;
-  referable: boolean;
+  eyes: Array<{ eye: 'left' | 'right'; file: string; grade: Grade; gradable: boolean }>;
+  gradable: boolean;
+  grade: Grade | null;
+  label: string | null;
+  referable: boolean | null;
 }
 
-/** Groups graded files by patient name; files that do not follow the naming pattern are left out. */
-export function groupPatients(items: ReadonlyArray<{ file: string; grade: Grade }>): PatientGroup[] {
+/** Groups graded files by patient name (files not following the pattern are left out); ungradable eyes do not count. */
+export function groupPatients(items: ReadonlyArray<{ file: string; grade: Grade; gradable?: boolean }>): PatientGroup[] {
   const byPatient = new Map<string, PatientGroup['eyes']>();
   for (const item of items) {
     const name = parseEyeName(item.file);
     if (!name) continue;
     const eyes = byPatient.get(name.patient) ?? [];
-    eyes.push({ eye: name.eye, file: item.file, grade: item.grade });
+    eyes.push({ eye: name.eye, file: item.file, grade: item.grade, gradable: item.gradable ?? true });
     byPatient.set(name.patient, eyes);
   }
   return [...byPatient.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([patient, eyes]) => ({ patient, eyes, ...patientResult(eyes.map((e) => e.grade)) }));
+    .map(([patient, eyes]) => {
+      const usable = eyes.filter((e) => e.gradable).map((e) => e.grade);
+      if (usable.length === 0) return { patient, eyes, gradable: false, grade: null, label: null, referable: null };
+      return { patient, eyes, gradable: true, ...patientResult(usable) };
+    });
 }

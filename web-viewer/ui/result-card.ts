@@ -56,7 +56,7 @@ export function resultCard(d: CardData): ResultCard {
     : el('p', { class: 'flag not-referable', 'data-testid': 'referable' }, 'Not referable');
   const qualityLine = quality.gradable
     ? el('p', { class: 'quality ok', 'data-testid': 'quality' }, 'Image quality: gradable')
-    : el('p', { class: 'quality bad', 'data-testid': 'quality' }, `Image quality: ungradable (${quality.reason ?? 'unknown reason'}); treat the grade with caution`);
+    : el('p', { class: 'quality bad', 'data-testid': 'quality', 'data-reason': quality.reason ?? '' }, `Image quality: not gradable. ${quality.message} The grade below is shown for reference only.`);
 
   const element = el(
     'li',
@@ -66,8 +66,8 @@ export function resultCard(d: CardData): ResultCard {
       'data-file': d.file,
       'data-grade': result.grade,
       'data-label': result.label,
-      'data-referable': result.referable,
-      'data-gradable': quality.gradable,
+      'data-referable': String(result.referable),
+      'data-gradable': String(quality.gradable),
       'data-probabilities': JSON.stringify(result.probabilities),
       'data-inference-ms': d.timing.inferenceMs.toFixed(2),
       'aria-labelledby': headingId,

@@ -28,6 +28,7 @@ const state = {
   nextId: 1,
   batchDone: 0,
   batchTotal: 0,
+  batchErrors: 0,
 };
 
 const nextFrame = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -111,11 +112,14 @@ async function drain(): Promise<void> {
     await nextFrame();
   }
   const n = state.batchTotal;
+  const failed = state.batchErrors;
   state.batchDone = 0;
   state.batchTotal = 0;
+  state.batchErrors = 0;
   setProgress(0, 0);
   state.running = false;
-  if (state.model) setStatus('ready', `Graded ${n} file${n === 1 ? '' : 's'}. Ready for more.`);
+  const graded = `Graded ${n - failed} of ${n} file${n === 1 ? '' : 's'}${failed ? ` (${failed} could not be read: see the list)` : ''}.`;
+  if (state.model) setStatus('ready', `${graded} Ready for more.`);
 }
 
 async function gradeOne(job: Job): Promise<void> {
@@ -180,6 +184,7 @@ async function gradeOne(job: Job): Promise<void> {
   } catch (e) {
     const text = e instanceof NotAnImageError ? e.message : `${job.name}: could not be graded (${message(e)})`;
     list.append(errorCard(job.name, text));
+    state.batchErrors++;
     setStatus('busy', text);
   }
 }

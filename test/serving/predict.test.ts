@@ -144,7 +144,6 @@ describe('POST /predict', () => {
     ];
     for (const [name, send, status] of cases) {
       const e = await errorOf(await send());
-      if (process.env.SHOW) console.log(name, e.status, e.code, e.message);
       assert.equal(e.status, status, `${name}: ${e.code} ${e.message}`);
       assert.ok(e.code.length > 0 && e.message.length > 0, name);
     }

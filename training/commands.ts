@@ -53,8 +53,9 @@ export function progressHooks(label: string) {
       }
     },
     onEval(r: { step: number; score: number; trainLoss: number }, best: { step: number; score: number }) {
-      info = `val ${r.score.toFixed(4)} best ${best.score.toFixed(4)}@${best.step}`;
-      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${hooks.label} eval @${r.step}: val ${r.score.toFixed(4)} · train loss ${Number.isFinite(r.trainLoss) ? r.trainLoss.toFixed(4) : '–'} · best ${best.score.toFixed(4)} @${best.step}\n`);
+      const b = best.step > 0 ? `${best.score.toFixed(4)} @${best.step}` : '–';
+      info = `val ${r.score.toFixed(4)} best ${b}`;
+      process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${hooks.label} eval @${r.step}: val ${r.score.toFixed(4)} · train loss ${Number.isFinite(r.trainLoss) ? r.trainLoss.toFixed(4) : '–'} · best ${b}\n`);
     },
   };
   return hooks;

@@ -71,6 +71,7 @@ async function probsCheckpoint(dir: string, data: LabeledTensors, batchSize: num
     return predictSource(ck.model, blockSource(data.x, data.y, data.shape), batchSize);
   } finally {
     ck.model.dispose();
+    if (ck.optimizerWeights) (await import('@tensorflow/tfjs')).dispose(ck.optimizerWeights.map((w) => w.tensor));
   }
 }
 

@@ -148,6 +148,15 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   const metricsLog = openMetricsLog(join(o.outDir, 'metrics.jsonl'));
   const optimizer = tf.train.adam(o.lr ?? 1e-3, o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.epsilon ?? 1e-8);
   const vars = trainableVariables(o.model);
+  // Adam's getWeights() makes a fresh scalar for its step count on every call: free it after each save.
+  const transient: tf.Tensor[] = [];
+  const optimizerState = {
+    getWeights: async () => {
+      const w = await optimizer.getWeights();
+      for (const nt of w) if (!(nt.tensor instanceof tf.Variable)) transient.push(nt.tensor);
+      return w;
+    },
+  };
   let step = 0;
   let st: RunState = { bestStep: -1, bestScore: -Infinity, bestMetrics: {}, evalsSinceBest: 0, history: [], finished: false, stoppedEarly: false };
   if ((o.resume ?? true) && checkpointExists(lastDir)) {
@@ -193,39 +202,43 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     }
     if (step > 0 && st.evalsSinceBest >= o.patience) st.stoppedEarly = true;
     if (st.stoppedEarly || step >= o.iters) st.finished = true;
-    await saveCheckpoint(lastDir, { model: o.model, config: o.config, step, state: { run: st, info: o.runInfo ?? {} }, optimizer });
+    await saveCheckpoint(lastDir, { model: o.model, config: o.config, step, state: { run: st, info: o.runInfo ?? {} }, optimizer: optimizerState });
+    tf.dispose(transient.splice(0));
     metricsLog.write({ ...rec, best: st.bestScore, bestStep: st.bestStep, time: new Date().toISOString() });
     o.onEval?.(rec, { step: st.bestStep, score: st.bestScore });
   };
 
-  if (step === 0 && (o.evalAtStart ?? true) && !st.finished) await evaluate();
-  while (!st.finished && step < o.iters) {
-    if (o.shouldStop?.()) break;
-    const epoch = Math.floor(step / perEpoch);
-    if (epochOrder.epoch !== epoch) {
-      epochOrder = { epoch, order: createRng(`${seed}:epoch:${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i)) };
+  try {
+    if (step === 0 && (o.evalAtStart ?? true) && !st.finished) await evaluate();
+    while (!st.finished && step < o.iters) {
+      if (o.shouldStop?.()) break;
+      const epoch = Math.floor(step / perEpoch);
+      if (epochOrder.epoch !== epoch) {
+        epochOrder = { epoch, order: createRng(`${seed}:epoch:${epoch}`).shuffle(Array.from({ length: n }, (_, i) => i)) };
+      }
+      const at = (step % perEpoch) * bs;
+      const { x, y } = o.train.batch(epochOrder.order.slice(at, at + bs));
+      if (augmentActive(o.augment)) augmentBatch(x, y.length, o.train.shape, o.augment!, createRng(`${seed}:aug:${step}`));
+      const loss = tf.tidy(() => {
+        const xt = tf.tensor4d(x, [y.length, ...o.train.shape]);
+        const yt = tf.tensor1d(y, 'int32');
+        return optimizer.minimize(() => {
+          const logits = forward(o.model, xt, { training: true, updateStats: o.config.batchNorm });
+          const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(yt, k), logits, undefined, 0, tf.Reduction.NONE);
+          return (weights ? tf.mean(tf.mul(ce, tf.gather(weights, yt))) : tf.mean(ce)) as tf.Scalar;
+        }, true, vars)!;
+      });
+      lossWindow.push((await loss.data())[0]);
+      loss.dispose();
+      step++;
+      o.onStep?.(step, o.iters);
+      if (step % o.evalEvery === 0 || step >= o.iters) await evaluate();
     }
-    const at = (step % perEpoch) * bs;
-    const { x, y } = o.train.batch(epochOrder.order.slice(at, at + bs));
-    if (augmentActive(o.augment)) augmentBatch(x, y.length, o.train.shape, o.augment!, createRng(`${seed}:aug:${step}`));
-    const loss = tf.tidy(() => {
-      const xt = tf.tensor4d(x, [y.length, ...o.train.shape]);
-      const yt = tf.tensor1d(y, 'int32');
-      return optimizer.minimize(() => {
-        const logits = forward(o.model, xt, { training: true, updateStats: o.config.batchNorm });
-        const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(yt, k), logits, undefined, 0, tf.Reduction.NONE);
-        return (weights ? tf.mean(tf.mul(ce, tf.gather(weights, yt))) : tf.mean(ce)) as tf.Scalar;
-      }, true, vars)!;
-    });
-    lossWindow.push((await loss.data())[0]);
-    loss.dispose();
-    step++;
-    o.onStep?.(step, o.iters);
-    if (step % o.evalEvery === 0 || step >= o.iters) await evaluate();
+  } finally {
+    weights?.dispose();
+    optimizer.dispose();
+    metricsLog.close();
   }
-  weights?.dispose();
-  optimizer.dispose();
-  metricsLog.close();
   return {
     bestStep: st.bestStep,
     bestScore: st.bestScore,

@@ -55,7 +55,9 @@ test('fit: validation score peaks then falls → best/ holds the peak step and p
   };
   const model = buildModel(CFG, 1);
   const out = join(dir, 'peak');
+  const tensorsBefore = tf.memory().numTensors;
   const res = await fit({ model, config: CFG, train: src, val: src, score, outDir: out, iters: 100, evalEvery: 3, patience: 3, batchSize: 8 });
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'no tensor left behind by 15 steps and 6 evaluations');
   model.dispose();
   assert.equal(res.bestStep, 6, 'third evaluation (step 6) scored 0.6');
   assert.equal(res.bestScore, 0.6);

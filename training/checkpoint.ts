@@ -104,6 +104,8 @@ export async function saveCheckpoint(dir: string, opts: SaveOptions): Promise<vo
   if (opts.optimizer) {
     const named = await opts.optimizer.getWeights();
     named.forEach((nt) => add(optEntries, nt.name, nt.tensor));
+    // getWeights() hands out fresh tensors (tf Adam's step count, InnerAdam's clones): free those, keep Variables.
+    for (const nt of named) if (!(nt.tensor instanceof tf.Variable)) nt.tensor.dispose();
   }
   const bin = new Uint8Array(offset * 4);
   let at = 0;

@@ -148,15 +148,6 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   const metricsLog = openMetricsLog(join(o.outDir, 'metrics.jsonl'));
   const optimizer = tf.train.adam(o.lr ?? 1e-3, o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.epsilon ?? 1e-8);
   const vars = trainableVariables(o.model);
-  // Adam's getWeights() makes a fresh scalar for its step count on every call: free it after each save.
-  const transient: tf.Tensor[] = [];
-  const optimizerState = {
-    getWeights: async () => {
-      const w = await optimizer.getWeights();
-      for (const nt of w) if (!(nt.tensor instanceof tf.Variable)) transient.push(nt.tensor);
-      return w;
-    },
-  };
   let step = 0;
   let st: RunState = { bestStep: -1, bestScore: -Infinity, bestMetrics: {}, evalsSinceBest: 0, history: [], finished: false, stoppedEarly: false };
   if ((o.resume ?? true) && checkpointExists(lastDir)) {
@@ -202,8 +193,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     }
     if (step > 0 && st.evalsSinceBest >= o.patience) st.stoppedEarly = true;
     if (st.stoppedEarly || step >= o.iters) st.finished = true;
-    await saveCheckpoint(lastDir, { model: o.model, config: o.config, step, state: { run: st, info: o.runInfo ?? {} }, optimizer: optimizerState });
-    tf.dispose(transient.splice(0));
+    await saveCheckpoint(lastDir, { model: o.model, config: o.config, step, state: { run: st, info: o.runInfo ?? {} }, optimizer });
     metricsLog.write({ ...rec, best: st.bestScore, bestStep: st.bestStep, time: new Date().toISOString() });
     o.onEval?.(rec, { step: st.bestStep, score: st.bestScore });
   };

@@ -26,6 +26,8 @@ export interface BenchResult {
   referenceMax?: number;
   /** Best rep over the reference's best rep: less sensitive to other processes stealing CPU than `ratio`. */
   bestRatio?: number | null;
+  /** 1-minute load average when the case finished (how busy the machine was). */
+  load1?: number;
   /** Why the case (or its reference) was skipped, or other caveats. */
   note?: string;
 }

@@ -17,7 +17,7 @@ export interface BenchOptions {
   quick: boolean;
   /** Regular expression (case-insensitive) a case name must match to run. */
   only?: string;
-  /** Backends to try; unavailable ones are skipped with a log line. Default: all (quick: no cpu). */
+  /** Backends to try; unavailable ones are skipped with a log line. Default: all (quick: no cpu); Reptile runs on cpu only when this names it. */
   backends?: BenchBackend[];
   /** Run the PyTorch references (default true). */
   torch: boolean;
@@ -123,7 +123,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
     }
     refs.set(`torch:${c.id}`, async () => (await import('./torch.js')).runTorchReference(opts.python, 'train_step.py', [c.id], P[c.id], opts.threads));
   }
-  for (const b of available) {
+  // a cpu meta-iteration takes minutes (250 images at ~1 image/s): only when --backends names cpu
+  for (const b of available.filter((x) => x !== 'cpu' || opts.backends?.includes('cpu'))) {
     plan.push({
       name: `reptile/${REPTILE_CASE_LABEL}/${b}`, unit: 'meta-iter/s', backend: b, tf: true, refKey: 'torch:reptile',
       run: () => benchReptile(b, b === 'cpu' ? P.slow : P.reptile),
@@ -173,7 +174,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
   };
 
   const load = () => loadavg()[0].toFixed(1);
-  log(`bench: load average ${load()} on ${availableParallelism()} cores; other processes make numbers noisy`);
+  const cores = availableParallelism();
+  log(`bench: load average ${load()} on ${cores} cores; other processes make numbers noisy`);
+  if (loadavg()[0] > cores) {
+    log('bench: the machine is busy: the multi-threaded references (PyTorch, onnxruntime) lose far more to a busy CPU than single-threaded wasm, so ratios read high; compare runs on a quiet machine');
+  }
   const rows: BenchResult[] = [];
   for (const c of selected) {
     log(`bench: ${c.name} …`);
@@ -200,6 +205,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
       }
     }
     const row = resultRow({ name: c.name, unit: c.unit, backend: c.backend, note: notes.join('; ') || undefined }, ours, ref);
+    row.load1 = Number(loadavg()[0].toFixed(2));
     log(`bench:   ${formatNumber(row.value)} ${row.unit}${row.reference != null ? ` vs ${formatNumber(row.reference)} → ${formatNumber(row.ratio)}×` : ''}`);
     rows.push(row);
   }

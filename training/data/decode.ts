@@ -43,6 +43,10 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(Number.isInteger(maxPixels) && maxPixels > 0)) throw new Error(`maxPixels must be a positive integer, got ${maxPixels}`);
   if (bytes.length === 0) throw new ImageDecodeError('empty', `${source}: the image is empty (0 bytes)`);
+  // Magic bytes first, so no other parser (SVG/XML via librsvg, PDF, GIF...) reads the input, not even its header.
+  if (!hasAcceptedSignature(bytes)) {
+    throw new ImageDecodeError('unsupported_format', `${source}: not a JPEG, PNG, TIFF or WebP image`);
+  }
   let meta: sharp.Metadata;
   try {
     // Header only: no pixels decoded yet, so no limit is needed here; the size is checked below.
@@ -79,6 +83,19 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
 export async function readImageFile(path: string, opts: DecodeOptions = {}): Promise<RgbImage> {
   const bytes = await readFile(path);
   return decodeImage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), { ...opts, source: opts.source ?? path });
+}
+
+const startsWith = (b: Uint8Array, sig: number[], at = 0) => sig.every((v, i) => b[at + i] === v);
+
+/** True for JPEG, PNG, TIFF (both byte orders) or WebP (RIFF....WEBP) signatures. */
+function hasAcceptedSignature(b: Uint8Array): boolean {
+  return (
+    startsWith(b, [0xff, 0xd8, 0xff]) ||
+    startsWith(b, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) ||
+    startsWith(b, [0x49, 0x49, 0x2a, 0x00]) ||
+    startsWith(b, [0x4d, 0x4d, 0x00, 0x2a]) ||
+    (startsWith(b, [0x52, 0x49, 0x46, 0x46]) && startsWith(b, [0x57, 0x45, 0x42, 0x50], 8))
+  );
 }
 
 function firstLine(err: unknown): string {

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { registerWasmConv2DBackpropFilter } from './kernels/conv2d-backprop-filter.js';
+import { registerWasmTrainingKernels } from './kernels/register.js';
 
 /** Backend names accepted by `--backend`. */
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -56,7 +56,7 @@ async function tryWasm(): Promise<boolean> {
       wasmReady = true;
     }
     if (!(await tf.setBackend('wasm'))) throw new Error('backend wasm did not initialise');
-    registerWasmConv2DBackpropFilter();
+    registerWasmTrainingKernels();
     return true;
   } catch (err) {
     log(`wasm unavailable (${(err as Error).message}); skipping`);

@@ -1,0 +1,76 @@
+// Fast wasm training kernels (Conv2DBackpropInput, Sum/Mean, MaxPoolGrad): equal to the cpu backend and leak-free.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { FAST_WASM_KERNELS } from '../../training/kernels/register.js';
+import { replacedWasmKernels } from '../../training/kernels/wasm-heap.js';
+import { createRng } from '../../training/random.js';
+
+before(async () => {
+  setBackendLogger(() => {});
+  await initBackend('wasm');
+});
+
+test('registerWasmTrainingKernels: wasm backend initialised → every fast kernel is installed', () => {
+  assert.deepEqual(replacedWasmKernels().sort(), [...FAST_WASM_KERNELS].sort());
+});
+
+const rng = createRng('kernels-backprop-test');
+const rand = (shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal());
+
+/** Runs `f` on wasm and on cpu with the same inputs; returns the worst |difference| / max |cpu|. */
+async function compare(f: () => Float32Array): Promise<number> {
+  const wasm = f();
+  await tf.setBackend('cpu');
+  const cpu = f();
+  await tf.setBackend('wasm');
+  assert.equal(wasm.length, cpu.length);
+  const scale = Math.max(1e-30, ...cpu.map(Math.abs));
+  let worst = 0;
+  cpu.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - wasm[i]) / scale); });
+  return worst;
+}
+
+type ConvCase = { n: number; h: number; w: number; ci: number; co: number; kh: number; kw: number; s: number | [number, number]; pad: 'same' | 'valid' | number };
+const CONV_CASES: ConvCase[] = [
+  { n: 2, h: 9, w: 9, ci: 3, co: 4, kh: 3, kw: 3, s: 1, pad: 'same' },
+  { n: 2, h: 9, w: 9, ci: 3, co: 4, kh: 3, kw: 3, s: 2, pad: 'same' },
+  { n: 2, h: 10, w: 10, ci: 5, co: 3, kh: 3, kw: 3, s: 2, pad: 'same' },
+  { n: 3, h: 10, w: 11, ci: 2, co: 5, kh: 3, kw: 3, s: 2, pad: 'valid' },
+  { n: 1, h: 8, w: 7, ci: 4, co: 2, kh: 2, kw: 2, s: 1, pad: 'valid' },
+  { n: 2, h: 12, w: 13, ci: 1, co: 6, kh: 5, kw: 5, s: 2, pad: 'same' },
+  { n: 2, h: 11, w: 12, ci: 3, co: 4, kh: 3, kw: 2, s: [3, 2], pad: 'same' },
+  { n: 2, h: 7, w: 7, ci: 3, co: 3, kh: 1, kw: 1, s: 2, pad: 'valid' },
+  { n: 2, h: 9, w: 8, ci: 2, co: 3, kh: 3, kw: 3, s: 2, pad: 1 },
+  { n: 2, h: 5, w: 5, ci: 2, co: 3, kh: 2, kw: 2, s: 3, pad: 'valid' },
+  { n: 4, h: 21, w: 21, ci: 8, co: 8, kh: 3, kw: 3, s: 1, pad: 'same' },
+];
+
+test('Conv2DBackpropInput (wasm): strides 1–3, same/valid/numeric pads, kernels 1–5 → equals cpu input gradient within 1e-5 relative', async () => {
+  for (const c of CONV_CASES) {
+    const x = rand([c.n, c.h, c.w, c.ci]);
+    const f = rand([c.kh, c.kw, c.ci, c.co]);
+    const outShape = tf.tidy(() => tf.conv2d(tf.zeros([c.n, c.h, c.w, c.ci]) as tf.Tensor4D, tf.zeros([c.kh, c.kw, c.ci, c.co]) as tf.Tensor4D, c.s, c.pad).shape);
+    const dy = rand(outShape);
+    const worst = await compare(() => tf.tidy(() => {
+      const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, tf.tensor4d(f, [c.kh, c.kw, c.ci, c.co]), c.s, c.pad), tf.tensor(dy, outShape))));
+      return g(tf.tensor4d(x, [c.n, c.h, c.w, c.ci])).dataSync() as Float32Array;
+    }));
+    assert.ok(worst < 1e-5, `case ${JSON.stringify(c)}: max relative difference ${worst}`);
+  }
+});
+
+test('Conv2DBackpropInput (wasm): 30 gradient calls → no tensor or wasm-heap growth', () => {
+  const x = tf.randomNormal([4, 14, 14, 8]) as tf.Tensor4D;
+  const f = tf.randomNormal([3, 3, 8, 16]) as tf.Tensor4D;
+  for (const s of [1, 2]) {
+    const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.conv2d(xx as tf.Tensor4D, f, s, 'same')));
+    tf.dispose(g(x));
+    const before = tf.memory();
+    for (let i = 0; i < 30; i++) tf.dispose(g(x));
+    const after = tf.memory();
+    assert.deepEqual([after.numTensors, after.numBytes, after.numDataBuffers], [before.numTensors, before.numBytes, before.numDataBuffers]);
+  }
+  tf.dispose([x, f]);
+});

@@ -1,0 +1,24 @@
+// Installs the fast wasm training kernels (and the missing Conv2DBackpropFilter) in one call.
+import { registerWasmConv2DBackpropFilter } from './conv2d-backprop-filter.js';
+import { registerWasmConv2DBackpropInput } from './conv2d-backprop-input.js';
+import { replacedWasmKernels, restoreWasmKernels } from './wasm-heap.js';
+
+/** Kernels replaced by default, by name (see {@link registerWasmTrainingKernels}). */
+export const FAST_WASM_KERNELS = ['Conv2DBackpropInput'] as const;
+
+/**
+ * Registers Conv2DBackpropFilter (missing upstream) and replaces the slow upstream wasm training
+ * kernels with exact faster ones. `only` limits the replacements (for before/after timing).
+ * Set REPTILE_DR_WASM_KERNELS=upstream to keep every upstream kernel. Idempotent.
+ */
+export function registerWasmTrainingKernels(only: readonly string[] = FAST_WASM_KERNELS): string[] {
+  registerWasmConv2DBackpropFilter();
+  if (process.env.REPTILE_DR_WASM_KERNELS === 'upstream') return [];
+  if (only.includes('Conv2DBackpropInput')) registerWasmConv2DBackpropInput();
+  return replacedWasmKernels();
+}
+
+/** Restores the upstream kernels replaced by {@link registerWasmTrainingKernels}; returns their names. */
+export function unregisterWasmTrainingKernels(): string[] {
+  return restoreWasmKernels();
+}

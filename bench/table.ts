@@ -16,6 +16,10 @@ function formatRatio(r: number | null): string {
   return r == null ? '—' : `${formatNumber(r)}×`;
 }
 
+function clip(s: string, n: number): string {
+  return s.length <= n ? s : `${s.slice(0, n - 1)}…`;
+}
+
 function range(min?: number, max?: number): string {
   return min == null || max == null ? '' : `${formatNumber(min)}–${formatNumber(max)}`;
 }
@@ -31,7 +35,7 @@ export function formatTable(rows: readonly BenchResult[]): string {
     formatNumber(r.value),
     range(r.min, r.max),
     r.unit,
-    r.reference == null ? '—' : `${formatNumber(r.reference)}${r.referenceName ? ` (${r.referenceName})` : ''}`,
+    r.reference == null ? '—' : `${formatNumber(r.reference)}${r.referenceName ? ` (${clip(r.referenceName, 36)})` : ''}`,
     range(r.referenceMin, r.referenceMax),
     formatRatio(r.ratio),
     formatRatio(r.bestRatio ?? null),

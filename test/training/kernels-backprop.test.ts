@@ -74,3 +74,53 @@ test('Conv2DBackpropInput (wasm): 30 gradient calls → no tensor or wasm-heap g
   }
   tf.dispose([x, f]);
 });
+
+test('Sum/Mean (wasm): leading axes of rank 2–4, keepDims, other axes → equal cpu within 1e-5 relative', async () => {
+  const cases: [number[], number | number[], boolean][] = [
+    [[6, 7, 8, 5], [0, 1, 2], false], [[6, 7, 8, 5], [2, 0, 1], true], [[40, 3], 0, false], [[40, 3], [0], true],
+    [[4, 5, 6], [0, 1], false], [[4, 5, 6], [1, 2], false], [[4, 5, 6], [0, 2], false], [[3, 4], [0, 1], false], [[300, 17, 9], 0, false],
+  ];
+  for (const [shape, axis, keepDims] of cases) {
+    const x = rand(shape);
+    for (const op of [tf.sum, tf.mean]) {
+      let outShape: number[] = [];
+      const worst = await compare(() => tf.tidy(() => {
+        const r = op(tf.tensor(x, shape), axis, keepDims);
+        outShape = r.shape;
+        return r.dataSync() as Float32Array;
+      }));
+      const want = tf.tidy(() => op(tf.zeros(shape), axis, keepDims).shape);
+      assert.deepEqual(outShape, want);
+      assert.ok(worst < 1e-5, `${op.name} ${JSON.stringify([shape, axis, keepDims])}: max relative difference ${worst}`);
+    }
+  }
+});
+
+test('MaxPoolGrad (wasm): 2×2 and 3×3 windows, strides 1–2, same/valid, many ties → equals cpu gradient exactly', async () => {
+  const cases: [number[], number, number, 'same' | 'valid'][] = [
+    [[2, 9, 9, 3], 2, 2, 'same'], [[2, 8, 8, 5], 2, 2, 'valid'], [[2, 9, 10, 4], 3, 2, 'same'], [[1, 7, 7, 2], 3, 1, 'same'], [[3, 11, 11, 32], 2, 2, 'same'],
+  ];
+  for (const [shape, k, s, pad] of cases) {
+    // Values from a small set so that windows often hold equal maxima (the first one must win).
+    const x = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.int(3));
+    const ySize = tf.tidy(() => tf.maxPool(tf.zeros(shape) as tf.Tensor4D, k, s, pad).shape);
+    const dy = rand(ySize);
+    const worst = await compare(() => tf.tidy(() => {
+      const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, k, s, pad), tf.tensor(dy, ySize))));
+      return g(tf.tensor(x, shape)).dataSync() as Float32Array;
+    }));
+    assert.ok(worst < 1e-6, `${JSON.stringify([shape, k, s, pad])}: max relative difference ${worst}`);
+  }
+});
+
+test('Sum/Mean/MaxPoolGrad (wasm): 30 calls → no tensor or wasm-heap growth', () => {
+  const x = tf.randomNormal([4, 10, 10, 8]) as tf.Tensor4D;
+  const g = tf.grad((v: tf.Tensor) => tf.sum(tf.maxPool(v as tf.Tensor4D, 2, 2, 'same')));
+  const once = () => tf.dispose([tf.sum(x, [0, 1, 2]), tf.mean(x, [0, 1, 2], true), g(x)]);
+  once();
+  const before = tf.memory();
+  for (let i = 0; i < 30; i++) once();
+  const after = tf.memory();
+  assert.deepEqual([after.numTensors, after.numBytes, after.numDataBuffers], [before.numTensors, before.numBytes, before.numDataBuffers]);
+  x.dispose();
+});

@@ -1,10 +1,12 @@
 // Installs the fast wasm training kernels (and the missing Conv2DBackpropFilter) in one call.
 import { registerWasmConv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { registerWasmConv2DBackpropInput } from './conv2d-backprop-input.js';
+import { registerWasmMaxPoolGrad } from './max-pool-grad.js';
+import { registerWasmReductions } from './reduce.js';
 import { replacedWasmKernels, restoreWasmKernels } from './wasm-heap.js';
 
 /** Kernels replaced by default, by name (see {@link registerWasmTrainingKernels}). */
-export const FAST_WASM_KERNELS = ['Conv2DBackpropInput'] as const;
+export const FAST_WASM_KERNELS = ['Conv2DBackpropInput', 'Sum', 'Mean', 'MaxPoolGrad'] as const;
 
 /**
  * Registers Conv2DBackpropFilter (missing upstream) and replaces the slow upstream wasm training
@@ -15,6 +17,8 @@ export function registerWasmTrainingKernels(only: readonly string[] = FAST_WASM_
   registerWasmConv2DBackpropFilter();
   if (process.env.REPTILE_DR_WASM_KERNELS === 'upstream') return [];
   if (only.includes('Conv2DBackpropInput')) registerWasmConv2DBackpropInput();
+  if (only.includes('Sum') || only.includes('Mean')) registerWasmReductions(only);
+  if (only.includes('MaxPoolGrad')) registerWasmMaxPoolGrad();
   return replacedWasmKernels();
 }
 

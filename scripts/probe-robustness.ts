@@ -1,0 +1,123 @@
+// Robustness probe of a grading model on full-size photos: the CC0 normal fixture and full-resolution fundus phantoms.
+import { readFile } from 'node:fs/promises';
+import { NUM_GRADES, preprocess, type RgbImage } from '../shared/index.js';
+import { decodeImage } from '../training/data/decode.js';
+import type { LabeledTensors } from '../training/data/types.js';
+import { modelSpec, predictProbs } from '../training/evaluate.js';
+import { renderFundusPhantom } from '../training/synth/fundus.js';
+
+/** Options of {@link probeRobustness}. */
+export interface ProbeOptions {
+  /** Phantom seeds per grade (default 0..5). */
+  seeds?: number[];
+  /** Phantom side in pixels (default 1024). */
+  size?: number;
+  /** The real normal photo (grade 0). */
+  fixture?: string;
+}
+
+/** Per-grade summary over the phantoms of that grade. */
+export interface PhantomRow {
+  grade: number;
+  /** Mean argmax grade (0..4). */
+  meanPredicted: number;
+  /** Mean expected grade Σ g·p(g). */
+  meanExpected: number;
+  /** Mean P(grade ≥ 2). */
+  meanReferable: number;
+  predicted: number[];
+}
+
+/** What {@link probeRobustness} measured. */
+export interface ProbeReport {
+  fixture: { file: string; grade: number; probabilities: number[] };
+  phantoms: PhantomRow[];
+  /** Spearman correlation between true grade and expected grade over all phantoms (−1..1). */
+  spearman: number;
+  /** True when the mean expected grade never decreases from one grade to the next. */
+  monotone: boolean;
+}
+
+function ranks(v: number[]): number[] {
+  const idx = v.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
+  const r = new Array<number>(v.length);
+  for (let i = 0; i < idx.length; ) {
+    let j = i;
+    while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
+    for (let k = i; k <= j; k++) r[idx[k][1]] = (i + j) / 2;
+    i = j + 1;
+  }
+  return r;
+}
+
+/** Spearman rank correlation of two equal-length lists (ties get mid-ranks). */
+export function spearman(a: number[], b: number[]): number {
+  const ra = ranks(a), rb = ranks(b);
+  const m = (ra.length - 1) / 2;
+  let num = 0, da = 0, db = 0;
+  for (let i = 0; i < ra.length; i++) {
+    num += (ra[i] - m) * (rb[i] - m);
+    da += (ra[i] - m) ** 2;
+    db += (rb[i] - m) ** 2;
+  }
+  return da && db ? num / Math.sqrt(da * db) : 0;
+}
+
+/**
+ * Grades the fixture and seeded phantoms of every grade with the model in `modelDir` (checkpoint or
+ * exported ONNX; the model's own spec), through the same decode → preprocess path as serving.
+ */
+export async function probeRobustness(modelDir: string, opts: ProbeOptions = {}): Promise<ProbeReport> {
+  const seeds = opts.seeds ?? [0, 1, 2, 3, 4, 5];
+  const size = opts.size ?? 1024;
+  const fixture = opts.fixture ?? 'test/fixtures/fundus-normal-left-cc0.jpg';
+  const spec = await modelSpec(modelDir);
+  const images: RgbImage[] = [await decodeImage(new Uint8Array(await readFile(fixture)))];
+  const truth: number[] = [0];
+  for (let g = 0; g < NUM_GRADES; g++) {
+    for (const s of seeds) {
+      // Ungradable frames (too dark/blurred) are refused by serving's quality check, so leave them out.
+      images.push(await decodeImage(new Uint8Array(await renderFundusPhantom(g, s, size, { ungradable: false }))));
+      truth.push(g);
+    }
+  }
+  const per = spec.size * spec.size * 3;
+  const x = new Float32Array(images.length * per);
+  images.forEach((im, i) => x.set(preprocess(im, spec), i * per));
+  const data: LabeledTensors = { x, y: Int32Array.from(truth), n: images.length, shape: [spec.size, spec.size, 3], ids: [], patients: [], problems: [] };
+  const probs = await predictProbs(modelDir, data);
+  const row = (i: number) => Array.from(probs.subarray(i * NUM_GRADES, (i + 1) * NUM_GRADES));
+  const argmax = (p: number[]) => p.indexOf(Math.max(...p));
+  const expected = (p: number[]) => p.reduce((s, v, g) => s + g * v, 0);
+  const fx = row(0);
+  const phantoms: PhantomRow[] = [];
+  const allTruth: number[] = [], allExp: number[] = [];
+  for (let g = 0; g < NUM_GRADES; g++) {
+    const rows = truth.map((t, i) => [t, i] as const).filter(([t, i]) => i > 0 && t === g).map(([, i]) => row(i));
+    const predicted = rows.map(argmax);
+    rows.forEach((p) => { allTruth.push(g); allExp.push(expected(p)); });
+    const mean = (f: (p: number[]) => number) => rows.reduce((s, p) => s + f(p), 0) / rows.length;
+    phantoms.push({ grade: g, meanPredicted: mean(argmax), meanExpected: mean(expected), meanReferable: mean((p) => p[2] + p[3] + p[4]), predicted });
+  }
+  const monotone = phantoms.every((r, i) => i === 0 || r.meanExpected >= phantoms[i - 1].meanExpected);
+  return { fixture: { file: fixture, grade: argmax(fx), probabilities: fx }, phantoms, spearman: spearman(allTruth, allExp), monotone };
+}
+
+/** One-paragraph text of a probe report. */
+export function formatProbe(r: ProbeReport): string {
+  const lines = [`fixture ${r.fixture.file}: grade ${r.fixture.grade} (p = ${r.fixture.probabilities.map((p) => p.toFixed(3)).join(', ')})`];
+  for (const p of r.phantoms) {
+    lines.push(`phantom grade ${p.grade}: predicted [${p.predicted.join(' ')}] mean ${p.meanPredicted.toFixed(2)}, E[grade] ${p.meanExpected.toFixed(2)}, P(referable) ${p.meanReferable.toFixed(3)}`);
+  }
+  lines.push(`Spearman(true grade, E[grade]) ${r.spearman.toFixed(3)}; E[grade] ${r.monotone ? 'increases' : 'does not increase'} monotonically with grade`);
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const dir = process.argv[2];
+  if (!dir) throw new Error('usage: tsx scripts/probe-robustness.ts <model or checkpoint dir> [--json]');
+  const { initBackend } = await import('../training/backend.js');
+  await initBackend('wasm');
+  const r = await probeRobustness(dir);
+  process.stdout.write(process.argv.includes('--json') ? `${JSON.stringify(r)}\n` : `${formatProbe(r)}\n`);
+}

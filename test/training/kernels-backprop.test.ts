@@ -124,3 +124,51 @@ test('Sum/Mean/MaxPoolGrad (wasm): 30 calls → no tensor or wasm-heap growth', 
   assert.deepEqual([after.numTensors, after.numBytes, after.numDataBuffers], [before.numTensors, before.numBytes, before.numDataBuffers]);
   x.dispose();
 });
+
+test('Identity (wasm): clone shares the buffer → same values, source dispose keeps the clone, no leak', () => {
+  const before = tf.memory();
+  const a = tf.tensor1d([1, 2, 3]);
+  const b = tf.clone(a);
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
+  const v = tf.variable(b);
+  const doubled = tf.tidy(() => tf.mul(v, 2));
+  v.assign(doubled);
+  assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
+  assert.deepEqual(Array.from(v.dataSync()), [2, 4, 6]);
+  tf.dispose([b, v, doubled]);
+  const after = tf.memory();
+  assert.deepEqual([after.numTensors, after.numBytes, after.numDataBuffers], [before.numTensors, before.numBytes, before.numDataBuffers]);
+});
+
+test('fast wasm kernels: Conv4 (20×20) and Omniglot-net train-mode gradients → equal cpu within 1e-4 relative per variable (pre-BN biases: of 1% of the largest)', async () => {
+  const { buildModel, forward, trainableVariables, MINIIMAGENET_CONV4, OMNIGLOT_NET } = await import('../../training/models/backbone.js');
+  for (const [cfg, n] of [[{ ...MINIIMAGENET_CONV4, inputSize: 20 }, 6], [OMNIGLOT_NET, 5]] as const) {
+    const x = rand([n, cfg.inputSize, cfg.inputSize, cfg.channels]);
+    const labels = Array.from({ length: n }, (_, i) => i % cfg.numClasses);
+    const grads = () => {
+      const model = buildModel(cfg, 3);
+      const out = tf.tidy(() => {
+        const xs = tf.tensor4d(x, [n, cfg.inputSize, cfg.inputSize, cfg.channels]);
+        const y = tf.oneHot(tf.tensor1d(labels, 'int32'), cfg.numClasses);
+        const { grads: g } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(y, forward(model, xs, { training: true })) as tf.Scalar, trainableVariables(model));
+        return trainableVariables(model).map((v) => g[v.name].dataSync() as Float32Array);
+      });
+      model.dispose();
+      return out;
+    };
+    const wasm = grads();
+    await tf.setBackend('cpu');
+    const cpu = grads();
+    await tf.setBackend('wasm');
+    // Conv biases before BN have a zero true gradient (BN removes the mean): their values are rounding
+    // noise on both backends, so each variable's scale is floored at 1% of the largest gradient.
+    const globalMax = Math.max(...cpu.map((c) => Math.max(...c.map(Math.abs))));
+    cpu.forEach((c, i) => {
+      const scale = Math.max(1e-2 * globalMax, ...c.map(Math.abs));
+      let worst = 0;
+      c.forEach((v, j) => { worst = Math.max(worst, Math.abs(v - wasm[i][j]) / scale); });
+      assert.ok(worst < 1e-4, `${cfg.inputSize}px net, variable ${i}: max relative difference ${worst}`);
+    });
+  }
+});

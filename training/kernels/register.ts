@@ -1,12 +1,13 @@
 // Installs the fast wasm training kernels (and the missing Conv2DBackpropFilter) in one call.
 import { registerWasmConv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { registerWasmConv2DBackpropInput } from './conv2d-backprop-input.js';
+import { registerWasmIdentity } from './identity.js';
 import { registerWasmMaxPoolGrad } from './max-pool-grad.js';
 import { registerWasmReductions } from './reduce.js';
 import { replacedWasmKernels, restoreWasmKernels } from './wasm-heap.js';
 
 /** Kernels replaced by default, by name (see {@link registerWasmTrainingKernels}). */
-export const FAST_WASM_KERNELS = ['Conv2DBackpropInput', 'Sum', 'Mean', 'MaxPoolGrad'] as const;
+export const FAST_WASM_KERNELS = ['Conv2DBackpropInput', 'Sum', 'Mean', 'MaxPoolGrad', 'Identity'] as const;
 
 /**
  * Registers Conv2DBackpropFilter (missing upstream) and replaces the slow upstream wasm training
@@ -19,6 +20,7 @@ export function registerWasmTrainingKernels(only: readonly string[] = FAST_WASM_
   if (only.includes('Conv2DBackpropInput')) registerWasmConv2DBackpropInput();
   if (only.includes('Sum') || only.includes('Mean')) registerWasmReductions(only);
   if (only.includes('MaxPoolGrad')) registerWasmMaxPoolGrad();
+  if (only.includes('Identity')) registerWasmIdentity();
   return replacedWasmKernels();
 }
 

@@ -103,7 +103,9 @@ test('MaxPoolGrad (wasm): 2×2 and 3×3 windows, strides 1–2, same/valid, many
   for (const [shape, k, s, pad] of cases) {
     // Values from a small set so that windows often hold equal maxima (the first one must win).
     const x = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.int(3));
-    const ySize = tf.tidy(() => tf.maxPool(tf.zeros(shape) as tf.Tensor4D, k, s, pad).shape);
+    const probe = tf.maxPool(tf.zeros(shape as [number, number, number, number]) as tf.Tensor4D, k, s, pad);
+    const ySize = [...probe.shape];
+    probe.dispose();
     const dy = rand(ySize);
     const worst = await compare(() => tf.tidy(() => {
       const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(v as tf.Tensor4D, k, s, pad), tf.tensor(dy, ySize))));
@@ -132,7 +134,7 @@ test('Identity (wasm): clone shares the buffer → same values, source dispose k
   a.dispose();
   assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
   const v = tf.variable(b);
-  const doubled = tf.tidy(() => tf.mul(v, 2));
+  const doubled = tf.tidy(() => tf.mul(v, 2)) as tf.Tensor1D;
   v.assign(doubled);
   assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
   assert.deepEqual(Array.from(v.dataSync()), [2, 4, 6]);

@@ -21,7 +21,7 @@ export function reduceLeadingVia(ctx: WasmCtx, x: TensorInfo, attrs: NamedAttrMa
   const img = ctx.run('Reshape', { x }, { shape: [1, rows, 1, cols] });
   let avg: TensorInfo;
   try {
-    avg = ctx.run('AvgPool', { x: img }, { filterSize: [rows, 1], strides: [1, 1], pad: 'valid', dimRoundingMode: undefined });
+    avg = ctx.run('AvgPool', { x: img }, { filterSize: [rows, 1], strides: [1, 1], pad: 'valid' });
   } finally {
     ctx.dispose(img);
   }

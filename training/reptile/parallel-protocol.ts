@@ -1,0 +1,50 @@
+// Messages between the parallel Reptile coordinator (parallel.ts) and its worker threads (parallel-worker.ts).
+import type { ModelConfig } from '../models/backbone.js';
+import type { AdamOptions } from './adam.js';
+
+/** What a worker is started with (workerData). */
+export interface ParallelWorkerInit {
+  /** TF.js backend name to initialise (the coordinator's). */
+  backend: string;
+  model: ModelConfig;
+  adam: AdamOptions;
+  /** Image shape [h, w, c] of the task pool. */
+  imageShape: [number, number, number];
+  /** Inner-Adam lanes hosted by this worker. */
+  lanes: number[];
+}
+
+/** One inner-loop batch: images NHWC [n, h, w, c] and labels. */
+export interface WireBatch {
+  n: number;
+  x: Float32Array;
+  y: Int32Array;
+}
+
+/** One task for a worker: adapt φ with `batches` using the Adam state of `lane`. */
+export interface WireTask {
+  lane: number;
+  ways: number;
+  batches: WireBatch[];
+}
+
+/** A named array, the wire form of a NamedTensor (Adam state). */
+export interface WireTensor {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  data: Float32Array | Int32Array;
+}
+
+export type ParallelRequest =
+  | { type: 'tasks'; id: number; phi: Float32Array[]; tasks: WireTask[] }
+  | { type: 'getLane'; id: number; lane: number }
+  | { type: 'setLane'; id: number; lane: number; state: WireTensor[] };
+
+export type ParallelReply =
+  | { type: 'ready' }
+  | { type: 'fatal'; message: string }
+  | { type: 'tasks'; id: number; results: { weights: Float32Array[]; loss: number }[] }
+  | { type: 'getLane'; id: number; state: WireTensor[] }
+  | { type: 'setLane'; id: number }
+  | { type: 'error'; id: number; message: string };

@@ -64,6 +64,7 @@ export function register(program: Command): void {
     .option('--filters <n>', 'conv filters').option('--blocks <n>', 'conv blocks').option('--input-size <n>', 'input side in pixels')
     .option('--no-batch-norm', 'network without batch norm')
     .option('--val-split <name>', 'split of held-out classes for validation: val or test', 'val')
+    .option('--workers <n>', 'worker threads for meta-iterations; N > 1 gives each worker its own inner-Adam state (a variant: see training/reptile/parallel.ts)', '1')
     .action(async (f: Record<string, unknown>) => {
       const format = String(f.format);
       if (format !== 'omniglot' && format !== 'miniimagenet') throw new Error(`--format must be omniglot or miniimagenet, got '${format}'`);
@@ -75,6 +76,7 @@ export function register(program: Command): void {
       const seed = num('--seed', f.seed, { int: true, min: 0, max: 2 ** 31 - 1 });
       const stopAfter = f.stopAfter === undefined ? undefined : num('--stop-after', f.stopAfter, { int: true, min: 1 });
       const checkpointEvery = f.checkpointEvery === undefined ? undefined : num('--checkpoint-every', f.checkpointEvery, { int: true, min: 1 });
+      const workers = num('--workers', f.workers, { int: true, min: 1, max: 64 });
       const { checkBackendChoice, initBackend } = await import('../backend.js');
       await initBackend(checkBackendChoice(String(f.backend)));
       const { loadFewShotPool } = await import('../data/fewshot.js');
@@ -85,7 +87,7 @@ export function register(program: Command): void {
       const val = evalTasks > 0 ? await loadFewShotPool(format, String(f.data), { split: valSplit, size, channels, rotations: false }) : undefined;
       process.stderr.write(`data: ${train.classes.length} training classes${val ? `, ${val.classes.length} ${valSplit} classes` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
       const { metaTrain } = await import('./train.js');
-      const res = await metaTrain({ cfg, train, val, outDir: String(f.out), seed, evalEvery, evalTasks, checkpointEvery, stopAfter });
+      const res = await metaTrain({ cfg, train, val, outDir: String(f.out), seed, evalEvery, evalTasks, checkpointEvery, stopAfter, workers });
       process.stdout.write(`${JSON.stringify(res)}\n`);
     });
 }

@@ -2,12 +2,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkpointExists, loadCheckpoint, readCheckpointMeta, saveCheckpoint } from '../checkpoint.js';
+import { checkpointExists, loadCheckpoint, readCheckpointMeta, saveCheckpoint, type NamedTensor } from '../checkpoint.js';
 import type { FewShotPool } from '../data/types.js';
 import { buildModel, trainableVariables } from '../models/backbone.js';
 import { createProgress, openMetricsLog } from '../progress.js';
 import { createRng } from '../random.js';
 import { InnerAdam } from './adam.js';
+import type { ParallelReptile } from './parallel.js';
 import { metaStepSize, type ReptileConfig } from './presets.js';
 import { evaluateFewShot, metaStep } from './reptile.js';
 
@@ -30,6 +31,12 @@ export interface MetaTrainOptions {
   /** Show a progress bar / lines (default true). */
   progress?: boolean;
   log?: (msg: string) => void;
+  /**
+   * Worker threads for the meta-iterations (default 1: the reference algorithm in this thread).
+   * N > 1 runs the tasks in N workers with one inner-Adam state ("lane") each, task t on lane t mod N
+   * (training/reptile/parallel.ts); a run must be resumed with the same N.
+   */
+  workers?: number;
 }
 
 /** One line of metrics.jsonl. */
@@ -66,6 +73,8 @@ interface RunState {
   /** Train-loss accumulators since the last evaluation, so a resumed run logs the same means. */
   lossSum?: number;
   lossN?: number;
+  /** Inner-Adam lanes (parallel workers); absent means 1. */
+  lanes?: number;
 }
 
 function sameConfig(a: unknown, b: unknown): string[] {
@@ -94,11 +103,15 @@ export async function metaTrain(o: MetaTrainOptions): Promise<MetaTrainResult> {
   let step = 0;
   let st: RunState = { reptile: cfg, seed: o.seed, bestStep: null, bestScore: null, bestVal: null };
   let adam: InnerAdam;
+  const lanes = o.workers ?? 1;
+  if (!Number.isInteger(lanes) || lanes < 1) throw new Error(`workers must be a positive integer, got ${JSON.stringify(o.workers)}`);
+  let laneWeights: NamedTensor[] | null = null;
   const fresh = !checkpointExists(lastDir);
   if (!fresh) {
     const meta = readCheckpointMeta(lastDir);
     const saved = meta.state as unknown as RunState;
-    const diff = [...sameConfig(saved.reptile, cfg), ...(saved.seed !== o.seed ? [`seed: saved ${saved.seed}, now ${o.seed}`] : [])];
+    const diff = [...sameConfig(saved.reptile, cfg), ...(saved.seed !== o.seed ? [`seed: saved ${saved.seed}, now ${o.seed}`] : []),
+      ...((saved.lanes ?? 1) !== lanes ? [`workers (Adam lanes): saved ${saved.lanes ?? 1}, now ${lanes}`] : [])];
     if (diff.length) throw new Error(`${join(lastDir, 'checkpoint.json')} was written with another config; use a new --out or the same flags (${diff.join('; ')})`);
     const ck = await loadCheckpoint(lastDir);
     model = ck.model;
@@ -107,12 +120,30 @@ export async function metaTrain(o: MetaTrainOptions): Promise<MetaTrainResult> {
     adam = new InnerAdam(trainableVariables(model), { lr: cfg.lr, beta1: 0, beta2: 0.999, epsilon: 1e-8 });
     if (ck.optimizerWeights) {
       adam.setWeights(ck.optimizerWeights);
-      tf.dispose(ck.optimizerWeights.map((w) => w.tensor));
+      if (lanes > 1) laneWeights = ck.optimizerWeights;
+      else tf.dispose(ck.optimizerWeights.map((w) => w.tensor));
     }
     log(`resuming ${o.outDir} at meta-iteration ${step}/${cfg.metaIters}`);
   } else {
     model = buildModel(cfg.model, o.seed);
     adam = new InnerAdam(trainableVariables(model), { lr: cfg.lr, beta1: 0, beta2: 0.999, epsilon: 1e-8 });
+    if (lanes > 1) st.lanes = lanes;
+  }
+  let par: ParallelReptile | null = null;
+  if (lanes > 1) {
+    const { ParallelReptile } = await import('./parallel.js');
+    try {
+      par = await ParallelReptile.create({ cfg, pool: o.train, workers: lanes });
+      if (laneWeights) await par.restoreFromCheckpoint(laneWeights);
+    } catch (err) {
+      await par?.close();
+      adam.dispose();
+      model.dispose();
+      throw err;
+    } finally {
+      if (laneWeights) tf.dispose(laneWeights.map((w) => w.tensor));
+    }
+    log(`meta-iterations in ${lanes} worker threads (one inner-Adam lane each)`);
   }
   const metrics = openMetricsLog(join(o.outDir, 'metrics.jsonl'));
   const stopAt = Math.min(cfg.metaIters, o.stopAfter ?? cfg.metaIters);
@@ -123,12 +154,15 @@ export async function metaTrain(o: MetaTrainOptions): Promise<MetaTrainResult> {
   process.once('SIGTERM', onSig);
   let lossSum = st.lossSum ?? 0;
   let lossN = st.lossN ?? 0;
-  const save = (dir: string) => saveCheckpoint(dir, { model, config: cfg.model, step, state: { ...st, lossSum, lossN }, optimizer: adam });
+  const save = async (dir: string) => saveCheckpoint(dir, {
+    model, config: cfg.model, step, state: { ...st, lossSum, lossN }, optimizer: par ? await par.optimizerForCheckpoint(adam) : adam,
+  });
   let t0 = Date.now();
   let stepsSince = 0;
   const evaluate = async () => {
     const trainSecs = (Date.now() - t0) / 1000;
     const e0 = Date.now();
+    if (par) await par.pullLane0(adam);
     const val: Record<string, number> = {};
     if (o.val && o.evalTasks > 0) {
       for (const shots of cfg.evalShots) {
@@ -156,7 +190,8 @@ export async function metaTrain(o: MetaTrainOptions): Promise<MetaTrainResult> {
     if (fresh && o.evalEvery > 0) await evaluate(); // the random-init point of the curve
     while (step < stopAt && !interrupted) {
       const eps = metaStepSize(cfg, step);
-      lossSum += metaStep(model, o.train, adam, cfg, eps, createRng(`${o.seed}:meta:${step}`));
+      const rng = createRng(`${o.seed}:meta:${step}`);
+      lossSum += par ? await par.metaStep(model, eps, rng) : metaStep(model, o.train, adam, cfg, eps, rng);
       lossN++;
       stepsSince++;
       step++;
@@ -181,6 +216,7 @@ export async function metaTrain(o: MetaTrainOptions): Promise<MetaTrainResult> {
     process.removeListener('SIGTERM', onSig);
     progress?.stop();
     metrics.close();
+    await par?.close();
     adam.dispose();
     model.dispose();
   }

@@ -9,7 +9,7 @@ import { createRng } from '../../training/random.js';
 import { InnerAdam } from '../../training/reptile/adam.js';
 import { metaStepLanes, ParallelReptile } from '../../training/reptile/parallel.js';
 import { reptilePreset } from '../../training/reptile/presets.js';
-import { metaStep } from '../../training/reptile/reptile.js';
+import { evaluateFewShot, metaStep } from '../../training/reptile/reptile.js';
 
 before(async () => {
   setBackendLogger(() => {});
@@ -101,6 +101,28 @@ test('ParallelReptile: lane states through a checkpoint round trip → continuin
   } finally {
     await a.close();
     await b?.close();
+    adam.dispose();
+    model.dispose();
+  }
+});
+
+test('ParallelReptile.evaluateFewShot: 2 workers, inductive and transductive → same accuracy as evaluateFewShot, φ unchanged', async () => {
+  const model = buildModel(cfg.model, 5);
+  const adam = new InnerAdam(trainableVariables(model), adamOpts);
+  const par = await ParallelReptile.create({ cfg, pool: data, workers: 2 });
+  try {
+    await par.metaStep(model, 1, createRng('p:0'));
+    await par.pullLane0(adam);
+    const phi = trainableVariables(model).map((v) => v.dataSync() as Float32Array);
+    for (const transductive of [false, true]) {
+      const o = { ways: 5, shots: 2, evalBatch: 5, evalIters: 3, tasks: 5, transductive };
+      const want = evaluateFewShot(model, data, adam, o, createRng(`e:${transductive}`));
+      const got = await par.evaluateFewShot(model, data, adam, o, createRng(`e:${transductive}`));
+      assert.equal(got, want, `transductive ${transductive}`);
+    }
+    trainableVariables(model).forEach((v, i) => assert.deepEqual(v.dataSync(), phi[i]));
+  } finally {
+    await par.close();
     adam.dispose();
     model.dispose();
   }

@@ -28,6 +28,14 @@ export interface WireTask {
   batches: WireBatch[];
 }
 
+/** One few-shot evaluation task: fine-tune from φ with a clone of the eval Adam state, then classify. */
+export interface WireEvalTask {
+  ways: number;
+  batches: WireBatch[];
+  /** Prediction batches; `pick` is the row whose argmax is returned (−1: every row). */
+  predict: { batch: WireBatch; pick: number }[];
+}
+
 /** A named array, the wire form of a NamedTensor (Adam state). */
 export interface WireTensor {
   name: string;
@@ -39,7 +47,8 @@ export interface WireTensor {
 export type ParallelRequest =
   | { type: 'tasks'; id: number; phi: Float32Array[]; tasks: WireTask[] }
   | { type: 'getLane'; id: number; lane: number }
-  | { type: 'setLane'; id: number; lane: number; state: WireTensor[] };
+  | { type: 'setLane'; id: number; lane: number; state: WireTensor[] }
+  | { type: 'eval'; id: number; phi: Float32Array[]; adam: WireTensor[]; tasks: WireEvalTask[] };
 
 export type ParallelReply =
   | { type: 'ready' }
@@ -47,4 +56,5 @@ export type ParallelReply =
   | { type: 'tasks'; id: number; results: { weights: Float32Array[]; loss: number }[] }
   | { type: 'getLane'; id: number; state: WireTensor[] }
   | { type: 'setLane'; id: number }
+  | { type: 'eval'; id: number; predictions: number[][] }
   | { type: 'error'; id: number; message: string };

@@ -2,9 +2,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { checkBackendChoice, initBackend, setBackendLogger } from '../backend.js';
-import { buildModel, trainableVariables } from '../models/backbone.js';
+import { buildModel, forward, trainableVariables } from '../models/backbone.js';
 import { InnerAdam } from './adam.js';
-import type { ParallelReply, ParallelRequest, ParallelWorkerInit, WireTask, WireTensor } from './parallel-protocol.js';
+import type { ParallelReply, ParallelRequest, ParallelWorkerInit, WireBatch, WireEvalTask, WireTask, WireTensor } from './parallel-protocol.js';
 import { taskLoss } from './reptile.js';
 
 const init = workerData as ParallelWorkerInit;
@@ -30,23 +30,49 @@ async function start(): Promise<void> {
       t.dispose();
     });
   };
-  const runTask = (phi: Float32Array[], task: WireTask) => {
-    setVars(phi);
-    const adam = lane(task.lane);
+  const adapt = (adam: InnerAdam, batches: WireBatch[], ways: number) => {
     let loss = 0;
-    for (const b of task.batches) {
+    for (const b of batches) {
       const x = tf.tensor4d(b.x, [b.n, ...init.imageShape]);
       const y = tf.tensor1d(b.y, 'int32');
-      loss = adam.step(() => taskLoss(model, x, y, task.ways));
+      loss = adam.step(() => taskLoss(model, x, y, ways));
       tf.dispose([x, y]);
     }
+    return loss;
+  };
+  const runTask = (phi: Float32Array[], task: WireTask) => {
+    setVars(phi);
+    const loss = adapt(lane(task.lane), task.batches, task.ways);
     return { weights: vars.map((v) => Float32Array.from(v.dataSync() as Float32Array)), loss };
+  };
+  const runEval = (phi: Float32Array[], base: InnerAdam, task: WireEvalTask): number[] => {
+    setVars(phi);
+    const opt = base.clone();
+    adapt(opt, task.batches, task.ways);
+    opt.dispose();
+    return task.predict.flatMap(({ batch, pick }) => {
+      const x = tf.tensor4d(batch.x, [batch.n, ...init.imageShape]);
+      const p = tf.tidy(() => tf.argMax(forward(model, x, { training: true }), 1));
+      const all = Array.from(p.dataSync());
+      tf.dispose([x, p]);
+      return pick < 0 ? all : [all[pick]];
+    });
   };
   port.on('message', (m: ParallelRequest) => {
     try {
       if (m.type === 'tasks') {
         const results = m.tasks.map((t) => runTask(m.phi, t));
         send({ type: 'tasks', id: m.id, results }, results.flatMap((r) => r.weights.map((w) => w.buffer as ArrayBuffer)));
+      } else if (m.type === 'eval') {
+        const base = new InnerAdam(vars, init.adam);
+        const named = m.adam.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, w.dtype) }));
+        try {
+          base.setWeights(named);
+          send({ type: 'eval', id: m.id, predictions: m.tasks.map((t) => runEval(m.phi, base, t)) });
+        } finally {
+          tf.dispose(named.map((n) => n.tensor));
+          base.dispose();
+        }
       } else if (m.type === 'getLane') {
         const named = lane(m.lane).getWeights();
         const state: WireTensor[] = named.map(({ name, tensor }) => ({

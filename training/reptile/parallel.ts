@@ -2,14 +2,14 @@
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor, OptimizerLike } from '../checkpoint.js';
-import { cycleBatches, gatherItems, sampleTask } from '../data/tasks.js';
+import { cycleBatches, gatherItems, sampleEvalTask, sampleTask, type TaskItem } from '../data/tasks.js';
 import type { FewShotPool } from '../data/types.js';
 import { trainableVariables } from '../models/backbone.js';
 import type { Rng } from '../random.js';
 import type { AdamOptions, InnerAdam } from './adam.js';
-import type { ParallelReply, ParallelRequest, ParallelWorkerInit, WireTask, WireTensor } from './parallel-protocol.js';
+import type { ParallelReply, ParallelRequest, ParallelWorkerInit, WireBatch, WireEvalTask, WireTask, WireTensor } from './parallel-protocol.js';
 import type { ReptileConfig } from './presets.js';
-import { innerLoop, reptileUpdate } from './reptile.js';
+import { innerLoop, reptileUpdate, type FewShotEvalOptions } from './reptile.js';
 import { average, disposeAll, interpolate, restore, snapshot } from './weights.js';
 
 /*
@@ -169,6 +169,33 @@ export class ParallelReptile {
       disposeAll(old, ...adapted);
     }
     return loss / cfg.metaBatch;
+  }
+
+  /**
+   * Few-shot accuracy exactly as reptile.ts's evaluateFewShot (same tasks, batches, fine-tuning from
+   * φ with a clone of `adam` per task, same predictions), with the tasks spread over the workers: each
+   * task depends only on φ and `adam`, so this is exact for any number of workers. φ is unchanged.
+   */
+  async evaluateFewShot(model: tf.LayersModel, pool: FewShotPool, adam: InnerAdam, o: FewShotEvalOptions, rng: Rng): Promise<number> {
+    const wire = (items: readonly TaskItem[]): WireBatch => ({ n: items.length, ...gatherItems(pool, items) });
+    const tasks: WireEvalTask[] = [];
+    const labels: number[][] = [];
+    for (let t = 0; t < o.tasks; t++) {
+      const { support, query } = sampleEvalTask(pool, o.ways, o.shots, rng);
+      const batches = cycleBatches(support, o.evalBatch, o.evalIters, rng).map(wire);
+      const predict = o.transductive ? [{ batch: wire(query), pick: -1 }] : query.map((q) => ({ batch: wire([...support, q]), pick: support.length }));
+      tasks.push({ ways: o.ways, batches, predict });
+      labels.push(query.map((q) => q.label));
+    }
+    const phi = trainableVariables(model).map((v) => v.dataSync() as Float32Array);
+    const named = adam.getWeights();
+    const state = toWire(named);
+    tf.dispose(named.map((n) => n.tensor));
+    const share = this.workers.map((_, w) => tasks.map((_, t) => t).filter((t) => t % this.lanes === w));
+    const replies = await Promise.all(this.workers.map((wk, w) => wk.request<'eval'>({ type: 'eval', phi, adam: state, tasks: share[w].map((t) => tasks[t]) })));
+    let correct = 0;
+    share.forEach((ts, w) => ts.forEach((t, k) => replies[w].predictions[k].forEach((p, i) => { if (p === labels[t][i]) correct++; })));
+    return correct / (o.tasks * o.ways);
   }
 
   /** Lane `lane`'s Adam state as named tensors (InnerAdam.getWeights names); the caller disposes them. */

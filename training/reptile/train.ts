@@ -166,9 +166,9 @@ export async function metaTrain(o: MetaTrainOptions): Promise<MetaTrainResult> {
     const val: Record<string, number> = {};
     if (o.val && o.evalTasks > 0) {
       for (const shots of cfg.evalShots) {
-        val[String(shots)] = evaluateFewShot(model, o.val, adam, {
-          ways: cfg.ways, shots, evalBatch: cfg.evalBatch, evalIters: cfg.evalIters, tasks: o.evalTasks, transductive: cfg.transductive,
-        }, createRng(`${o.seed}:eval:${shots}`));
+        const eo = { ways: cfg.ways, shots, evalBatch: cfg.evalBatch, evalIters: cfg.evalIters, tasks: o.evalTasks, transductive: cfg.transductive };
+        const rng = createRng(`${o.seed}:eval:${shots}`);
+        val[String(shots)] = par ? await par.evaluateFewShot(model, o.val, adam, eo, rng) : evaluateFewShot(model, o.val, adam, eo, rng);
       }
     }
     const accs = Object.values(val);

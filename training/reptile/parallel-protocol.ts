@@ -44,12 +44,14 @@ export interface WireTensor {
   data: Float32Array | Int32Array;
 }
 
+/** Coordinator → worker; every request carries an id that its reply echoes. */
 export type ParallelRequest =
   | { type: 'tasks'; id: number; phi: Float32Array[]; tasks: WireTask[] }
   | { type: 'getLane'; id: number; lane: number }
   | { type: 'setLane'; id: number; lane: number; state: WireTensor[] }
   | { type: 'eval'; id: number; phi: Float32Array[]; adam: WireTensor[]; tasks: WireEvalTask[] };
 
+/** Worker → coordinator: 'ready'/'fatal' once at start, then one reply (or 'error') per request id. */
 export type ParallelReply =
   | { type: 'ready' }
   | { type: 'fatal'; message: string }

@@ -119,6 +119,9 @@ async function main(): Promise<void> {
   const camel = Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()), x]));
   const { finetuneFromFlags } = await import('../training/commands.js');
   const opts = finetuneFromFlags(camel);
+  // A run folder means its best/ checkpoint, as with the `finetune` command.
+  const { existsSync } = await import('node:fs');
+  if (opts.init !== 'random' && !existsSync(`${opts.init}/checkpoint.json`) && existsSync(`${opts.init}/best/checkpoint.json`)) opts.init = `${opts.init}/best`;
   const out = v.out as string | undefined;
   if (!out || !opts.specFile) throw new Error('--out and --spec are required');
   const copies = Number(v.copies ?? 4);

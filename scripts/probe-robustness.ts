@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { NUM_GRADES, preprocess, type RgbImage } from '../shared/index.js';
 import { decodeImage } from '../training/data/decode.js';
 import type { LabeledTensors } from '../training/data/types.js';
-import { modelSpec, predictProbs } from '../training/evaluate.js';
+import { modelSpec, predictProbs, reportOf } from '../training/evaluate.js';
+import { augmentedTrain, DEFAULT_JITTER } from './default-finetune.js';
 import { renderFundusPhantom } from '../training/synth/fundus.js';
 
 /** Options of {@link probeRobustness}. */
@@ -63,6 +64,18 @@ export function spearman(a: number[], b: number[]): number {
   return da && db ? num / Math.sqrt(da * db) : 0;
 }
 
+const phantoms = new Map<string, Promise<RgbImage>>();
+/** Decoded phantom, rendered once per process (rendering a 1024² phantom takes about a second). */
+function phantom(grade: number, seed: number, size: number): Promise<RgbImage> {
+  const key = `${grade}:${seed}:${size}`;
+  let p = phantoms.get(key);
+  if (!p) {
+    p = renderFundusPhantom(grade, seed, size, { ungradable: false }).then((b) => decodeImage(new Uint8Array(b)));
+    phantoms.set(key, p);
+  }
+  return p;
+}
+
 /**
  * Grades the fixture and seeded phantoms of every grade with the model in `modelDir` (checkpoint or
  * exported ONNX; the model's own spec), through the same decode → preprocess path as serving.
@@ -77,7 +90,7 @@ export async function probeRobustness(modelDir: string, opts: ProbeOptions = {})
   for (let g = 0; g < NUM_GRADES; g++) {
     for (const s of seeds) {
       // Ungradable frames (too dark/blurred) are refused by serving's quality check, so leave them out.
-      images.push(await decodeImage(new Uint8Array(await renderFundusPhantom(g, s, size, { ungradable: false }))));
+      images.push(await phantom(g, s, size));
       truth.push(g);
     }
   }
@@ -103,6 +116,24 @@ export async function probeRobustness(modelDir: string, opts: ProbeOptions = {})
   return { fixture: { file: fixture, grade: argmax(fx), probabilities: fx }, phantoms, spearman: spearman(allTruth, allExp), monotone };
 }
 
+/**
+ * Validation metrics under a simulated camera shift: `copies` jittered versions (colour cast, exposure,
+ * gamma, contrast, blur/sharpen; seed 1000+, never used in training) of every RetinaMNIST val image,
+ * through the model's own spec. A model that leans on one camera's colours loses QWK here.
+ */
+export async function shiftedValidation(modelDir: string, npz = 'data/retinamnist/retinamnist-trainval.npz', copies = 4) {
+  const { readMedmnist, medmnistPixels, medmnistRecords } = await import('../training/data/formats/medmnist.js');
+  const spec = await modelSpec(modelDir);
+  const m = await readMedmnist(npz);
+  const recs = medmnistRecords(m).splits.val ?? [];
+  const raw = recs.map((r) => medmnistPixels(m.splits.val!.images, r.index!));
+  const all = augmentedTrain(raw, Int32Array.from(recs, (r) => r.label), spec, copies, DEFAULT_JITTER, 1000);
+  const per = spec.size * spec.size * 3;
+  const n = all.n - raw.length;
+  const data: LabeledTensors = { x: all.x.subarray(raw.length * per), y: all.y.subarray(raw.length), n, shape: all.shape, ids: [] };
+  return reportOf(data.y, await predictProbs(modelDir, data));
+}
+
 /** One-paragraph text of a probe report. */
 export function formatProbe(r: ProbeReport): string {
   const lines = [`fixture ${r.fixture.file}: grade ${r.fixture.grade} (p = ${r.fixture.probabilities.map((p) => p.toFixed(3)).join(', ')})`];
@@ -114,10 +145,18 @@ export function formatProbe(r: ProbeReport): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const dir = process.argv[2];
-  if (!dir) throw new Error('usage: tsx scripts/probe-robustness.ts <model or checkpoint dir> [--json]');
+  const dirs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+  if (!dirs.length) throw new Error('usage: tsx scripts/probe-robustness.ts <model or checkpoint dir>... [--json]');
   const { initBackend } = await import('../training/backend.js');
   await initBackend('wasm');
-  const r = await probeRobustness(dir);
-  process.stdout.write(process.argv.includes('--json') ? `${JSON.stringify(r)}\n` : `${formatProbe(r)}\n`);
+  for (const dir of dirs) {
+    const r = await probeRobustness(dir);
+    const shifted = await shiftedValidation(dir);
+    if (dirs.length > 1) process.stdout.write(`== ${dir}\n`);
+    process.stdout.write(
+      process.argv.includes('--json')
+        ? `${JSON.stringify({ ...r, shifted })}\n`
+        : `${formatProbe(r)}\nval under camera shift (n ${shifted.n}): QWK ${shifted.qwk.toFixed(3)}, accuracy ${shifted.accuracy.toFixed(3)}, AUC ${shifted.auc?.toFixed(3)}\n`,
+    );
+  }
 }

@@ -10,7 +10,7 @@ import type { AdamOptions, InnerAdam } from './adam.js';
 import type { ParallelReply, ParallelRequest, ParallelWorkerInit, WireBatch, WireEvalTask, WireTask, WireTensor } from './parallel-protocol.js';
 import type { ReptileConfig } from './presets.js';
 import { innerLoop, reptileUpdate, type FewShotEvalOptions } from './reptile.js';
-import { average, disposeAll, interpolate, restore, snapshot } from './weights.js';
+import { applyMetaUpdate, disposeAll, restore, snapshot } from './weights.js';
 
 /*
  * Semantics ("lanes"). The reference Reptile carries ONE inner-Adam state through all tasks in order,
@@ -161,10 +161,7 @@ export class ParallelReptile {
     const old = snapshot(vars);
     const adapted = results.map((r) => r.weights.map((w, i) => tf.tensor(w, vars[i].shape, 'float32')));
     try {
-      const mean = average(adapted);
-      const next = interpolate(old, mean, epsilon);
-      restore(vars, next);
-      disposeAll(mean, next);
+      applyMetaUpdate(vars, old, adapted, epsilon);
     } finally {
       disposeAll(old, ...adapted);
     }

@@ -6,7 +6,7 @@ import { forward, trainableVariables } from '../models/backbone.js';
 import type { Rng } from '../random.js';
 import type { InnerAdam } from './adam.js';
 import type { ReptileConfig } from './presets.js';
-import { average, disposeAll, interpolate, restore, snapshot } from './weights.js';
+import { applyMetaUpdate, disposeAll, restore, snapshot } from './weights.js';
 
 /**
  * One generic Reptile update: remembers φ (the values of `vars`), runs `adapt(t)` for each of
@@ -23,10 +23,7 @@ export function reptileUpdate(vars: readonly tf.Variable[], tasks: number, adapt
       adapted.push(snapshot(vars));
       restore(vars, old);
     }
-    const mean = average(adapted);
-    const next = interpolate(old, mean, epsilon);
-    restore(vars, next);
-    disposeAll(mean, next);
+    applyMetaUpdate(vars, old, adapted, epsilon);
   } finally {
     disposeAll(old, ...adapted);
   }

@@ -31,3 +31,14 @@ export function interpolate(old: readonly tf.Tensor[], target: readonly tf.Tenso
 export function disposeAll(...lists: (readonly tf.Tensor[])[]): void {
   for (const l of lists) tf.dispose(l as tf.Tensor[]);
 }
+
+/**
+ * The Reptile outer step: φ ← φ + ε · (mean(φ̃) − φ), written into `vars`. `old` holds φ; `adapted`
+ * one weight list per task. Frees only the intermediates it makes (the caller owns `old` and `adapted`).
+ */
+export function applyMetaUpdate(vars: readonly tf.Variable[], old: tf.Tensor[], adapted: tf.Tensor[][], epsilon: number): void {
+  const mean = average(adapted);
+  const next = interpolate(old, mean, epsilon);
+  restore(vars, next);
+  disposeAll(mean, next);
+}

@@ -1,8 +1,7 @@
 // data loaders on synthetic Kaggle-layout data: patient split, per-grade keep, bad rows with lines, tensor cache.
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SPEC, type PreprocessSpec } from '../../shared/index.js';
 import { openDataset } from '../../training/data/dataset.js';
@@ -10,14 +9,9 @@ import { loadLabeledSplit, type LoadStats } from '../../training/data/labeled.js
 import { loadFewShotPool } from '../../training/data/fewshot.js';
 import { writeFundusDataset } from '../../training/synth/fundus-dataset.js';
 import { writeFewShotDataset } from '../../training/synth/fewshot.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const temps: string[] = [];
-const tmp = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(d);
-  return d;
-};
-after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs();
 
 let kaggle = '';
 before(async () => {

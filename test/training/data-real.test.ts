@@ -1,9 +1,8 @@
 // data loaders on the real bundled data: RetinaMNIST npz (counts, pixel checksum, official 3-split file) and Omniglot.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync, zipSync } from 'fflate';
 import sharp from 'sharp';
@@ -15,18 +14,13 @@ import { datasetStats, formatStats } from '../../training/data/stats.js';
 import { parseNpz } from '../../training/data/npy.js';
 import { listOmniglot, readOmniglotPngs } from '../../training/data/formats/omniglot.js';
 import { decodePngGrey, resizeGreyArea } from '../../training/data/png.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const NPZ = join(ROOT, 'data/retinamnist/retinamnist-trainval.npz');
 const OMNIGLOT = join(ROOT, 'data/omniglot');
 
-const temps: string[] = [];
-const tmp = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(d);
-  return d;
-};
-after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs();
 
 const gradeCounts = (labels: number[]) => [0, 1, 2, 3, 4].map((g) => labels.filter((l) => l === g).length);
 

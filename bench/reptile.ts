@@ -32,7 +32,8 @@ export function syntheticPool(classes = 20, perClass = 20, side = 28, seed = 3):
  * Times Reptile meta-iterations (omniglot-5way preset: 5 tasks, 5 inner Adam steps β1=0 of batch 10,
  * ε = 1) on `backend`; returns meta-iterations/s per rep. Leaves no tensors behind.
  */
-export async function benchReptile(backend: BackendChoice, protocol: Protocol): Promise<Summary> {
+export async function benchReptile(backend: BackendChoice, protocol: Protocol, workers = 1): Promise<Summary> {
+  if (workers > 1) return benchParallelReptile(backend, protocol, workers);
   const { initBackend, setBackendLogger } = await import('../training/backend.js');
   const { buildModel, trainableVariables } = await import('../training/models/backbone.js');
   const { reptilePreset } = await import('../training/reptile/presets.js');
@@ -50,6 +51,31 @@ export async function benchReptile(backend: BackendChoice, protocol: Protocol): 
     return await measureRate(() => metaStep(model, pool, adam, cfg, 1, rng), 1, protocol);
   } finally {
     adam.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * The same meta-iterations with their tasks spread over `workers` worker threads (ParallelReptile,
+ * one inner-Adam lane per worker, each with its own `backend`): the way to use more than one core.
+ */
+async function benchParallelReptile(backend: BackendChoice, protocol: Protocol, workers: number): Promise<Summary> {
+  const { initBackend, setBackendLogger } = await import('../training/backend.js');
+  const { buildModel } = await import('../training/models/backbone.js');
+  const { reptilePreset } = await import('../training/reptile/presets.js');
+  const { ParallelReptile } = await import('../training/reptile/parallel.js');
+  const { createRng } = await import('../training/random.js');
+  setBackendLogger(() => {});
+  const { name } = await initBackend(backend);
+  const cfg = reptilePreset('omniglot-5way');
+  const model = buildModel(cfg.model, 1);
+  const pool = syntheticPool();
+  const par = await ParallelReptile.create({ cfg, pool, workers, backend: name });
+  const rng = createRng('bench-reptile');
+  try {
+    return await measureRate(() => par.metaStep(model, 1, rng), 1, protocol);
+  } finally {
+    await par.close();
     model.dispose();
   }
 }

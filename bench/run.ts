@@ -38,7 +38,7 @@ export const PROTOCOLS: Record<'full' | 'quick', Record<'conv4' | 'omniglot' | '
   full: {
     conv4: { warmup: 2, reps: 5, steps: 2 },
     omniglot: { warmup: 3, reps: 5, steps: 10 },
-    reptile: { warmup: 1, reps: 5, steps: 1 },
+    reptile: { warmup: 3, reps: 5, steps: 2 },
     onnx: { warmup: 3, reps: 5, steps: 1 },
     // the pure-JS cpu backend is ~40× slower: one rep of one step, no warm-up (it compiles nothing)
     slow: { warmup: 0, reps: 1, steps: 1 },
@@ -128,6 +128,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
     plan.push({
       name: `reptile/${REPTILE_CASE_LABEL}/${b}`, unit: 'meta-iter/s', backend: b, tf: true, refKey: 'torch:reptile',
       run: () => benchReptile(b, b === 'cpu' ? P.slow : P.reptile),
+    });
+    if (b === 'cpu') continue;
+    // both cores: the tasks of a meta-iteration in 2 worker threads (inner-Adam lanes, see parallel.ts)
+    plan.push({
+      name: `reptile/${REPTILE_CASE_LABEL}-workers2/${b}`, unit: 'meta-iter/s', backend: b, tf: true, refKey: 'torch:reptile',
+      run: () => benchReptile(b, P.reptile, 2),
     });
   }
   refs.set('torch:reptile', async () => (await import('./torch.js')).runTorchReference(opts.python, 'reptile.py', [], P.reptile, opts.threads));

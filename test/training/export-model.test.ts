@@ -141,6 +141,32 @@ describe('export command', () => {
     assert.ok(existsSync(join(dir, 'cli-triton', 'cli-model', '1', 'model.onnx')));
   });
 
+  test('reptile-dr export: two checkpoints + --tta hflip → one ensemble graph; card records members and TTA; reference = its own fixture output', async () => {
+    const second = join(dir, 'run2', 'best');
+    const model = buildModel(CFG, 10);
+    await saveCheckpoint(second, { model, config: CFG, step: 5, state: { info: { kind: 'finetune', options: { seed: 43 }, spec: SPEC } } });
+    model.dispose();
+    const program = new Command().exitOverride();
+    register(program);
+    const out = join(dir, 'models', 'cli-ensemble');
+    await program.parseAsync(['node', 'reptile-dr', 'export', '--checkpoint', join(dir, 'run', 'best'), second, '--tta', 'hflip', '--out', out, '--data-preset', 'retinamnist']);
+    const card = checkModelFiles(readFileSync(join(out, 'model.json'), 'utf8'), new Uint8Array(readFileSync(join(out, 'model.onnx'))));
+    const extra = card as unknown as { export: { ensemble: { members: number; hflip: boolean } } };
+    assert.deepEqual({ members: extra.export.ensemble.members, hflip: extra.export.ensemble.hflip }, { members: 2, hflip: true });
+    const cfg = card.training.config as { members: { step: number }[]; tta: string };
+    assert.deepEqual(cfg.members.map((m) => m.step), [3, 5]);
+    assert.equal(cfg.tta, 'hflip');
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(join(out, 'model.onnx'));
+    const { loadFixtureInput } = await import('../../training/export/fixture-input.js');
+    const fx = await loadFixtureInput(card.preprocess);
+    const res = await session.run({ input: new ort.Tensor('float32', fx.data, [1, SPEC.size, SPEC.size, 3]) });
+    const probs = res.probs.data as Float32Array;
+    probs.forEach((p, i) => assert.ok(Math.abs(p - card.reference.probabilities[i]) < 1e-5));
+    await session.release();
+    await assert.rejects(program.parseAsync(['node', 'reptile-dr', 'export', '--checkpoint', second, '--tta', 'vflip', '--out', join(dir, 'x'), '--data-preset', 'retinamnist']), /--tta must be none or hflip, got "vflip"/);
+  });
+
   test('reptile-dr export: no data attribution → error naming the missing flags', async () => {
     const program = new Command().exitOverride();
     register(program);

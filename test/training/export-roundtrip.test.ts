@@ -5,7 +5,7 @@ import { before, describe, test } from 'node:test';
 import { createRng } from '../../training/random.js';
 import { buildModel } from '../../training/models/backbone.js';
 import { tfPads } from '../../training/export/layer-ops.js';
-import { toOnnx } from '../../training/export/to-onnx.js';
+import { ensembleProbs, toOnnx, toOnnxEnsemble } from '../../training/export/to-onnx.js';
 import { verifyExport } from '../../training/export/verify.js';
 
 before(async () => {
@@ -99,6 +99,35 @@ describe('export round trip: ONNX vs TF.js', () => {
     const a = randomize(make(), 1);
     const b = randomize(make(), 2);
     await assert.rejects(verifyExport(b, toOnnx(a)), /differs from TF\.js: input "random batch 1" \(batch 1\), output logits: max \|Δ\| = .* > tolerance 0\.0001/);
+    a.dispose();
+    b.dispose();
+  });
+});
+
+describe('ensemble export (several members, mirrored inputs, one graph)', () => {
+  const member = (seed: number) => randomize(buildModel({ inputSize: 12, channels: 3, filters: 4, blocks: 2, kernelSize: 3, convStride: 2, pool: 'none', batchNorm: false, numClasses: 5, bnEpsilon: 1e-3 }, seed), seed);
+
+  test('toOnnxEnsemble: 3 members × {input, mirror} → probs equal the TF.js mean softmax within 1e-4 at batch 1 and 3; softmax(logits) = probs; weights written once', async () => {
+    const models = [member(1), member(2), member(3)];
+    const exp = toOnnxEnsemble(models, { hflip: true });
+    assert.equal(exp.modelOutput, 'probs');
+    const single = toOnnx(models[0]);
+    assert.equal(exp.parameterCount, 3 * single.parameterCount, 'each member written once, not once per view');
+    const r = await verifyExport((x) => ensembleProbs(models, x as tf.Tensor4D, true), exp, { randomBatches: [1, 3], seed: 5 });
+    assert.ok(r.maxAbsDiff <= 1e-4);
+    for (const { logits, probs } of Object.values(r.outputs)) {
+      const back = tf.tidy(() => tf.softmax(tf.tensor(logits, [logits.length / 5, 5])).dataSync());
+      back.forEach((p, i) => assert.ok(Math.abs(p - probs[i]) < 1e-5));
+    }
+    // the mirror matters: without it the ensemble differs from the mirrored reference
+    await assert.rejects(verifyExport((x) => ensembleProbs(models, x as tf.Tensor4D, true), toOnnxEnsemble(models), { randomBatches: [2], seed: 5 }), /differs from TF\.js/);
+    models.forEach((m) => m.dispose());
+  });
+
+  test('toOnnxEnsemble: members with different inputs → error names the member', () => {
+    const a = member(1);
+    const b = buildModel({ inputSize: 16, channels: 3, filters: 4, blocks: 2, kernelSize: 3, convStride: 2, pool: 'none', batchNorm: false, numClasses: 5, bnEpsilon: 1e-3 }, 2);
+    assert.throws(() => toOnnxEnsemble([a, b]), /ensemble member 2: input \[N,16,16,3\] differs from member 1's \[N,12,12,3\]/);
     a.dispose();
     b.dispose();
   });

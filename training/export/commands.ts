@@ -1,7 +1,7 @@
 // The `export` command: a training checkpoint → models/<name>/ (model.onnx + model.json), optionally a Triton repo.
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { PreprocessSpec, SplitMetrics } from '../../shared/index.js';
 
 /** Data attribution presets for `--data-preset`. */
@@ -17,7 +17,8 @@ export const DATA_PRESETS: Record<string, { name: string; attribution: string; l
 };
 
 interface ExportFlags {
-  checkpoint: string;
+  checkpoint: string[];
+  tta: string;
   out: string;
   name?: string;
   version: string;
@@ -77,8 +78,13 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
   const { loadCheckpoint } = await import('../checkpoint.js');
   const { exportModel } = await import('./export-model.js');
 
-  const checkpoint = resolve(f.checkpoint);
-  if (!existsSync(checkpoint)) throw new Error(`--checkpoint ${f.checkpoint}: no such directory`);
+  const dirs = f.checkpoint.map((c) => {
+    const d = resolve(c);
+    if (!existsSync(d)) throw new Error(`--checkpoint ${c}: no such directory`);
+    return d;
+  });
+  const checkpoint = dirs[0];
+  if (f.tta !== 'none' && f.tta !== 'hflip') throw new Error(`--tta must be none or hflip, got ${JSON.stringify(f.tta)}`);
   const name = f.name ?? basename(resolve(f.out));
   const tolerance = positive(f.tolerance, '--tolerance');
   const referenceTolerance = positive(f.referenceTolerance, '--reference-tolerance');
@@ -94,7 +100,13 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
   if (missing.length) throw new Error(`export needs the training data's attribution: give ${missing.join(', ')} or --data-preset (${Object.keys(DATA_PRESETS).join(', ')})`);
 
   const ckpt = await loadCheckpoint(checkpoint);
+  const others: Awaited<ReturnType<typeof loadCheckpoint>>[] = [];
   try {
+    for (const d of dirs.slice(1)) {
+      const c = await loadCheckpoint(d);
+      if (c.optimizerWeights) tf.dispose(c.optimizerWeights.map((w) => w.tensor));
+      others.push(c);
+    }
     const info = (ckpt.state.info ?? {}) as Record<string, any>;
     const summary = findSummary(checkpoint);
     const spec: PreprocessSpec = f.preprocess
@@ -104,8 +116,11 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     if (f.metrics) metrics = metricsFromFile(f.metrics);
     else if (summary?.best?.val) metrics = [{ dataset: data.name as string, split: 'val', ...summary.best.val }];
     const options = (info.options ?? summary?.options ?? {}) as Record<string, unknown>;
+    const ensemble = dirs.length > 1 ? { members: dirs.map((d, k) => ({ checkpoint: relative(process.cwd(), d), step: k === 0 ? ckpt.step : others[k - 1].step })) } : {};
     const res = await exportModel({
       model: ckpt.model,
+      members: others.map((c) => c.model),
+      hflip: f.tta === 'hflip',
       outDir: resolve(f.out),
       name,
       version: f.version,
@@ -115,7 +130,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
       training: {
         method: typeof info.kind === 'string' ? info.kind : 'unknown',
         command: f.trainCommand ?? (typeof info.command === 'string' ? info.command : ''),
-        config: { model: ckpt.config, step: ckpt.step, options },
+        config: { model: ckpt.config, step: ckpt.step, options, ...ensemble, tta: f.tta },
         seed: typeof options.seed === 'number' && Number.isInteger(options.seed) ? options.seed : null,
       },
       data: data as { name: string; attribution: string; licence: string },
@@ -136,6 +151,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
       reference: res.card.reference,
     };
   } finally {
+    for (const c of others) c.model.dispose();
     ckpt.model.dispose();
     if (ckpt.optimizerWeights) tf.dispose(ckpt.optimizerWeights.map((w) => w.tensor));
   }
@@ -146,7 +162,8 @@ export function register(program: Command): void {
   program
     .command('export')
     .description('export a trained checkpoint to ONNX + model card (verified against TF.js), optionally a Triton repository')
-    .requiredOption('--checkpoint <dir>', 'checkpoint directory (checkpoint.json + weights.bin)')
+    .requiredOption('--checkpoint <dirs...>', 'checkpoint directory (checkpoint.json + weights.bin); several → one ensemble averaging their probabilities')
+    .option('--tta <mode>', 'test-time augmentation built into the graph: none or hflip (also average over the mirrored input)', 'none')
     .requiredOption('--out <dir>', 'output model directory, e.g. models/<name>')
     .option('--name <name>', 'model name (default: the --out folder name)')
     .option('--version <version>', 'model version', '0.1.0')

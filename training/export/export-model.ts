@@ -3,9 +3,9 @@ import type * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { NUM_GRADES, argmax, type ModelCard } from '../../shared/index.js';
 import { loadFixtureInput } from './fixture-input.js';
-import { toOnnx, type OnnxExport } from './to-onnx.js';
+import { ensembleProbs, toOnnx, toOnnxEnsemble, type OnnxExport } from './to-onnx.js';
 import { writeTritonRepo } from './triton.js';
-import { DEFAULT_TOLERANCE, verifyExport, type VerifyReport } from './verify.js';
+import { DEFAULT_TOLERANCE, verifyExport, type TfReference, type VerifyReport } from './verify.js';
 import { buildCard, writeModelDir, type CardFields } from './write-card.js';
 
 /** Tolerance recorded in the card for the fixture check at serving/viewer start-up (JPEG decoders differ slightly). */
@@ -14,6 +14,10 @@ export const DEFAULT_REFERENCE_TOLERANCE = 0.01;
 /** Options of {@link exportModel}: the model, the card's fields, where to write. */
 export interface ExportModelOptions extends CardFields {
   model: tf.LayersModel;
+  /** More classifiers of the same input and output: exported with `model` as one averaged ensemble. */
+  members?: tf.LayersModel[];
+  /** Test-time augmentation: also average every member over the left–right mirrored input. */
+  hflip?: boolean;
   /** Folder for model.onnx + model.json (created). */
   outDir: string;
   /** Fixture photo for the card's reference (default test/fixtures/fundus-normal-left-cc0.jpg). */
@@ -63,16 +67,25 @@ export async function exportModel(opts: ExportModelOptions): Promise<ExportResul
   const out = opts.model.outputs[0].shape;
   if (out.length !== 2 || out[1] !== NUM_GRADES) throw new Error(`model output ${JSON.stringify(out)} must be [null,${NUM_GRADES}] (one score per grade)`);
 
-  const exp = toOnnx(opts.model, {
+  const models = [opts.model, ...(opts.members ?? [])];
+  models.slice(1).forEach((m, k) => {
+    if (JSON.stringify(m.inputs[0].shape) !== JSON.stringify(shape) || JSON.stringify(m.outputs[0].shape) !== JSON.stringify(out)) {
+      throw new Error(`ensemble member ${k + 2}: input ${JSON.stringify(m.inputs[0].shape)} → output ${JSON.stringify(m.outputs[0].shape)} differs from member 1's ${JSON.stringify(shape)} → ${JSON.stringify(out)}`);
+    }
+  });
+  const ensemble = models.length > 1 || opts.hflip === true;
+  const onnxOpts = {
     name: opts.name,
     producerVersion: packageVersion(),
     metadata: { 'reptile-dr.name': opts.name, 'reptile-dr.version': opts.version },
-  });
+  };
+  const exp = ensemble ? toOnnxEnsemble(models, { ...onnxOpts, hflip: opts.hflip }) : toOnnx(opts.model, onnxOpts);
+  const reference: TfReference = ensemble ? (x) => ensembleProbs(models, x as tf.Tensor4D, opts.hflip) : opts.model;
   log(`onnx: ${exp.bytes.length} bytes, ${exp.parameterCount} parameters, opset ${exp.opset}`);
 
   const fixture = await loadFixtureInput(opts.preprocess, opts.fixtureImage);
   const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
-  const verify = await verifyExport(opts.model, exp, {
+  const verify = await verifyExport(reference, exp, {
     inputs: [{ label: fixture.image, data: fixture.data, batch: 1 }],
     tolerance,
     seed: opts.verifySeed ?? 0,
@@ -91,6 +104,7 @@ export async function exportModel(opts: ExportModelOptions): Promise<ExportResul
           batchNorm: 'inference form: moving mean/variance with the layer epsilon',
           verification: { maxAbsDiff: verify.maxAbsDiff, tolerance, checks: verify.checks.length },
           layers: exp.summary,
+          ...(ensemble ? { ensemble: { members: models.length, hflip: opts.hflip === true, combine: 'mean of softmax probabilities; logits = log(probs)' } } : {}),
           parameters: exp.parameterCount,
         },
       },

@@ -53,6 +53,18 @@ export class GraphBuilder {
     return name;
   }
 
+  /** Adds an int64 constant (indices, shapes) of `dims` and returns its name. */
+  addInt64(base: string, dims: number[], values: readonly number[]): string {
+    const count = dims.reduce((a, b) => a * b, 1);
+    if (values.length !== count) throw new Error(`initializer ${base}: ${values.length} values for dims [${dims.join(',')}]`);
+    const raw = new Uint8Array(values.length * 8);
+    const view = new DataView(raw.buffer);
+    values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+    const name = this.unique(base);
+    this.initializers.push({ name, dims, dataType: onnx.TensorProto.DataType.INT64, rawData: raw });
+    return name;
+  }
+
   /** Adds a float32 graph input with `dims` and returns its name (taken verbatim). */
   addInput(name: string, dims: Dim[]): string {
     if (this.names.has(name)) throw new Error(`duplicate graph value name ${name}`);
@@ -103,9 +115,9 @@ export class GraphBuilder {
     return onnx.ModelProto.encode(model).finish();
   }
 
-  /** Number of weights written so far (for reporting). */
+  /** Number of float weights written so far (for reporting; index constants are not counted). */
   get parameterCount(): number {
-    return this.initializers.reduce((s, t) => s + (t.dims as number[]).reduce((a, b) => a * b, 1), 0);
+    return this.initializers.filter((t) => t.dataType === onnx.TensorProto.DataType.FLOAT).reduce((s, t) => s + (t.dims as number[]).reduce((a, b) => a * b, 1), 0);
   }
 }
 

@@ -1,5 +1,6 @@
 // TF.js LayersModel (a single chain of supported layers) → ONNX bytes: NHWC input, outputs logits and probs.
 import type * as tf from '@tensorflow/tfjs';
+import * as tfRef from '@tensorflow/tfjs';
 import { GraphBuilder, ONNX_OPSET, type Dim } from './onnx-graph.js';
 import { convertLayer, SUPPORTED_LAYERS, type FlowValue } from './layer-ops.js';
 
@@ -60,6 +61,34 @@ function chainOf(model: tf.LayersModel): tf.layers.Layer[] {
   return layers;
 }
 
+/** The model's layers as one chain of supported layers; throws naming the first it cannot export. */
+function supportedChain(model: tf.LayersModel): tf.layers.Layer[] {
+  const layers = chainOf(model);
+  for (const layer of layers) {
+    const cls = layer.getClassName();
+    if (!(SUPPORTED_LAYERS as readonly string[]).includes(cls)) {
+      throw new Error(`cannot export layer "${layer.name}" (${cls}): layer class ${cls} is not supported; supported: ${SUPPORTED_LAYERS.join(', ')}`);
+    }
+  }
+  return layers;
+}
+
+/** Emits `layers` on value `x`, checking each output shape against TF.js; returns the last value and a summary line per layer. */
+function emitChain(b: GraphBuilder, layers: tf.layers.Layer[], x: FlowValue, prefix = ''): { value: FlowValue; summary: string[] } {
+  const summary: string[] = [];
+  for (const layer of layers) {
+    const y = convertLayer(b, layer, x);
+    const expected = (layer.outputShape as number[]).slice(1);
+    if (expected.join(',') !== y.shape.join(',')) {
+      throw new Error(`cannot export layer "${layer.name}" (${layer.getClassName()}): exporter computed shape [N,${y.shape.join(',')}], TF.js says [N,${expected.join(',')}]`);
+    }
+    summary.push(`${prefix}${layer.name} ${layer.getClassName()} [N,${y.shape.join(',')}]`);
+    // preSoftmax survives only identity layers (Dropout, linear) after a softmax.
+    x = y;
+  }
+  return { value: x, summary };
+}
+
 /** Appends Transpose NCHW→NHWC when `v` is 4-D; returns the NHWC value name. */
 function toNhwc(b: GraphBuilder, v: FlowValue, base: string): string {
   return v.shape.length === 3 ? b.addNode('Transpose', [v.name], base, { perm: { ints: [0, 2, 3, 1] } }) : v.name;
@@ -77,13 +106,7 @@ export function toOnnx(model: tf.LayersModel, opts: ToOnnxOptions = {}): OnnxExp
     logits: opts.logitsName ?? DEFAULT_IO_NAMES.logits,
     probs: opts.probsName ?? DEFAULT_IO_NAMES.probs,
   };
-  const layers = chainOf(model);
-  for (const layer of layers) {
-    const cls = layer.getClassName();
-    if (!(SUPPORTED_LAYERS as readonly string[]).includes(cls)) {
-      throw new Error(`cannot export layer "${layer.name}" (${cls}): layer class ${cls} is not supported; supported: ${SUPPORTED_LAYERS.join(', ')}`);
-    }
-  }
+  const layers = supportedChain(model);
   const inShape = shapeOf(model.inputs[0]);
   if (inShape.length !== 3 && inShape.length !== 1) throw new Error(`model input must be NHWC [N,H,W,C] or [N,F], got [N,${inShape.join(',')}]`);
   const b = new GraphBuilder();
@@ -92,17 +115,8 @@ export function toOnnx(model: tf.LayersModel, opts: ToOnnxOptions = {}): OnnxExp
   let x: FlowValue = { name: names.input, shape: inShape };
   if (inShape.length === 3) x = { name: b.addNode('Transpose', [names.input], 'input', { perm: { ints: [0, 3, 1, 2] } }), shape: inShape };
 
-  const summary: string[] = [];
-  for (const layer of layers) {
-    const y = convertLayer(b, layer, x);
-    const expected = (layer.outputShape as number[]).slice(1);
-    if (expected.join(',') !== y.shape.join(',')) {
-      throw new Error(`cannot export layer "${layer.name}" (${layer.getClassName()}): exporter computed shape [N,${y.shape.join(',')}], TF.js says [N,${expected.join(',')}]`);
-    }
-    summary.push(`${layer.name} ${layer.getClassName()} [N,${y.shape.join(',')}]`);
-    // preSoftmax survives only identity layers (Dropout, linear) after a softmax.
-    x = y;
-  }
+  const { value, summary } = emitChain(b, layers, x);
+  x = value;
 
   const outDims: Dim[] = ['N', ...x.shape];
   let modelOutput: OnnxExport['modelOutput'];
@@ -133,4 +147,102 @@ export function toOnnx(model: tf.LayersModel, opts: ToOnnxOptions = {}): OnnxExp
     parameterCount: b.parameterCount,
     summary,
   };
+}
+
+/** Options of {@link toOnnxEnsemble}. */
+export interface EnsembleOptions extends ToOnnxOptions {
+  /** Also run every member on the horizontally mirrored input (test-time augmentation). */
+  hflip?: boolean;
+}
+
+/**
+ * Writes an ensemble of classifiers with the same NHWC input as one ONNX graph: every member runs on
+ * the input (and, with `hflip`, on its left–right mirror, a Gather along W), each branch's softmax is
+ * taken, `probs` = the mean of all branches' probabilities and `logits` = log(probs), so that
+ * softmax(logits) = probs as for a single model. The TF.js counterpart is {@link ensembleProbs}.
+ */
+export function toOnnxEnsemble(models: readonly tf.LayersModel[], opts: EnsembleOptions = {}): OnnxExport {
+  if (models.length === 0) throw new Error('ensemble export needs at least one model');
+  const names = {
+    input: opts.inputName ?? DEFAULT_IO_NAMES.input,
+    logits: opts.logitsName ?? DEFAULT_IO_NAMES.logits,
+    probs: opts.probsName ?? DEFAULT_IO_NAMES.probs,
+  };
+  const chains = models.map((m) => supportedChain(m));
+  const inShape = shapeOf(models[0].inputs[0]);
+  if (inShape.length !== 3) throw new Error(`ensemble export needs NHWC image inputs [N,H,W,C], got [N,${inShape.join(',')}]`);
+  models.forEach((m, k) => {
+    const s = shapeOf(m.inputs[0]);
+    if (s.join(',') !== inShape.join(',')) throw new Error(`ensemble member ${k + 1}: input [N,${s.join(',')}] differs from member 1's [N,${inShape.join(',')}]`);
+  });
+  const b = new GraphBuilder();
+  const inputDims: Dim[] = ['N', ...inShape];
+  b.addInput(names.input, inputDims);
+  // With hflip the mirrored images join the batch ([x; mirror(x)], 2N rows), so each member's weights
+  // are written once; the two halves of every member's probabilities are averaged below.
+  let x = names.input;
+  if (opts.hflip) {
+    const w = inShape[1];
+    const idx = b.addInt64('hflip/indices', [w], Array.from({ length: w }, (_, i) => w - 1 - i));
+    const mirrored = b.addNode('Gather', [names.input, idx], 'hflip', { axis: { i: 2 } });
+    x = b.addNode('Concat', [names.input, mirrored], 'hflip', { axis: { i: 0 } });
+  }
+  const nchw: FlowValue = { name: b.addNode('Transpose', [x], 'input', { perm: { ints: [0, 3, 1, 2] } }), shape: inShape };
+  const branchProbs: string[] = [];
+  const summary: string[] = [];
+  let outShape: number[] = [];
+  chains.forEach((layers, k) => {
+    const prefix = `m${k + 1}/`;
+    const { value, summary: lines } = emitChain(b, layers, nchw, prefix);
+    summary.push(...lines);
+    if (value.shape.length !== 1) throw new Error(`ensemble member ${k + 1}: output [N,${value.shape.join(',')}] is not a score vector`);
+    outShape = value.shape;
+    let p = value.preSoftmax ? value.name : b.addNode('Softmax', [value.name], `${prefix}probs`, { axis: { i: -1 } });
+    if (opts.hflip) {
+      const shape = b.addInt64(`${prefix}views/shape`, [3], [2, -1, value.shape[0]]);
+      const views = b.addNode('Reshape', [p, shape], `${prefix}views`);
+      p = b.addNode('ReduceMean', [views], `${prefix}views`, { axes: { ints: [0] }, keepdims: { i: 0 } });
+    }
+    branchProbs.push(p);
+  });
+  b.addNode('Mean', branchProbs, 'ensemble', {}, names.probs);
+  b.addNode('Log', [names.probs], 'ensemble', {}, names.logits);
+  const outDims: Dim[] = ['N', ...outShape];
+  b.addOutput(names.logits, outDims);
+  b.addOutput(names.probs, outDims);
+  const bytes = b.build({
+    graphName: opts.name ?? models[0].name,
+    producerVersion: opts.producerVersion ?? '0',
+    docString: `Ensemble of ${models.length} TensorFlow.js classifier(s)${opts.hflip ? ' × {input, mirrored input}' : ''} exported by reptile-dr. ` +
+      'Input NHWC float32; probs = mean of the branches\' softmax, logits = log(probs).',
+    metadata: opts.metadata,
+  });
+  return {
+    bytes,
+    opset: ONNX_OPSET,
+    input: { name: names.input, shape: inputDims },
+    outputs: { logits: { name: names.logits, shape: outDims }, probs: { name: names.probs, shape: outDims } },
+    modelOutput: 'probs',
+    parameterCount: b.parameterCount,
+    summary,
+  };
+}
+
+/** TF.js reference of {@link toOnnxEnsemble}: mean softmax over members (and mirrored inputs) → probs [N, classes]. */
+export function ensembleProbs(models: readonly tf.LayersModel[], x: tf.Tensor4D, hflip = false): tf.Tensor2D {
+  return tfRef.tidy(() => {
+    const views = hflip ? [x, tfRef.reverse(x, 2)] : [x];
+    const probs = views.flatMap((v) => models.map((m) => {
+      const y = m.predict(v) as tf.Tensor2D;
+      return isSoftmaxOutput(m) ? y : tfRef.softmax(y);
+    }));
+    return tfRef.div(tfRef.addN(probs), probs.length) as tf.Tensor2D;
+  });
+}
+
+/** True when the model's last layer applies softmax itself (its output is already probabilities). */
+function isSoftmaxOutput(model: tf.LayersModel): boolean {
+  const last = model.layers[model.layers.length - 1];
+  const cfg = last.getConfig() as { activation?: string };
+  return last.getClassName() === 'Softmax' || cfg.activation === 'softmax';
 }

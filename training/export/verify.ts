@@ -61,10 +61,14 @@ export function randomInputs(exp: OnnxExport, batches: number[], seed: number): 
   }));
 }
 
-/** Runs the TF.js model on one input → [model output, softmax over the last axis]. */
-function runTf(model: tf.LayersModel, shape: number[], data: Float32Array): [Float32Array, Float32Array] {
+/** The TF.js side of a comparison: a model, or a function giving the output that `exp.modelOutput` names. */
+export type TfReference = tf.LayersModel | ((x: tf.Tensor) => tf.Tensor);
+
+/** Runs the TF.js reference on one input → [its output, softmax over the last axis]. */
+function runTf(ref: TfReference, shape: number[], data: Float32Array): [Float32Array, Float32Array] {
   return tf.tidy(() => {
-    const y = model.predict(tf.tensor(data, shape)) as tf.Tensor;
+    const x = tf.tensor(data, shape);
+    const y = typeof ref === 'function' ? ref(x) : ref.predict(x) as tf.Tensor;
     return [y.dataSync() as Float32Array, tf.softmax(y).dataSync() as Float32Array];
   });
 }
@@ -75,7 +79,7 @@ function runTf(model: tf.LayersModel, shape: number[], data: Float32Array): [Flo
  * output. Checks the output TF.js produces (logits, or probs when the model ends in softmax) and,
  * for logits models, probs against TF.js softmax(logits).
  */
-export async function verifyExport(model: tf.LayersModel, exp: OnnxExport, opts: VerifyOptions = {}): Promise<VerifyReport> {
+export async function verifyExport(model: TfReference, exp: OnnxExport, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const tolerance = opts.tolerance ?? DEFAULT_TOLERANCE;
   const inputs = [...randomInputs(exp, opts.randomBatches ?? [1, 3], opts.seed ?? 0), ...(opts.inputs ?? [])];
   const dims = exp.input.shape.slice(1) as number[];

@@ -1,10 +1,9 @@
 // The supervised training loop shared by fine-tuning and pre-training: Adam, eval every N, best/ + last/, patience, resume.
+import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import { augmentActive, augmentBatch, type AugmentOptions } from './augment.js';
 import { checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { createAdam } from './fused-adam.js';
 import { forward, trainableVariables, type ModelConfig } from './models/backbone.js';
 import { openMetricsLog } from './progress.js';
 import { createRng } from './random.js';
@@ -147,7 +146,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   const lastDir = join(o.outDir, 'last');
   const bestDir = join(o.outDir, 'best');
   const metricsLog = openMetricsLog(join(o.outDir, 'metrics.jsonl'));
-  const optimizer = createAdam(o.lr ?? 1e-3, o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.epsilon ?? 1e-8);
+  const optimizer = tf.train.adam(o.lr ?? 1e-3, o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.epsilon ?? 1e-8);
   const vars = trainableVariables(o.model);
   let step = 0;
   let st: RunState = { bestStep: -1, bestScore: -Infinity, bestMetrics: {}, evalsSinceBest: 0, history: [], finished: false, stoppedEarly: false };

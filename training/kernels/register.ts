@@ -1,6 +1,4 @@
 // Installs the fast wasm training kernels (and the missing Conv2DBackpropFilter) in one call.
-import { registerWasmAdamUpdate } from './adam-update.js';
-import { registerWasmBatchNormTrain } from './batch-norm.js';
 import { registerWasmConv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { registerWasmConv2DBackpropInput } from './conv2d-backprop-input.js';
 import { registerWasmIdentity } from './identity.js';
@@ -19,8 +17,6 @@ export const FAST_WASM_KERNELS = ['Conv2DBackpropInput', 'Sum', 'Mean', 'MaxPool
 export function registerWasmTrainingKernels(only: readonly string[] = FAST_WASM_KERNELS): string[] {
   registerWasmConv2DBackpropFilter();
   if (process.env.REPTILE_DR_WASM_KERNELS === 'upstream') return [];
-  registerWasmAdamUpdate();
-  registerWasmBatchNormTrain();
   if (only.includes('Conv2DBackpropInput')) registerWasmConv2DBackpropInput();
   if (only.includes('Sum') || only.includes('Mean')) registerWasmReductions(only);
   if (only.includes('MaxPoolGrad')) registerWasmMaxPoolGrad();

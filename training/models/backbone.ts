@@ -1,6 +1,5 @@
 // The conv-net family (mini-ImageNet Conv4, Omniglot net): config, builder, functional forward pass, weight transfer.
 import * as tf from '@tensorflow/tfjs';
-import { fusedBatchNormAvailable, fusedBatchNormTrain } from '../kernels/batch-norm.js';
 import { createRng } from '../random.js';
 
 /** Resolved architecture of one network; saved with every checkpoint. */
@@ -143,21 +142,18 @@ function batchNorm(layer: tf.layers.Layer, h: tf.Tensor, opts: ForwardOptions): 
   const gamma = byName.get('gamma')!.read();
   const beta = byName.get('beta')!.read();
   const eps = (layer.getConfig() as { epsilon: number }).epsilon;
-  const updateMoving = (mean: tf.Tensor, variance: tf.Tensor) => {
-    const mm = byName.get('moving_mean')!;
-    const mv = byName.get('moving_variance')!;
-    const n = h.size / h.shape[h.rank - 1];
-    const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
-    mm.write(tf.add(tf.mul(mm.read(), 0.99), tf.mul(mean, 0.01)));
-    mv.write(tf.add(tf.mul(mv.read(), 0.99), tf.mul(unbiased, 0.01)));
-  };
-  // wasm: one fused kernel each way instead of ~25 broadcast kernels (same maths, float64 sums)
-  if (opts.training && fusedBatchNormAvailable()) return fusedBatchNormTrain(h, gamma, beta, eps, opts.updateStats ? updateMoving : undefined);
   let mean: tf.Tensor;
   let variance: tf.Tensor;
   if (opts.training) {
     ({ mean, variance } = tf.moments(h, [0, 1, 2]));
-    if (opts.updateStats) updateMoving(mean, variance);
+    if (opts.updateStats) {
+      const mm = byName.get('moving_mean')!;
+      const mv = byName.get('moving_variance')!;
+      const n = h.size / h.shape[h.rank - 1];
+      const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
+      mm.write(tf.add(tf.mul(mm.read(), 0.99), tf.mul(mean, 0.01)));
+      mv.write(tf.add(tf.mul(mv.read(), 0.99), tf.mul(unbiased, 0.01)));
+    }
   } else {
     mean = byName.get('moving_mean')!.read();
     variance = byName.get('moving_variance')!.read();

@@ -1,7 +1,6 @@
 // Adam over a fixed variable list with state that can be cloned, saved and restored (Reptile's inner optimiser).
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor } from '../checkpoint.js';
-import { adamUpdate, fusedAdamAvailable } from '../kernels/adam-update.js';
 
 /** Adam hyper-parameters; Reptile uses beta1 = 0. */
 export interface AdamOptions {
@@ -39,18 +38,9 @@ export class InnerAdam {
     const lrT = (lr * Math.sqrt(1 - beta2 ** this.t)) / (1 - beta1 ** this.t);
     const nextM: tf.Tensor[] = [];
     const nextV: tf.Tensor[] = [];
-    const fused = fusedAdamAvailable();
     tf.tidy(() => {
       this.vars.forEach((x, i) => {
         const g = grads[x.name];
-        if (fused) {
-          // one kernel per variable on wasm, bit-identical to the composed ops below
-          const [nx, nm, nv] = adamUpdate(x, g, this.m[i], this.v[i], { formula: 'inner', beta1, beta2, epsilon, lr: lrT });
-          x.assign(nx);
-          nextM.push(tf.keep(nm));
-          nextV.push(tf.keep(nv));
-          return;
-        }
         const m = beta1 === 0 ? g : tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
         x.assign(tf.sub(x, tf.mul(tf.div(m, tf.add(tf.sqrt(v), epsilon)), lrT)));

@@ -90,4 +90,46 @@ export function register(program: Command): void {
       const res = await metaTrain({ cfg, train, val, outDir: String(f.out), seed, evalEvery, evalTasks, checkpointEvery, stopAfter, workers });
       process.stdout.write(`${JSON.stringify(res)}\n`);
     });
+
+  program.command('few-shot-eval')
+    .description('few-shot accuracy of a meta-trained checkpoint (or a random init) on held-out classes, with a 95% interval')
+    .requiredOption('--checkpoint <dir>', "checkpoint folder (e.g. runs/omniglot-reptile/best), or 'random' for an untrained network")
+    .requiredOption('--data <path>', 'dataset folder or zip folder (e.g. data/omniglot)')
+    .option('--format <fmt>', 'omniglot or miniimagenet', 'omniglot')
+    .option('--preset <name>', 'evaluation settings of this preset (default by format)')
+    .option('--split <name>', 'held-out classes: test or val', 'test')
+    .option('--shots <list>', 'comma list of shots', '1,5')
+    .option('--tasks <n>', 'tasks per shot setting (the paper averages 10,000)', '100')
+    .option('--transductive', 'classify all queries of a task in one batch')
+    .option('--seed <n>', 'seed of the tasks (and of a random init)', '0')
+    .option('--workers <n>', 'worker threads (exact for any number)', '1')
+    .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
+    .option('--json', 'print the results as JSON')
+    .action(async (f: Record<string, unknown>) => {
+      const format = String(f.format);
+      if (format !== 'omniglot' && format !== 'miniimagenet') throw new Error(`--format must be omniglot or miniimagenet, got '${format}'`);
+      const split = String(f.split);
+      if (split !== 'val' && split !== 'test') throw new Error(`--split must be test or val, got '${split}'`);
+      const shots = String(f.shots).split(',').map((s) => num('--shots', s.trim(), { int: true, min: 1 }));
+      const tasks = num('--tasks', f.tasks, { int: true, min: 1 });
+      const seed = num('--seed', f.seed, { int: true, min: 0, max: 2 ** 31 - 1 });
+      const workers = num('--workers', f.workers, { int: true, min: 1, max: 64 });
+      const cfg = await resolveReptileConfig({ format, preset: f.preset });
+      const checkpoint = String(f.checkpoint);
+      const { existsSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      if (checkpoint !== 'random' && !existsSync(join(checkpoint, 'checkpoint.json'))) throw new Error(`--checkpoint ${checkpoint}: no checkpoint.json there`);
+      const { checkBackendChoice, initBackend } = await import('../backend.js');
+      await initBackend(checkBackendChoice(String(f.backend)));
+      const model = checkpoint === 'random' ? cfg.model : (await import('../checkpoint.js')).readCheckpointMeta(checkpoint).config;
+      cfg.model = model;
+      const { loadFewShotPool } = await import('../data/fewshot.js');
+      const pool = await loadFewShotPool(format, String(f.data), { split, size: model.inputSize, channels: model.channels as 1 | 3, rotations: false });
+      const { fewShotEval } = await import('./fewshot-eval.js');
+      const log = (m: string) => process.stderr.write(`${m}\n`);
+      log(`few-shot eval: ${checkpoint} on ${pool.classes.length} ${split} classes, ${tasks} tasks per setting`);
+      const res = await fewShotEval({ checkpoint, randomModel: cfg.model, pool, cfg, shots, tasks, transductive: f.transductive === true, seed, workers, onProgress: log });
+      if (f.json) process.stdout.write(`${JSON.stringify(res, null, 1)}\n`);
+      else for (const r of res) process.stdout.write(`${r.ways}-way ${r.shots}-shot${r.transductive ? ' (transductive)' : ''}: ${(100 * r.accuracy).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)} over ${r.tasks} tasks\n`);
+    });
 }

@@ -198,6 +198,8 @@ export async function metaTrain(o: MetaTrainOptions): Promise<MetaTrainResult> {
       progress?.update(step, `loss ${(lossSum / lossN).toFixed(3)}`);
       if (o.evalEvery > 0 && step % o.evalEvery === 0) await evaluate();
       if (step % ckEvery === 0 || step === stopAt) await save(lastDir);
+      // the sequential meta-step is synchronous: yield so a SIGINT/SIGTERM is seen now, not at the next checkpoint
+      await new Promise((resolve) => setImmediate(resolve));
     }
     if (interrupted) {
       await save(lastDir);

@@ -1,6 +1,6 @@
 // Reptile: exact meta-update (ε=0 keeps φ, ε=1 with one task gives φ̃), batching, no leaks, evaluation, resume = uninterrupted run.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -133,6 +133,13 @@ test('metaTrain: interrupted after 3 iterations then rerun → same final weight
   const curve = (d: string) => readMetricsLog<MetaRecord>(join(root, d, 'metrics.jsonl')).map((r) => [r.step, r.val, r.trainLoss]);
   assert.deepEqual(curve('resumed'), curve('full'));
   assert.deepEqual(curve('full').map((r) => r[0]), [0, 4, 8]);
+  // the learning curve as a picture and its data, rewritten after every evaluation
+  const fig = JSON.parse(readFileSync(join(root, 'full', 'curves.json'), 'utf8')) as { series: { name: string; points: [number, number][] }[] };
+  assert.deepEqual(fig.series.map((s) => s.name), CFG.evalShots.map((k) => `${CFG.ways}-way ${k}-shot`));
+  assert.deepEqual(fig.series[0].points.map((p) => p[0]), [0, 4, 8]);
+  assert.deepEqual(fig.series[0].points.map((p) => p[1]), curve('full').map((r) => (r[1] as Record<string, number>)[String(CFG.evalShots[0])]));
+  const png = readFileSync(join(root, 'full', 'curves.png'));
+  assert.equal(png.subarray(1, 4).toString('latin1'), 'PNG');
 });
 
 test('metaTrain: rerun on the same --out with another config → error naming the differing key', async () => {

@@ -8,6 +8,7 @@ import { buildModel, trainableVariables } from '../models/backbone.js';
 import { createProgress, openMetricsLog } from '../progress.js';
 import { createRng } from '../random.js';
 import { InnerAdam } from './adam.js';
+import { writeMetaCurves } from './curves.js';
 import type { ParallelReptile } from './parallel.js';
 import { metaStepSize, type ReptileConfig } from './presets.js';
 import { evaluateFewShot, metaStep } from './reptile.js';
@@ -183,6 +184,7 @@ export async function metaTrain(o: MetaTrainOptions): Promise<MetaTrainResult> {
       await save(bestDir);
     }
     metrics.write(rec as unknown as Record<string, unknown>);
+    if (accs.length) await writeMetaCurves(o.outDir, cfg.ways);
     if (accs.length) log(`step ${step}: val ${Object.entries(val).map(([k, v]) => `${k}-shot ${(100 * v).toFixed(1)}%`).join(', ')}${best ? ' (best)' : ''}`);
     lossSum = 0; lossN = 0; stepsSince = 0; t0 = Date.now();
   };

@@ -19,7 +19,7 @@ import { v2Router } from './routes/v2.js';
 /** The parts of ServeConfig the app uses (paths already resolved). */
 export type AppConfig = Pick<
   ServeConfig,
-  'apiKeys' | 'corsOrigins' | 'rateLimitPerMinute' | 'maxFileBytes' | 'maxFiles' | 'maxPixels' | 'maxQueue' | 'staticDir'
+  'apiKeys' | 'corsOrigins' | 'rateLimitPerMinute' | 'trustProxy' | 'maxFileBytes' | 'maxFiles' | 'maxPixels' | 'maxQueue' | 'staticDir'
 >;
 
 export interface AppDeps {
@@ -59,6 +59,8 @@ export function createApp(deps: AppDeps): { app: Express; state: ServerState; me
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // behind N reverse proxies, req.ip (rate limit, logs) comes from X-Forwarded-For
+  if (config.trustProxy) app.set('trust proxy', config.trustProxy);
   app.use(requestLogger(logger));
   app.use(metrics.middleware);
   app.use(

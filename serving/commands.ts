@@ -25,6 +25,7 @@ export function register(program: Command): void {
     .option('--api-key <key>', 'require "Authorization: Bearer <key>" on the API (repeatable) [REPTILE_DR_API_KEYS, comma-separated]', collect)
     .option('--cors-origin <origin>', 'allow a browser origin, or * (repeatable) [REPTILE_DR_CORS_ORIGINS]', collect)
     .option('--rate-limit <n>', 'API requests per minute per client, 0 = off (default 600) [REPTILE_DR_RATE_LIMIT]')
+    .option('--trust-proxy <hops>', 'reverse proxies in front of the server; the client address is read from X-Forwarded-For (default 0) [REPTILE_DR_TRUST_PROXY]')
     .option('--static <dir>', 'web viewer folder served at / (default web-viewer/dist) [REPTILE_DR_STATIC_DIR]')
     .option('--fixtures <dir>', "folder holding each card's reference image (default test/fixtures) [REPTILE_DR_FIXTURES]")
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info) [REPTILE_DR_LOG_LEVEL]')
@@ -49,6 +50,7 @@ export function register(program: Command): void {
         apiKeys: o.apiKey,
         corsOrigins: o.corsOrigin,
         rateLimitPerMinute: o.rateLimit,
+        trustProxy: o.trustProxy,
         staticDir: o.static,
         fixturesDir: o.fixtures,
         logLevel: o.logLevel,

@@ -24,6 +24,7 @@ export const CONFIG_SOURCES = {
   apiKeys: { flag: '--api-key', env: 'REPTILE_DR_API_KEYS' },
   corsOrigins: { flag: '--cors-origin', env: 'REPTILE_DR_CORS_ORIGINS' },
   rateLimitPerMinute: { flag: '--rate-limit', env: 'REPTILE_DR_RATE_LIMIT' },
+  trustProxy: { flag: '--trust-proxy', env: 'REPTILE_DR_TRUST_PROXY' },
   staticDir: { flag: '--static', env: 'REPTILE_DR_STATIC_DIR' },
   fixturesDir: { flag: '--fixtures', env: 'REPTILE_DR_FIXTURES' },
   logLevel: { flag: '--log-level', env: 'REPTILE_DR_LOG_LEVEL' },
@@ -75,6 +76,12 @@ export const ServeConfigSchema = z.object({
   corsOrigins: list.default([]),
   /** Requests per minute per client IP on the API routes; 0 disables. */
   rateLimitPerMinute: int(0, 1_000_000).default(600),
+  /**
+   * Reverse proxies in front of the server (0 = none): with N, the client address (rate limit, logs) is
+   * taken from X-Forwarded-For as seen by the Nth proxy, not from the socket. Never set it without a proxy:
+   * clients could then pick their own address.
+   */
+  trustProxy: int(0, 10).default(0),
   staticDir: z.string().min(1).default(underRoot('web-viewer/dist')),
   fixturesDir: z.string().min(1).default(underRoot('test/fixtures')),
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),

@@ -54,6 +54,28 @@ describe('security', () => {
     assert.equal((await fetch(`${guarded.url}/healthz`)).status, 200);
   });
 
+  test('trust proxy: with --trust-proxy 1 each X-Forwarded-For client has its own limit; without it the header is ignored', async () => {
+    const hit = (url: string, ip: string) => fetch(`${url}/v1/models`, { headers: { 'x-forwarded-for': ip } });
+    const proxied = await startTestServer({ rateLimitPerMinute: 3, trustProxy: 1 });
+    const direct = await startTestServer({ rateLimitPerMinute: 3 });
+    try {
+      for (let i = 0; i < 3; i++) assert.equal((await hit(proxied.url, '203.0.113.7')).status, 200);
+      assert.equal((await hit(proxied.url, '203.0.113.7')).status, 429, 'the 4th request of one forwarded client');
+      assert.equal((await hit(proxied.url, '198.51.100.9')).status, 200, 'another forwarded client is not limited');
+      for (let i = 0; i < 3; i++) assert.equal((await hit(direct.url, `203.0.113.${i}`)).status, 200);
+      assert.equal((await hit(direct.url, '198.51.100.9')).status, 429, 'without trust proxy every request counts against the socket address');
+    } finally {
+      await proxied.close();
+      await direct.close();
+    }
+  });
+
+  test('trust proxy: a value outside 0..10 → config error naming the flag', async () => {
+    const { resolveServeConfig } = await import('../../serving/config.js');
+    assert.throws(() => resolveServeConfig({ trustProxy: 'yes' as unknown as number }, {}), /--trust-proxy/);
+    assert.throws(() => resolveServeConfig({}, { REPTILE_DR_TRUST_PROXY: '11' }), /REPTILE_DR_TRUST_PROXY|--trust-proxy/);
+  });
+
   test('queue: more images waiting than --max-queue → 503 overloaded with Retry-After, then serves again', async () => {
     const [a, b] = await Promise.all([postForm(tight.url, [{ bytes: png, type: 'image/png' }]), postForm(tight.url, [{ bytes: png, type: 'image/png' }])]);
     const statuses = [a.status, b.status].sort();

@@ -101,11 +101,7 @@ function toNhwc(b: GraphBuilder, v: FlowValue, base: string): string {
  * exported in inference form (moving mean/variance). Throws naming the first layer it cannot export.
  */
 export function toOnnx(model: tf.LayersModel, opts: ToOnnxOptions = {}): OnnxExport {
-  const names = {
-    input: opts.inputName ?? DEFAULT_IO_NAMES.input,
-    logits: opts.logitsName ?? DEFAULT_IO_NAMES.logits,
-    probs: opts.probsName ?? DEFAULT_IO_NAMES.probs,
-  };
+  const names = ioNames(opts);
   const layers = supportedChain(model);
   const inShape = shapeOf(model.inputs[0]);
   if (inShape.length !== 3 && inShape.length !== 1) throw new Error(`model input must be NHWC [N,H,W,C] or [N,F], got [N,${inShape.join(',')}]`);
@@ -129,15 +125,25 @@ export function toOnnx(model: tf.LayersModel, opts: ToOnnxOptions = {}): OnnxExp
     const logits = b.addNode('Identity', [toNhwc(b, x, 'output')], 'output', {}, names.logits);
     b.addNode('Softmax', [logits], 'output', { axis: { i: -1 } }, names.probs);
   }
+  return finishGraph(b, opts, names, inputDims, outDims, modelOutput, summary, model.name,
+    'Exported from TensorFlow.js by reptile-dr. Input NHWC float32; outputs logits and probs (softmax).');
+}
+
+/** The graph's input/output names from the options (defaults {@link DEFAULT_IO_NAMES}). */
+function ioNames(opts: ToOnnxOptions): { input: string; logits: string; probs: string } {
+  return {
+    input: opts.inputName ?? DEFAULT_IO_NAMES.input,
+    logits: opts.logitsName ?? DEFAULT_IO_NAMES.logits,
+    probs: opts.probsName ?? DEFAULT_IO_NAMES.probs,
+  };
+}
+
+/** Declares the two outputs, serialises the graph and describes it. */
+function finishGraph(b: GraphBuilder, opts: ToOnnxOptions, names: ReturnType<typeof ioNames>, inputDims: Dim[], outDims: Dim[],
+  modelOutput: OnnxExport['modelOutput'], summary: string[], defaultName: string, docString: string): OnnxExport {
   b.addOutput(names.logits, outDims);
   b.addOutput(names.probs, outDims);
-
-  const bytes = b.build({
-    graphName: opts.name ?? model.name,
-    producerVersion: opts.producerVersion ?? '0',
-    docString: 'Exported from TensorFlow.js by reptile-dr. Input NHWC float32; outputs logits and probs (softmax).',
-    metadata: opts.metadata,
-  });
+  const bytes = b.build({ graphName: opts.name ?? defaultName, producerVersion: opts.producerVersion ?? '0', docString, metadata: opts.metadata });
   return {
     bytes,
     opset: ONNX_OPSET,
@@ -163,11 +169,7 @@ export interface EnsembleOptions extends ToOnnxOptions {
  */
 export function toOnnxEnsemble(models: readonly tf.LayersModel[], opts: EnsembleOptions = {}): OnnxExport {
   if (models.length === 0) throw new Error('ensemble export needs at least one model');
-  const names = {
-    input: opts.inputName ?? DEFAULT_IO_NAMES.input,
-    logits: opts.logitsName ?? DEFAULT_IO_NAMES.logits,
-    probs: opts.probsName ?? DEFAULT_IO_NAMES.probs,
-  };
+  const names = ioNames(opts);
   const chains = models.map((m) => supportedChain(m));
   const inShape = shapeOf(models[0].inputs[0]);
   if (inShape.length !== 3) throw new Error(`ensemble export needs NHWC image inputs [N,H,W,C], got [N,${inShape.join(',')}]`);
@@ -208,24 +210,9 @@ export function toOnnxEnsemble(models: readonly tf.LayersModel[], opts: Ensemble
   b.addNode('Mean', branchProbs, 'ensemble', {}, names.probs);
   b.addNode('Log', [names.probs], 'ensemble', {}, names.logits);
   const outDims: Dim[] = ['N', ...outShape];
-  b.addOutput(names.logits, outDims);
-  b.addOutput(names.probs, outDims);
-  const bytes = b.build({
-    graphName: opts.name ?? models[0].name,
-    producerVersion: opts.producerVersion ?? '0',
-    docString: `Ensemble of ${models.length} TensorFlow.js classifier(s)${opts.hflip ? ' × {input, mirrored input}' : ''} exported by reptile-dr. ` +
-      'Input NHWC float32; probs = mean of the branches\' softmax, logits = log(probs).',
-    metadata: opts.metadata,
-  });
-  return {
-    bytes,
-    opset: ONNX_OPSET,
-    input: { name: names.input, shape: inputDims },
-    outputs: { logits: { name: names.logits, shape: outDims }, probs: { name: names.probs, shape: outDims } },
-    modelOutput: 'probs',
-    parameterCount: b.parameterCount,
-    summary,
-  };
+  return finishGraph(b, opts, names, inputDims, outDims, 'probs', summary, models[0].name,
+    `Ensemble of ${models.length} TensorFlow.js classifier(s)${opts.hflip ? ' × {input, mirrored input}' : ''} exported by reptile-dr. ` +
+      'Input NHWC float32; probs = mean of the branches\' softmax, logits = log(probs).');
 }
 
 /** TF.js reference of {@link toOnnxEnsemble}: mean softmax over members (and mirrored inputs) → probs [N, classes]. */

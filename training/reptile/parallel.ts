@@ -1,10 +1,10 @@
 // Parallel Reptile: a meta-iteration's tasks adapted in worker threads, one inner-Adam "lane" per worker.
-import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor, OptimizerLike } from '../checkpoint.js';
 import { cycleBatches, gatherItems, sampleEvalTask, sampleTask, type TaskItem } from '../data/tasks.js';
 import type { FewShotPool } from '../data/types.js';
 import { trainableVariables } from '../models/backbone.js';
+import { startWorkers, type WorkerHandle } from '../parallel/worker-handle.js';
 import type { Rng } from '../random.js';
 import type { AdamOptions, InnerAdam } from './adam.js';
 import type { ParallelReply, ParallelRequest, ParallelWorkerInit, WireBatch, WireEvalTask, WireTask, WireTensor } from './parallel-protocol.js';
@@ -46,64 +46,9 @@ export interface ParallelReptileOptions {
   adam?: AdamOptions;
 }
 
-interface Pending {
-  resolve: (m: ParallelReply) => void;
-  reject: (e: Error) => void;
-}
-
-class WorkerHandle {
-  private next = 1;
-  private pending = new Map<number, Pending>();
-  private failure: Error | null = null;
-
-  constructor(readonly worker: Worker) {
-    worker.on('message', (m: ParallelReply) => {
-      if (!('id' in m)) return;
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.type === 'error') p.reject(new Error(`parallel Reptile worker: ${m.message}`));
-      else p.resolve(m);
-    });
-    const fail = (e: Error) => {
-      this.failure = e;
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`parallel Reptile worker exited (code ${code})`)));
-  }
-
-  request<T extends ParallelReply['type']>(m: Omit<Extract<ParallelRequest, { type: T }>, 'id'>): Promise<Extract<ParallelReply, { type: T }>> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (m: ParallelReply) => void, reject });
-      this.worker.postMessage({ ...m, id });
-    });
-  }
-}
+type Handle = WorkerHandle<ParallelRequest, ParallelReply>;
 
 const BOOTSTRAP = new URL('./parallel-worker-bootstrap.mjs', import.meta.url);
-
-function startWorker(init: ParallelWorkerInit): Promise<WorkerHandle> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(BOOTSTRAP, { workerData: init });
-    const onMessage = (m: ParallelReply) => {
-      if (m.type !== 'ready' && m.type !== 'fatal') return;
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      if (m.type === 'ready') resolve(new WorkerHandle(worker));
-      else {
-        void worker.terminate();
-        reject(new Error(`parallel Reptile worker failed to start: ${m.message}`));
-      }
-    };
-    const onError = (e: Error) => reject(e);
-    worker.on('message', onMessage);
-    worker.once('error', onError);
-  });
-}
 
 function toWire(named: readonly NamedTensor[], prefix = ''): WireTensor[] {
   return named.map(({ name, tensor }) => ({
@@ -116,21 +61,15 @@ function toWire(named: readonly NamedTensor[], prefix = ''): WireTensor[] {
 export class ParallelReptile {
   private closed = false;
 
-  private constructor(private readonly o: ParallelReptileOptions, private readonly workers: WorkerHandle[]) {}
+  private constructor(private readonly o: ParallelReptileOptions, private readonly workers: Handle[]) {}
 
   /** Starts `o.workers` workers (each loads its own backend, model and one Adam lane). */
   static async create(o: ParallelReptileOptions): Promise<ParallelReptile> {
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new Error(`parallel Reptile: workers must be a positive integer, got ${o.workers}`);
     const adam = o.adam ?? { lr: o.cfg.lr, beta1: 0, beta2: 0.999, epsilon: 1e-8 };
     const base = { backend: o.backend ?? tf.getBackend(), model: o.cfg.model, adam, imageShape: o.pool.shape as [number, number, number] };
-    const started = await Promise.allSettled(Array.from({ length: o.workers }, (_, l) => startWorker({ ...base, lanes: [l] })));
-    const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    const bad = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
-    if (bad) {
-      await Promise.all(ok.map((w) => w.worker.terminate()));
-      throw bad.reason as Error;
-    }
-    return new ParallelReptile(o, ok);
+    const workers = await startWorkers<ParallelRequest, ParallelReply>(o.workers, BOOTSTRAP, (l): ParallelWorkerInit => ({ ...base, lanes: [l] }), 'parallel Reptile');
+    return new ParallelReptile(o, workers);
   }
 
   /** Number of Adam lanes (= workers). */

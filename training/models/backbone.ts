@@ -102,6 +102,12 @@ export interface ForwardOptions {
   training: boolean;
   /** With training, also update BN moving statistics (Keras momentum 0.99); off by default (Reptile never reads them). */
   updateStats?: boolean;
+  /**
+   * Cross-replica sum for data-parallel training (see training/parallel/): with training, BN then uses
+   * the statistics of the whole batch over all replicas (synchronized BN) and its gradient the matching
+   * global sums. Every replica must make the same calls in the same order.
+   */
+  allReduce?: (local: ArrayLike<number>) => Float64Array;
 }
 
 /**
@@ -112,7 +118,9 @@ export interface ForwardOptions {
  */
 export function forward(model: tf.LayersModel, x: tf.Tensor4D, opts: ForwardOptions): tf.Tensor2D {
   let h: tf.Tensor = x;
-  for (const layer of model.layers) {
+  const layers = model.layers;
+  for (let li = 0; li < layers.length; li++) {
+    const layer = layers[li];
     const name = layer.name;
     if (name.startsWith('conv_')) {
       const c = layer.getConfig() as { strides: number[] | number };
@@ -142,24 +150,75 @@ function batchNorm(layer: tf.layers.Layer, h: tf.Tensor, opts: ForwardOptions): 
   const gamma = byName.get('gamma')!.read();
   const beta = byName.get('beta')!.read();
   const eps = (layer.getConfig() as { epsilon: number }).epsilon;
-  let mean: tf.Tensor;
-  let variance: tf.Tensor;
-  if (opts.training) {
-    ({ mean, variance } = tf.moments(h, [0, 1, 2]));
-    if (opts.updateStats) {
-      const mm = byName.get('moving_mean')!;
-      const mv = byName.get('moving_variance')!;
-      const n = h.size / h.shape[h.rank - 1];
-      const unbiased = n > 1 ? tf.mul(variance, n / (n - 1)) : variance;
-      mm.write(tf.add(tf.mul(mm.read(), 0.99), tf.mul(mean, 0.01)));
-      mv.write(tf.add(tf.mul(mv.read(), 0.99), tf.mul(unbiased, 0.01)));
-    }
-  } else {
-    mean = byName.get('moving_mean')!.read();
-    variance = byName.get('moving_variance')!.read();
-  }
+  if (opts.training) return trainBatchNorm(byName, h, gamma, beta, eps, opts.allReduce ?? ((v) => Float64Array.from(v)), opts.updateStats ?? false);
+  const mean = byName.get('moving_mean')!.read();
+  const variance = byName.get('moving_variance')!.read();
   const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, eps)));
   return tf.add(tf.mul(tf.sub(h, mean), scale), beta);
+}
+
+/**
+ * Training-mode batch norm as one op with a hand-written gradient. Statistics are those of the whole
+ * batch: `allReduce` sums per-channel partial sums across data-parallel replicas (the identity in one
+ * thread). With σ = √(var+ε), x̂ = (x−μ)/σ, M rows in all:
+ *   dx = γ/σ · (dy − Σdy/M − x̂ · Σ(dy·x̂)/M),   dγ = Σdy·x̂,   dβ = Σdy
+ * (dγ, dβ over this replica's rows; the caller sums gradients across replicas). Every per-channel
+ * scale-and-shift of a full activation runs as wasm's fused BatchNorm kernel: tf's composite BN (and
+ * its autodiff) spends most of a small net's step in broadcasting element-wise kernels, which wasm runs
+ * without a fast path. dx = A·dy + B·x + C per channel, i.e. two such kernels and one add.
+ * Moving statistics as Keras (momentum 0.99, unbiased variance).
+ */
+function trainBatchNorm(
+  byName: Map<string, tf.LayerVariable>, h: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number,
+  allReduce: (local: ArrayLike<number>) => Float64Array, updateStats: boolean,
+): tf.Tensor {
+  const c = h.shape[h.rank - 1];
+  const axes = [0, 1, 2];
+  const vec = (f: (k: number) => number) => tf.tensor1d(Float32Array.from({ length: c }, (_, k) => f(k)));
+  // Per-channel scale-and-shift x·a + b (one fused kernel; variance 1−ε makes its 1/√(var+ε) one). Tensors
+  // are made where they are used: the gradient runs after the forward pass's intermediates are disposed.
+  const affine = (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.batchNorm(x as tf.Tensor4D, tf.zeros([c]), tf.fill([c], 1 - eps), b, a, eps);
+  const sums = (x: tf.Tensor) => tf.tidy(() => [...(tf.sum(x, axes).dataSync() as Float32Array), ...(tf.sum(tf.square(x), axes).dataSync() as Float32Array)]);
+  const s = sums(h);
+  const r = allReduce([...s, h.size / c]);
+  const m = r[2 * c];
+  const mean = Float64Array.from({ length: c }, (_, k) => r[k] / m);
+  // var = E[x²] − μ², from float32 partial sums combined in float64 (conv outputs have |μ| of the order of σ)
+  const variance = Float64Array.from({ length: c }, (_, k) => Math.max(r[c + k] / m - mean[k] * mean[k], 0));
+  const rstd = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
+  if (updateStats) {
+    const unbias = m > 1 ? m / (m - 1) : 1;
+    const mm = byName.get('moving_mean')!;
+    const mv = byName.get('moving_variance')!;
+    const oldM = mm.read().dataSync();
+    const oldV = mv.read().dataSync();
+    mm.write(vec((k) => oldM[k] * 0.99 + mean[k] * 0.01));
+    mv.write(vec((k) => oldV[k] * 0.99 + variance[k] * unbias * 0.01));
+  }
+  const op = tf.customGrad((xIn, gIn, bIn, save) => {
+    const x = xIn as tf.Tensor;
+    const g = (gIn as tf.Tensor).dataSync() as Float32Array;
+    // y = x·(γ/σ) + (β − μγ/σ)
+    const scale = vec((k) => g[k] * rstd[k]);
+    const shift = tf.sub(bIn as tf.Tensor, vec((k) => mean[k] * g[k] * rstd[k]));
+    (save as tf.GradSaveFunc)([x]);
+    return {
+      value: affine(x, scale, shift),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs] = saved;
+        const local = tf.tidy(() => [...(tf.sum(dy, axes).dataSync() as Float32Array), ...(tf.sum(tf.mul(dy, xs), axes).dataSync() as Float32Array)]);
+        const tot = allReduce(local);
+        // Σdy·x̂ = (Σdy·x − μΣdy)/σ, globally and for this replica's rows.
+        const gx = Float64Array.from({ length: c }, (_, k) => (tot[c + k] - mean[k] * tot[k]) * rstd[k]);
+        const a = Float64Array.from({ length: c }, (_, k) => g[k] * rstd[k]);
+        const B = vec((k) => -a[k] * rstd[k] * gx[k] / m);
+        const C = vec((k) => -a[k] * tot[k] / m + a[k] * rstd[k] * gx[k] / m * mean[k]);
+        const dx = tf.add(affine(dy, vec((k) => a[k]), C), affine(xs, B, tf.zeros([c])));
+        return [dx, vec((k) => (local[c + k] - mean[k] * local[k]) * rstd[k]), vec((k) => local[k])];
+      },
+    };
+  });
+  return op(h, gamma, beta);
 }
 
 /** Options of {@link transferWeights}. */

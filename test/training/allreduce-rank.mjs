@@ -1,0 +1,11 @@
+// One all-reduce rank in a worker thread for data-parallel.test.ts: five calls, then posts what it got.
+import { parentPort, workerData } from 'node:worker_threads';
+import { register } from 'tsx/esm/api';
+
+register();
+const { AllReducer } = await import('../../training/parallel/allreduce.ts');
+const { buffer, rank, size } = workerData;
+const r = new AllReducer(buffer, rank, size, 4);
+const got = [];
+for (let call = 0; call < 5; call++) got.push([...r.sum([call + rank, 1, 0.5 * call * (rank + 1)])]);
+parentPort.postMessage(got);

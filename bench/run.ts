@@ -120,6 +120,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
         name: `train-step/${c.label}/${b}`, unit: 'images/s', backend: b, tf: true, refKey: `torch:${c.id}`,
         run: () => benchTrainStep(b, c, b === 'cpu' ? P.slow : P[c.id]),
       });
+      if (b === 'cpu') continue;
+      // both cores: the batch split over 2 replica threads (synchronized BN, see training/parallel/)
+      plan.push({
+        name: `train-step/${c.label}-workers2/${b}`, unit: 'images/s', backend: b, tf: true, refKey: `torch:${c.id}`,
+        run: () => benchTrainStep(b, c, P[c.id], 2),
+      });
     }
     refs.set(`torch:${c.id}`, async () => (await import('./torch.js')).runTorchReference(opts.python, 'train_step.py', [c.id], P[c.id], opts.threads));
   }

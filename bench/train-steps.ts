@@ -64,8 +64,44 @@ async function makeTrainStep(backend: BackendChoice, c: TrainStepCase): Promise<
   return { tf, step, dispose };
 }
 
-/** Times one train-step case on one backend; returns images/s per rep. Leaves no tensors behind. */
-export async function benchTrainStep(backend: BackendChoice, c: TrainStepCase, protocol: Protocol): Promise<Summary> {
+/**
+ * The same step data-parallel: the batch split over `workers` replica threads (synchronized BN,
+ * all-reduced gradients, Adam in each replica; training/parallel/data-parallel.ts), the path
+ * `pretrain`/`finetune --workers N` take. Each step waits for the loss, as the single-thread one does.
+ */
+async function makeParallelTrainStep(backend: BackendChoice, c: TrainStepCase, workers: number): Promise<{ step: () => Promise<number>; dispose: () => Promise<void> }> {
+  const { initBackend, setBackendLogger } = await import('../training/backend.js');
+  const bb = await import('../training/models/backbone.js');
+  const { DataParallelTrainer } = await import('../training/parallel/data-parallel.js');
+  setBackendLogger(() => {});
+  const { tf, name } = await initBackend(backend);
+  const cfg: ModelConfig = { ...bb[c.preset] };
+  const model = bb.buildModel(cfg, 1);
+  const xt = tf.randomUniform([c.batch, cfg.inputSize, cfg.inputSize, cfg.channels], 0, 1, 'float32', 7);
+  const x = xt.dataSync() as Float32Array;
+  xt.dispose();
+  const y = Int32Array.from({ length: c.batch }, (_, i) => i % cfg.numClasses);
+  const dp = await DataParallelTrainer.create({ workers, config: cfg, model, backend: name, adam: { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } });
+  await dp.setState(model, null);
+  return {
+    step: () => dp.step(x, y),
+    dispose: async () => {
+      await dp.close();
+      model.dispose();
+    },
+  };
+}
+
+/** Times one train-step case on one backend (workers > 1: data-parallel); returns images/s per rep. Leaves no tensors behind. */
+export async function benchTrainStep(backend: BackendChoice, c: TrainStepCase, protocol: Protocol, workers = 1): Promise<Summary> {
+  if (workers > 1) {
+    const p = await makeParallelTrainStep(backend, c, workers);
+    try {
+      return await measureRate(p.step, c.batch, protocol);
+    } finally {
+      await p.dispose();
+    }
+  }
   const h = await makeTrainStep(backend, c);
   try {
     return await measureRate(h.step, c.batch, protocol);

@@ -27,6 +27,7 @@ function loopFlags(cmd: Command): Command {
     .option('--beta2 <x>', 'Adam β2')
     .option('--seed <n>', 'seed of init, batch order and augmentation')
     .option('--backend <name>', 'TF.js backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
+    .option('--workers <n>', 'worker threads for data-parallel train steps (synchronized BN; 1 = this thread)')
     .option('--preset <file>', 'JSON file of options (flags override it), e.g. training/runs/*.json');
 }
 

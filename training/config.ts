@@ -29,11 +29,13 @@ export interface LoopOptions {
   seed: number;
   /** Backend choice passed to initBackend ('auto', 'wasm', 'cpu', ...). */
   backend: string;
+  /** Worker threads for data-parallel steps (1 = this thread); same maths, see training/parallel/data-parallel.ts. */
+  workers: number;
 }
 
 /** Defaults of {@link LoopOptions}: Adam lr 1e-3 β 0.9/0.999, batch 32, eval every 1,000 of 200,000, patience 20. */
 export const LOOP_DEFAULTS: LoopOptions = {
-  iters: 200_000, evalEvery: 1000, patience: 20, batchSize: 32, lr: 1e-3, beta1: 0.9, beta2: 0.999, seed: 0, backend: 'auto',
+  iters: 200_000, evalEvery: 1000, patience: 20, batchSize: 32, lr: 1e-3, beta1: 0.9, beta2: 0.999, seed: 0, backend: 'auto', workers: 1,
 };
 
 /** Options of fine-tuning (CLI `finetune`). */
@@ -130,6 +132,7 @@ export function loopFromFlags(f: Record<string, unknown>, defaults: LoopOptions)
     beta2: numFlag('beta2', g('beta2'), 0, 0.999999999),
     seed: intFlag('seed', g('seed'), 0),
     backend: String(g('backend')),
+    workers: intFlag('workers', g('workers') ?? 1, 1),
   };
 }
 

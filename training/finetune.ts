@@ -113,7 +113,7 @@ export async function finetuneOnData(
     res = await fit({
       model, config: target, train, val, score: gradeScore, outDir,
       iters: opts.iters, evalEvery: opts.evalEvery, patience: opts.patience, batchSize: opts.batchSize,
-      lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, seed: opts.seed, augment,
+      lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, seed: opts.seed, workers: opts.workers, augment,
       classWeights: opts.classWeight === 'balanced' ? balancedClassWeights(data.train.y, NUM_GRADES) : null,
       runInfo: { kind: 'finetune', options: rest, spec },
       onStep: hooks.onStep, onEval: hooks.onEval,

@@ -3,8 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { augmentActive, augmentBatch, type AugmentOptions } from './augment.js';
-import { checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { checkpointExists, loadCheckpoint, saveCheckpoint, type OptimizerLike } from './checkpoint.js';
 import { forward, trainableVariables, type ModelConfig } from './models/backbone.js';
+import { DataParallelTrainer } from './parallel/data-parallel.js';
 import { openMetricsLog } from './progress.js';
 import { createRng } from './random.js';
 
@@ -82,6 +83,12 @@ export interface FitOptions {
   onStep?: (step: number, iters: number) => void;
   /** Stop requested from outside (checked between steps; the last checkpoint stays at the last evaluation). */
   shouldStop?: () => boolean;
+  /**
+   * Worker threads for data-parallel steps (default 1: this thread). With N > 1 each batch is split over
+   * N replicas with synchronized BN (training/parallel/data-parallel.ts): same maths, float summation
+   * order aside. Evaluation and checkpoints stay in this thread.
+   */
+  workers?: number;
 }
 
 /** What {@link fit} returns. */
@@ -165,6 +172,9 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     st.bestScore ??= -Infinity; // JSON has no -Infinity
   }
   const resumedFrom = step;
+  const workers = o.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new Error(`fit: workers must be a positive integer, got ${workers}`);
+  let dp: DataParallelTrainer | null = null;
   const weights = o.classWeights ? tf.tensor1d(o.classWeights) : null;
   const n = o.train.n;
   const perEpoch = Math.max(1, Math.floor(n / Math.min(batchSize, n)));
@@ -174,6 +184,15 @@ export async function fit(o: FitOptions): Promise<FitResult> {
 
   const evaluate = async () => {
     const ts = Date.now();
+    // Data-parallel: bring the replicas' weights and Adam state into this thread for scoring and checkpoints.
+    const pulled = dp ? await dp.pullInto(o.model) : null;
+    try {
+      await evaluateHere(ts, pulled ?? optimizer);
+    } finally {
+      if (pulled) tf.dispose(pulled.tensors);
+    }
+  };
+  const evaluateHere = async (ts: number, optState: OptimizerLike) => {
     const probs = predictSource(o.model, o.val);
     const { score, metrics } = o.score(o.val.labels, probs, k);
     const trainLoss = lossWindow.length ? lossWindow.reduce((a, b) => a + b, 0) / lossWindow.length : Number.NaN;
@@ -193,12 +212,19 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     }
     if (step > 0 && st.evalsSinceBest >= o.patience) st.stoppedEarly = true;
     if (st.stoppedEarly || step >= o.iters) st.finished = true;
-    await saveCheckpoint(lastDir, { model: o.model, config: o.config, step, state: { run: st, info: o.runInfo ?? {} }, optimizer });
+    await saveCheckpoint(lastDir, { model: o.model, config: o.config, step, state: { run: st, info: o.runInfo ?? {} }, optimizer: optState });
     metricsLog.write({ ...rec, best: st.bestScore, bestStep: st.bestStep, time: new Date().toISOString() });
     o.onEval?.(rec, { step: st.bestStep, score: st.bestScore });
   };
 
   try {
+    if (workers > 1) {
+      const hyper = { lr: o.lr ?? 1e-3, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, epsilon: o.epsilon ?? 1e-8 };
+      dp = await DataParallelTrainer.create({ workers, config: o.config, model: o.model, adam: hyper });
+      const state = step > 0 ? await optimizer.getWeights() : null;
+      await dp.setState(o.model, state);
+      if (state) tf.dispose(state.filter((w) => w.name === 'iter').map((w) => w.tensor)); // a fresh scalar; the rest are Adam's variables
+    }
     if (step === 0 && (o.evalAtStart ?? true) && !st.finished) await evaluate();
     while (!st.finished && step < o.iters) {
       if (o.shouldStop?.()) break;
@@ -209,22 +235,17 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       const at = (step % perEpoch) * bs;
       const { x, y } = o.train.batch(epochOrder.order.slice(at, at + bs));
       if (augmentActive(o.augment)) augmentBatch(x, y.length, o.train.shape, o.augment!, createRng(`${seed}:aug:${step}`));
-      const loss = tf.tidy(() => {
-        const xt = tf.tensor4d(x, [y.length, ...o.train.shape]);
-        const yt = tf.tensor1d(y, 'int32');
-        return optimizer.minimize(() => {
-          const logits = forward(o.model, xt, { training: true, updateStats: o.config.batchNorm });
-          const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(yt, k), logits, undefined, 0, tf.Reduction.NONE);
-          return (weights ? tf.mean(tf.mul(ce, tf.gather(weights, yt))) : tf.mean(ce)) as tf.Scalar;
-        }, true, vars)!;
-      });
-      lossWindow.push((await loss.data())[0]);
-      loss.dispose();
+      if (dp) {
+        lossWindow.push(await dp.step(x, y, o.classWeights ?? null));
+      } else {
+        lossWindow.push(stepHere(x, y));
+      }
       step++;
       o.onStep?.(step, o.iters);
       if (step % o.evalEvery === 0 || step >= o.iters) await evaluate();
     }
   } finally {
+    await dp?.close();
     weights?.dispose();
     optimizer.dispose();
     metricsLog.close();
@@ -239,4 +260,20 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     history: st.history,
     wallSeconds: (Date.now() - t0) / 1000,
   };
+
+  /** One Adam step in this thread; returns the batch loss. */
+  function stepHere(x: Float32Array, y: Int32Array): number {
+    const loss = tf.tidy(() => {
+      const xt = tf.tensor4d(x, [y.length, ...o.train.shape]);
+      const yt = tf.tensor1d(y, 'int32');
+      return optimizer.minimize(() => {
+        const logits = forward(o.model, xt, { training: true, updateStats: o.config.batchNorm });
+        const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(yt, k), logits, undefined, 0, tf.Reduction.NONE);
+        return (weights ? tf.mean(tf.mul(ce, tf.gather(weights, yt))) : tf.mean(ce)) as tf.Scalar;
+      }, true, vars)!;
+    });
+    const v = loss.dataSync()[0];
+    loss.dispose();
+    return v;
+  }
 }

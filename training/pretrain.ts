@@ -105,7 +105,7 @@ export async function pretrainOnPool(opts: PretrainOptions, pool: FewShotPool, o
     const res = await fit({
       model, config, train: poolSource(pool, split.train), val: poolSource(pool, split.val), score: accuracyScore, outDir,
       iters: opts.iters, evalEvery: opts.evalEvery, patience: opts.patience, batchSize: opts.batchSize,
-      lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, seed: opts.seed,
+      lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, seed: opts.seed, workers: opts.workers,
       runInfo: { kind: 'pretrain', options: rest, ...source },
       onStep: hooks.onStep, onEval: hooks.onEval,
     });

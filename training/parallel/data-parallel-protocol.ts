@@ -1,5 +1,6 @@
 // Messages between the data-parallel coordinator (data-parallel.ts) and its replica threads (data-parallel-worker.ts).
 import type { ModelConfig } from '../models/backbone.js';
+import type { WireTensor } from './wire.js';
 
 /** Adam hyper-parameters of the replicas' optimizers (tf.train.adam). */
 export interface AdamHyper {
@@ -21,17 +22,9 @@ export interface ReplicaInit {
   maxLen: number;
 }
 
-/** A named array, the wire form of a NamedTensor. */
-export interface WireNamed {
-  name: string;
-  shape: number[];
-  dtype: 'float32' | 'int32';
-  data: Float32Array | Int32Array;
-}
-
 /** Coordinator → replica; every request carries an id that its reply echoes. */
 export type ReplicaRequest =
-  | { type: 'setState'; id: number; weights: Float32Array[]; optimizer: WireNamed[] | null }
+  | { type: 'setState'; id: number; weights: Float32Array[]; optimizer: WireTensor[] | null }
   | { type: 'step'; id: number; n: number; x: Float32Array; y: Int32Array; total: number; classWeights: number[] | null; apply: boolean }
   | { type: 'getState'; id: number };
 
@@ -41,5 +34,5 @@ export type ReplicaReply =
   | { type: 'fatal'; message: string }
   | { type: 'setState'; id: number }
   | { type: 'step'; id: number; loss: number; grads: Float32Array | null }
-  | { type: 'getState'; id: number; weights: Float32Array[]; optimizer: WireNamed[] }
+  | { type: 'getState'; id: number; weights: Float32Array[]; optimizer: WireTensor[] }
   | { type: 'error'; id: number; message: string };

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { checkBackendChoice, initBackend, setBackendLogger } from '../backend.js';
 import { buildModel, forward, trainableVariables } from '../models/backbone.js';
 import { AllReducer } from './allreduce.js';
-import type { ReplicaInit, ReplicaReply, ReplicaRequest, WireNamed } from './data-parallel-protocol.js';
+import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './data-parallel-protocol.js';
+import { fromWire, toWire } from './wire.js';
 
 const init = workerData as ReplicaInit;
 const port = parentPort!;
@@ -61,12 +62,6 @@ async function start(): Promise<void> {
     return { loss: v, grads: out };
   };
 
-  const toWire = (named: { name: string; tensor: tf.Tensor }[]): WireNamed[] =>
-    named.map(({ name, tensor }) => ({
-      name, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32',
-      data: (tensor.dtype === 'int32' ? Int32Array : Float32Array).from(tensor.dataSync() as Float32Array),
-    }));
-
   port.on('message', async (m: ReplicaRequest) => {
     try {
       if (m.type === 'step') {
@@ -80,7 +75,7 @@ async function start(): Promise<void> {
         optimizer.dispose();
         optimizer = newAdam();
         if (m.optimizer) {
-          const named = m.optimizer.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, w.dtype) }));
+          const named = fromWire(m.optimizer);
           await optimizer.setWeights(named);
           tf.dispose(named.map((n) => n.tensor));
         }

@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor, OptimizerLike } from '../checkpoint.js';
 import { trainableVariables, type ModelConfig } from '../models/backbone.js';
 import { createAllReduceBuffer } from './allreduce.js';
-import type { AdamHyper, ReplicaInit, ReplicaReply, ReplicaRequest, WireNamed } from './data-parallel-protocol.js';
+import type { AdamHyper, ReplicaInit, ReplicaReply, ReplicaRequest } from './data-parallel-protocol.js';
+import { fromWire, toWire } from './wire.js';
 import { startWorkers, type WorkerHandle } from './worker-handle.js';
 
 /*
@@ -56,9 +57,7 @@ export class DataParallelTrainer {
   /** Copies `model`'s weights (trainable and BN moving statistics) and an Adam state (null: fresh Adam) to every replica. */
   async setState(model: tf.LayersModel, optimizer: readonly NamedTensor[] | null): Promise<void> {
     const weights = model.weights.map((w) => w.read().dataSync() as Float32Array);
-    const opt: WireNamed[] | null = optimizer
-      ? optimizer.map(({ name, tensor }) => ({ name, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', data: tensor.dataSync() as Float32Array | Int32Array }))
-      : null;
+    const opt = optimizer ? toWire(optimizer) : null;
     await Promise.all(this.replicas.map((r) => r.request<'setState'>({ type: 'setState', weights, optimizer: opt })));
   }
 
@@ -110,7 +109,7 @@ export class DataParallelTrainer {
     const ts = st.weights.map((w, i) => tf.tensor(w, ws[i].shape as number[], 'float32'));
     model.setWeights(ts);
     tf.dispose(ts);
-    const named = st.optimizer.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, w.dtype) }));
+    const named = fromWire(st.optimizer);
     return { getWeights: () => named, named, tensors: named.map((n) => n.tensor) };
   }
 

@@ -1,6 +1,9 @@
 // Messages between the parallel Reptile coordinator (parallel.ts) and its worker threads (parallel-worker.ts).
 import type { ModelConfig } from '../models/backbone.js';
+import type { WireTensor } from '../parallel/wire.js';
 import type { AdamOptions } from './adam.js';
+
+export type { WireTensor };
 
 /** What a worker is started with (workerData). */
 export interface ParallelWorkerInit {
@@ -34,14 +37,6 @@ export interface WireEvalTask {
   batches: WireBatch[];
   /** Prediction batches; `pick` is the row whose argmax is returned (−1: every row). */
   predict: { batch: WireBatch; pick: number }[];
-}
-
-/** A named array, the wire form of a NamedTensor (Adam state). */
-export interface WireTensor {
-  name: string;
-  shape: number[];
-  dtype: 'float32' | 'int32';
-  data: Float32Array | Int32Array;
 }
 
 /** Coordinator → worker; every request carries an id that its reply echoes. */

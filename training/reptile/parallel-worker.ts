@@ -3,8 +3,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { checkBackendChoice, initBackend, setBackendLogger } from '../backend.js';
 import { buildModel, forward, trainableVariables } from '../models/backbone.js';
+import { fromWire, toWire } from '../parallel/wire.js';
 import { InnerAdam } from './adam.js';
-import type { ParallelReply, ParallelRequest, ParallelWorkerInit, WireBatch, WireEvalTask, WireTask, WireTensor } from './parallel-protocol.js';
+import type { ParallelReply, ParallelRequest, ParallelWorkerInit, WireBatch, WireEvalTask, WireTask } from './parallel-protocol.js';
 import { taskLoss } from './reptile.js';
 
 const init = workerData as ParallelWorkerInit;
@@ -65,7 +66,7 @@ async function start(): Promise<void> {
         send({ type: 'tasks', id: m.id, results }, results.flatMap((r) => r.weights.map((w) => w.buffer as ArrayBuffer)));
       } else if (m.type === 'eval') {
         const base = new InnerAdam(vars, init.adam);
-        const named = m.adam.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, w.dtype) }));
+        const named = fromWire(m.adam);
         try {
           base.setWeights(named);
           send({ type: 'eval', id: m.id, predictions: m.tasks.map((t) => runEval(m.phi, base, t)) });
@@ -75,13 +76,11 @@ async function start(): Promise<void> {
         }
       } else if (m.type === 'getLane') {
         const named = lane(m.lane).getWeights();
-        const state: WireTensor[] = named.map(({ name, tensor }) => ({
-          name, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', data: tensor.dataSync() as Float32Array | Int32Array,
-        }));
+        const state = toWire(named);
         tf.dispose(named.map((n) => n.tensor));
         send({ type: 'getLane', id: m.id, state });
       } else if (m.type === 'setLane') {
-        const named = m.state.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, w.dtype) }));
+        const named = fromWire(m.state);
         lane(m.lane).setWeights(named);
         tf.dispose(named.map((n) => n.tensor));
         send({ type: 'setLane', id: m.id });

@@ -4,10 +4,11 @@ import type { NamedTensor, OptimizerLike } from '../checkpoint.js';
 import { cycleBatches, gatherItems, sampleEvalTask, sampleTask, type TaskItem } from '../data/tasks.js';
 import type { FewShotPool } from '../data/types.js';
 import { trainableVariables } from '../models/backbone.js';
+import { fromWire, toWire } from '../parallel/wire.js';
 import { startWorkers, type WorkerHandle } from '../parallel/worker-handle.js';
 import type { Rng } from '../random.js';
 import type { AdamOptions, InnerAdam } from './adam.js';
-import type { ParallelReply, ParallelRequest, ParallelWorkerInit, WireBatch, WireEvalTask, WireTask, WireTensor } from './parallel-protocol.js';
+import type { ParallelReply, ParallelRequest, ParallelWorkerInit, WireBatch, WireEvalTask, WireTask } from './parallel-protocol.js';
 import type { ReptileConfig } from './presets.js';
 import { innerLoop, reptileUpdate, type FewShotEvalOptions } from './reptile.js';
 import { applyMetaUpdate, disposeAll, restore, snapshot } from './weights.js';
@@ -49,13 +50,6 @@ export interface ParallelReptileOptions {
 type Handle = WorkerHandle<ParallelRequest, ParallelReply>;
 
 const BOOTSTRAP = new URL('./parallel-worker-bootstrap.mjs', import.meta.url);
-
-function toWire(named: readonly NamedTensor[], prefix = ''): WireTensor[] {
-  return named.map(({ name, tensor }) => ({
-    name: name.slice(prefix.length), shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32',
-    data: tensor.dataSync() as Float32Array | Int32Array,
-  }));
-}
 
 /** Reptile meta-iterations with their tasks spread over worker threads (see the lanes note above). */
 export class ParallelReptile {
@@ -137,7 +131,7 @@ export class ParallelReptile {
   /** Lane `lane`'s Adam state as named tensors (InnerAdam.getWeights names); the caller disposes them. */
   async getLane(lane: number): Promise<NamedTensor[]> {
     const { state } = await this.workers[this.check(lane)].request<'getLane'>({ type: 'getLane', lane });
-    return state.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape, w.dtype) }));
+    return fromWire(state);
   }
 
   /** Sets lane `lane`'s Adam state from named tensors (InnerAdam.getWeights names; `prefix` stripped). */

@@ -41,7 +41,8 @@ async function makeTrainStep(backend: BackendChoice, c: TrainStepCase): Promise<
   const cfg: ModelConfig = { ...bb[c.preset] };
   const model = bb.buildModel(cfg, 1);
   const vars = bb.trainableVariables(model);
-  const optimizer = tf.train.adam(1e-3, 0.9, 0.999, 1e-8);
+  const { adam } = await import('../training/optimizer.js');
+  const optimizer = adam(1e-3, 0.9, 0.999, 1e-8);
   const x = tf.randomUniform([c.batch, cfg.inputSize, cfg.inputSize, cfg.channels], 0, 1, 'float32', 7) as tfType.Tensor4D;
   const labels = tf.tensor1d(Array.from({ length: c.batch }, (_, i) => i % cfg.numClasses), 'int32');
   const y = tf.oneHot(labels, cfg.numClasses);

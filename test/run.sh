@@ -2,6 +2,7 @@
 # Runs every test file (test/**/*.test.ts) with node's test runner under tsx.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+node scripts/build-simd.mjs
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 if [ "$#" -gt 0 ]; then files=("$@"); fi
 exec node --import tsx --test --test-concurrency=1 "${files[@]}"

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { augmentActive, augmentBatch, type AugmentOptions } from './augment.js';
 import { checkpointExists, loadCheckpoint, saveCheckpoint, type OptimizerLike } from './checkpoint.js';
 import { forward, trainableVariables, type ModelConfig } from './models/backbone.js';
+import { adam } from './optimizer.js';
 import { DataParallelTrainer } from './parallel/data-parallel.js';
 import { openMetricsLog } from './progress.js';
 import { createRng } from './random.js';
@@ -153,7 +154,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   const lastDir = join(o.outDir, 'last');
   const bestDir = join(o.outDir, 'best');
   const metricsLog = openMetricsLog(join(o.outDir, 'metrics.jsonl'));
-  const optimizer = tf.train.adam(o.lr ?? 1e-3, o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.epsilon ?? 1e-8);
+  const optimizer = adam(o.lr ?? 1e-3, o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.epsilon ?? 1e-8);
   const vars = trainableVariables(o.model);
   let step = 0;
   let st: RunState = { bestStep: -1, bestScore: -Infinity, bestMetrics: {}, evalsSinceBest: 0, history: [], finished: false, stoppedEarly: false };

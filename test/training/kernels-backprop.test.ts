@@ -99,6 +99,8 @@ test('Sum/Mean (wasm): leading axes of rank 2–4, keepDims, other axes → equa
 test('MaxPoolGrad (wasm): 2×2 and 3×3 windows, strides 1–2, same/valid, many ties → equals cpu gradient exactly', async () => {
   const cases: [number[], number, number, 'same' | 'valid'][] = [
     [[2, 9, 9, 3], 2, 2, 'same'], [[2, 8, 8, 5], 2, 2, 'valid'], [[2, 9, 10, 4], 3, 2, 'same'], [[1, 7, 7, 2], 3, 1, 'same'], [[3, 11, 11, 32], 2, 2, 'same'],
+    // SIMD path (2×2/2, channels % 4 = 0): edge windows, and a 'valid' pool that leaves a column out.
+    [[2, 10, 9, 8], 2, 2, 'same'], [[2, 9, 9, 8], 2, 2, 'valid'], [[1, 4, 4, 4], 2, 2, 'valid'],
   ];
   for (const [shape, k, s, pad] of cases) {
     // Values from a small set so that windows often hold equal maxima (the first one must win).

@@ -19,6 +19,14 @@ const CASES: Case[] = [
   { n: 1, h: 8, w: 7, ci: 4, co: 2, k: 2, s: 1, pad: 'valid' },
   { n: 2, h: 12, w: 12, ci: 1, co: 6, k: 5, s: 2, pad: 'same' },
   { n: 4, h: 21, w: 21, ci: 8, co: 8, k: 3, s: 1, pad: 'same' },
+  // SIMD kernel (co a multiple of 8): 4-channel blocks and leftover channels, 16- and 8-wide output
+  // blocks, strides, valid tails, a 5×5 kernel, and an image larger than one cache tile.
+  { n: 2, h: 9, w: 9, ci: 3, co: 32, k: 3, s: 1, pad: 'same' },
+  { n: 3, h: 14, w: 14, ci: 1, co: 64, k: 3, s: 2, pad: 'same' },
+  { n: 2, h: 11, w: 10, ci: 6, co: 24, k: 3, s: 2, pad: 'valid' },
+  { n: 2, h: 7, w: 7, ci: 32, co: 16, k: 3, s: 2, pad: 'same' },
+  { n: 1, h: 12, w: 9, ci: 5, co: 8, k: 5, s: 1, pad: 'same' },
+  { n: 1, h: 64, w: 64, ci: 4, co: 16, k: 3, s: 1, pad: 'same' },
 ];
 
 function filterGrad(c: Case, x: Float32Array, f: Float32Array, dy: Float32Array, dyShape: number[]): Float32Array {

@@ -1,10 +1,12 @@
 // Conv2DBackpropFilter for the wasm backend (missing upstream), built from wasm's own Transpose/Conv2D/Slice kernels.
 import * as tf from '@tensorflow/tfjs';
 import { backend_util, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
+import { convFilterGradOn } from './simd.js';
 
 /** The backend methods this kernel relies on (a subset of BackendWasm). */
 interface WasmLikeBackend {
   disposeData(dataId: object, force?: boolean): boolean;
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
 }
 
 type Run = (name: string, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap) => TensorInfo;
@@ -48,6 +50,31 @@ export function conv2DBackpropFilterVia(run: Run, dispose: (t: TensorInfo) => vo
   return out;
 }
 
+/**
+ * The same gradient in one pass of the SIMD kernel (training/kernels/assembly/simd.ts) for float32
+ * NHWC convs with output channels a multiple of 8; null otherwise (then the Conv2D formulation runs).
+ * On a Conv4 step this is ~3× faster for the 3-channel first layer, where the conv formulation
+ * multiplies by an 84×84 "filter" with only 27 outputs per image row.
+ */
+export function conv2DBackpropFilterSimd(backend: unknown, x: TensorInfo, dy: TensorInfo, attrs: NamedAttrMap): TensorInfo | null {
+  const filterShape = attrs.filterShape as [number, number, number, number];
+  if (x.dtype !== 'float32' || dy.dtype !== 'float32' || ((attrs.dataFormat as string | undefined) ?? 'NHWC') !== 'NHWC') return null;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, attrs.strides as number | [number, number], 1,
+    attrs.pad as 'same' | 'valid' | number, attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined, false, 'channelsLast');
+  const [kh, kw, ci, co] = filterShape;
+  if (dy.shape.join() !== [info.batchSize, info.outHeight, info.outWidth, co].join() || co % 8 !== 0) return null;
+  const b = backend as WasmLikeBackend;
+  const dw = b.makeOutput([kh, kw, ci, co], 'float32');
+  const ok = convFilterGradOn(backend, x, dy, dw, {
+    n: info.batchSize, h: info.inHeight, w: info.inWidth, ci, ho: info.outHeight, wo: info.outWidth, co,
+    kh, kw, sh: info.strideHeight, sw: info.strideWidth, pt: info.padInfo.top, pl: info.padInfo.left,
+  });
+  if (ok) return dw;
+  b.disposeData(dw.dataId);
+  return null;
+}
+
 let registered = false;
 
 /** Registers the kernel for the 'wasm' backend once (call after the wasm backend is registered). */
@@ -66,6 +93,8 @@ export function registerWasmConv2DBackpropFilter(): void {
       return k.kernelFunc({ inputs: ins, backend, attrs: at }) as TensorInfo;
     };
     const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+    const direct = conv2DBackpropFilterSimd(backend, x, dy, (attrs ?? {}) as NamedAttrMap);
+    if (direct) return direct;
     return conv2DBackpropFilterVia(run, (t) => b.disposeData(t.dataId), x, dy, (attrs ?? {}) as NamedAttrMap);
   };
   const config: KernelConfig = { kernelName: 'Conv2DBackpropFilter', backendName: 'wasm', kernelFunc };

@@ -1,5 +1,6 @@
 // MaxPoolGrad for wasm in plain JS over the heap: each window's dy goes to its first strict maximum, as the cpu backend does.
 import { backend_util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
+import { maxPoolGrad2x2On } from './simd.js';
 import { replaceWasmKernel, wasmCtx, type WasmCtx } from './wasm-heap.js';
 
 /**
@@ -7,7 +8,7 @@ import { replaceWasmKernel, wasmCtx, type WasmCtx } from './wasm-heap.js';
  * order (strict >, so ties and NaNs resolve as in tfjs-backend-cpu's maxPoolPositions) is (r, c).
  * NHWC only; returns null for other layouts and dtypes.
  */
-export function maxPoolGradVia(ctx: WasmCtx, dy: TensorInfo, input: TensorInfo, attrs: NamedAttrMap): TensorInfo | null {
+export function maxPoolGradVia(ctx: WasmCtx, dy: TensorInfo, input: TensorInfo, attrs: NamedAttrMap, backend?: unknown): TensorInfo | null {
   if (input.dtype !== 'float32' || dy.dtype !== 'float32' || input.shape.length !== 4) return null;
   const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number],
     attrs.filterSize as number | [number, number], attrs.strides as number | [number, number], 1,
@@ -18,6 +19,8 @@ export function maxPoolGradVia(ctx: WasmCtx, dy: TensorInfo, input: TensorInfo, 
   const pt = info.padInfo.top;
   const pl = info.padInfo.left;
   const out = ctx.alloc([n, h, w, c]);
+  // Non-overlapping 2×2 windows covering the input (the nets' pools): one SIMD pass writes every element.
+  if (backend && fh === 2 && fw === 2 && sh === 2 && sw === 2 && pt === 0 && pl === 0 && 2 * ho >= h && 2 * wo >= w && maxPoolGrad2x2On(backend, input, dy, out, ho, wo)) return out;
   const x = ctx.f32(input);
   const g = ctx.f32(dy);
   const dx = ctx.f32(out);
@@ -74,6 +77,6 @@ export function maxPoolGradVia(ctx: WasmCtx, dy: TensorInfo, input: TensorInfo, 
 export function registerWasmMaxPoolGrad(): boolean {
   return replaceWasmKernel('MaxPoolGrad', ({ inputs, backend, attrs }) => {
     const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
-    return maxPoolGradVia(wasmCtx(backend, 'MaxPoolGrad'), dy, input, (attrs ?? {}) as NamedAttrMap);
+    return maxPoolGradVia(wasmCtx(backend, 'MaxPoolGrad'), dy, input, (attrs ?? {}) as NamedAttrMap, backend);
   });
 }

@@ -1,5 +1,6 @@
 // The conv-net family (mini-ImageNet Conv4, Omniglot net): config, builder, functional forward pass, weight transfer.
 import * as tf from '@tensorflow/tfjs';
+import { channelAffine, channelAffine2, channelDotSums, channelSums } from '../kernels/simd.js';
 import { createRng } from '../random.js';
 
 /** Resolved architecture of one network; saved with every checkpoint. */
@@ -177,8 +178,9 @@ function trainBatchNorm(
   const vec = (f: (k: number) => number) => tf.tensor1d(Float32Array.from({ length: c }, (_, k) => f(k)));
   // Per-channel scale-and-shift x·a + b (one fused kernel; variance 1−ε makes its 1/√(var+ε) one). Tensors
   // are made where they are used: the gradient runs after the forward pass's intermediates are disposed.
+  // On wasm with the SIMD kernels (training/kernels/simd.ts) each of these is one pass over the heap.
   const affine = (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.batchNorm(x as tf.Tensor4D, tf.zeros([c]), tf.fill([c], 1 - eps), b, a, eps);
-  const sums = (x: tf.Tensor) => tf.tidy(() => [...(tf.sum(x, axes).dataSync() as Float32Array), ...(tf.sum(tf.square(x), axes).dataSync() as Float32Array)]);
+  const sums = (x: tf.Tensor) => channelSums(x) ?? tf.tidy(() => [...(tf.sum(x, axes).dataSync() as Float32Array), ...(tf.sum(tf.square(x), axes).dataSync() as Float32Array)]);
   const s = sums(h);
   const r = allReduce([...s, h.size / c]);
   const m = r[2 * c];
@@ -198,22 +200,26 @@ function trainBatchNorm(
   const op = tf.customGrad((xIn, gIn, bIn, save) => {
     const x = xIn as tf.Tensor;
     const g = (gIn as tf.Tensor).dataSync() as Float32Array;
-    // y = x·(γ/σ) + (β − μγ/σ)
-    const scale = vec((k) => g[k] * rstd[k]);
-    const shift = tf.sub(bIn as tf.Tensor, vec((k) => mean[k] * g[k] * rstd[k]));
     (save as tf.GradSaveFunc)([x]);
+    // y = x·(γ/σ) + (β − μγ/σ)
+    const fast = () => {
+      const bv = (bIn as tf.Tensor).dataSync();
+      const a = Float32Array.from({ length: c }, (_, k) => g[k] * rstd[k]);
+      return channelAffine(x, a, Float32Array.from({ length: c }, (_, k) => Math.fround(bv[k] - Math.fround(mean[k] * a[k]))));
+    };
     return {
-      value: affine(x, scale, shift),
+      value: fast() ?? affine(x, vec((k) => g[k] * rstd[k]), tf.sub(bIn as tf.Tensor, vec((k) => mean[k] * g[k] * rstd[k]))),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs] = saved;
-        const local = tf.tidy(() => [...(tf.sum(dy, axes).dataSync() as Float32Array), ...(tf.sum(tf.mul(dy, xs), axes).dataSync() as Float32Array)]);
+        const local = channelDotSums(dy, xs) ?? tf.tidy(() => [...(tf.sum(dy, axes).dataSync() as Float32Array), ...(tf.sum(tf.mul(dy, xs), axes).dataSync() as Float32Array)]);
         const tot = allReduce(local);
         // Σdy·x̂ = (Σdy·x − μΣdy)/σ, globally and for this replica's rows.
         const gx = Float64Array.from({ length: c }, (_, k) => (tot[c + k] - mean[k] * tot[k]) * rstd[k]);
         const a = Float64Array.from({ length: c }, (_, k) => g[k] * rstd[k]);
-        const B = vec((k) => -a[k] * rstd[k] * gx[k] / m);
-        const C = vec((k) => -a[k] * tot[k] / m + a[k] * rstd[k] * gx[k] / m * mean[k]);
-        const dx = tf.add(affine(dy, vec((k) => a[k]), C), affine(xs, B, tf.zeros([c])));
+        const B = Float32Array.from({ length: c }, (_, k) => -a[k] * rstd[k] * gx[k] / m);
+        const C = Float32Array.from({ length: c }, (_, k) => -a[k] * tot[k] / m + a[k] * rstd[k] * gx[k] / m * mean[k]);
+        const dx = channelAffine2(dy, xs, Float32Array.from(a), B, C)
+          ?? tf.add(affine(dy, tf.tensor1d(Float32Array.from(a)), tf.tensor1d(C)), affine(xs, tf.tensor1d(B), tf.zeros([c])));
         return [dx, vec((k) => (local[c + k] - mean[k] * local[k]) * rstd[k]), vec((k) => local[k])];
       },
     };

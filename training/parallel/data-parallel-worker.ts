@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { checkBackendChoice, initBackend, setBackendLogger } from '../backend.js';
 import { buildModel, forward, trainableVariables } from '../models/backbone.js';
+import { adam } from '../optimizer.js';
 import { AllReducer } from './allreduce.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './data-parallel-protocol.js';
 import { fromWire, toWire } from './wire.js';
@@ -21,7 +22,7 @@ async function start(): Promise<void> {
   const total = sizes.reduce((a, b) => a + b, 0);
   const reducer = new AllReducer(init.buffer, init.rank, init.size, init.maxLen);
   const allReduce = (v: ArrayLike<number>) => reducer.sum(v);
-  const newAdam = () => tf.train.adam(init.adam.lr, init.adam.beta1, init.adam.beta2, init.adam.epsilon);
+  const newAdam = () => adam(init.adam.lr, init.adam.beta1, init.adam.beta2, init.adam.epsilon);
   let optimizer = newAdam();
   const flat = new Float32Array(total);
 

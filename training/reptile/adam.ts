@@ -1,6 +1,7 @@
 // Adam over a fixed variable list with state that can be cloned, saved and restored (Reptile's inner optimiser).
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor } from '../checkpoint.js';
+import { adamUpdate } from '../kernels/simd.js';
 
 /** Adam hyper-parameters; Reptile uses beta1 = 0. */
 export interface AdamOptions {
@@ -41,6 +42,13 @@ export class InnerAdam {
     tf.tidy(() => {
       this.vars.forEach((x, i) => {
         const g = grads[x.name];
+        const fused = adamUpdate(x, g, this.m[i], this.v[i], beta1, beta2, lrT, 1, epsilon); // one SIMD pass on wasm
+        if (fused) {
+          x.assign(fused.w);
+          nextM.push(tf.keep(fused.m));
+          nextV.push(tf.keep(fused.v));
+          return;
+        }
         const m = beta1 === 0 ? g : tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2));
         x.assign(tf.sub(x, tf.mul(tf.div(m, tf.add(tf.sqrt(v), epsilon)), lrT)));

@@ -1,0 +1,34 @@
+// Builds training/kernels/simd.wasm from its AssemblyScript source (run by `npm ci` through `prepare`).
+// Without the dev dependency (npm ci --omit=dev) it says so and exits 0: training then runs without
+// the SIMD kernels. The module must not write into the heap it imports, so a build with a data
+// segment or a memory-resident global fails here.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const src = `${root}training/kernels/assembly/simd.ts`;
+const out = `${root}training/kernels/simd.wasm`;
+const force = process.argv.includes('--force');
+
+if (!force && existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) process.exit(0);
+let asc;
+try {
+  asc = (await import('assemblyscript/asc')).default ?? (await import('assemblyscript/asc'));
+} catch {
+  console.error('build-simd: assemblyscript is not installed (dev dependency); skipping training/kernels/simd.wasm');
+  process.exit(0);
+}
+const { error, stderr } = await asc.main([
+  src, '-O3', '--noAssert', '--enable', 'simd', '--importMemory', '--runtime', 'stub', '--use', 'abort=',
+  '--outFile', out, '--textFile', `${out}.wat`,
+]);
+if (error) {
+  console.error(`build-simd: ${error.message}\n${stderr.toString()}`);
+  process.exit(1);
+}
+const wat = readFileSync(`${out}.wat`, 'utf8');
+if (/\(data\b/.test(wat) || /\(global\b[^)]*\(mut/.test(wat)) {
+  console.error('build-simd: simd.wasm has a data segment or a mutable global; it would write into the backend heap it imports');
+  process.exit(1);
+}
+console.error(`build-simd: wrote ${out} (${statSync(out).size} bytes)`);

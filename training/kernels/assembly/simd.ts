@@ -1,0 +1,299 @@
+// AssemblyScript source of the SIMD training kernels (built to training/kernels/simd.wasm by
+// scripts/build-simd.mjs). They run on tfjs-backend-wasm's own memory, imported as env.memory:
+// every pointer is a byte offset of a tensor (or scratch array) on that heap. Tensors are NHWC
+// float32 seen as n rows of c channels, c a multiple of 4; per-channel sums are accumulated in f64.
+// No data segments, no allocation, no globals in memory: instantiating this module writes nothing.
+
+// The four floats of v as two f64x2 (lanes 0–1, lanes 2–3).
+@inline function low64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+@inline function high64(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+}
+
+// acc[0..3] += (lo, hi), f64.
+@inline function accumulate(acc: usize, lo: v128, hi: v128): void {
+  v128.store(acc, f64x2.add(v128.load(acc), lo));
+  v128.store(acc, f64x2.add(v128.load(acc, 16), hi), 16);
+}
+
+// Σx and Σx² per channel over n rows of c: sum[k], sq[k] (f64 arrays of c).
+export function channelSums(x: usize, n: i32, c: i32, sum: usize, sq: usize): void {
+  const groups = c >> 2;
+  memory.fill(sum, 0, <usize>c << 3);
+  memory.fill(sq, 0, <usize>c << 3);
+  let p = x;
+  for (let r = 0; r < n; r++) {
+    for (let g = 0; g < groups; g++) {
+      const v = v128.load(p);
+      const lo = low64(v);
+      const hi = high64(v);
+      const o = <usize>g << 5;
+      accumulate(sum + o, lo, hi);
+      accumulate(sq + o, f64x2.mul(lo, lo), f64x2.mul(hi, hi));
+      p += 16;
+    }
+  }
+}
+
+// Σdy and Σdy·x per channel (f64 arrays of c).
+export function channelDotSums(dy: usize, x: usize, n: i32, c: i32, sdy: usize, sdyx: usize): void {
+  const groups = c >> 2;
+  memory.fill(sdy, 0, <usize>c << 3);
+  memory.fill(sdyx, 0, <usize>c << 3);
+  let p: usize = 0;
+  for (let r = 0; r < n; r++) {
+    for (let g = 0; g < groups; g++) {
+      const d = v128.load(dy + p);
+      const v = v128.load(x + p);
+      const dlo = low64(d);
+      const dhi = high64(d);
+      const o = <usize>g << 5;
+      accumulate(sdy + o, dlo, dhi);
+      accumulate(sdyx + o, f64x2.mul(dlo, low64(v)), f64x2.mul(dhi, high64(v)));
+      p += 16;
+    }
+  }
+}
+
+// y = x·a[k] + b[k] per channel k (a, b f32 arrays of c); relu != 0 also clamps at 0.
+export function channelAffine(x: usize, y: usize, n: i32, c: i32, a: usize, b: usize, relu: i32): void {
+  const groups = c >> 2;
+  const zero = f32x4.splat(0);
+  let p: usize = 0;
+  for (let r = 0; r < n; r++) {
+    for (let g = 0; g < groups; g++) {
+      const o = <usize>g << 4;
+      let v = f32x4.add(f32x4.mul(v128.load(x + p), v128.load(a + o)), v128.load(b + o));
+      if (relu) v = f32x4.max(v, zero);
+      v128.store(y + p, v);
+      p += 16;
+    }
+  }
+}
+
+// out = A[k]·dy + B[k]·x + C[k] per channel k (batch norm's input gradient).
+export function channelAffine2(dy: usize, x: usize, out: usize, n: i32, c: i32, A: usize, B: usize, C: usize): void {
+  const groups = c >> 2;
+  let p: usize = 0;
+  for (let r = 0; r < n; r++) {
+    for (let g = 0; g < groups; g++) {
+      const o = <usize>g << 4;
+      const t = f32x4.add(f32x4.mul(v128.load(dy + p), v128.load(A + o)), f32x4.mul(v128.load(x + p), v128.load(B + o)));
+      v128.store(out + p, f32x4.add(t, v128.load(C + o)));
+      p += 16;
+    }
+  }
+}
+
+// Adam on len floats: m' = β1·m + (1−β1)·g, v' = β2·v + (1−β2)·g², w' = w − p·m'/(√(q·v') + ε),
+// written to wOut, mOut, vOut (which may alias w, m, v). len may be any size (scalar tail).
+export function adam(w: usize, g: usize, m: usize, v: usize, wOut: usize, mOut: usize, vOut: usize, len: i32,
+  beta1: f32, beta2: f32, p: f32, q: f32, eps: f32): void {
+  const b1 = f32x4.splat(beta1);
+  const c1 = f32x4.splat(1 - beta1);
+  const b2 = f32x4.splat(beta2);
+  const c2 = f32x4.splat(1 - beta2);
+  const pv = f32x4.splat(p);
+  const qv = f32x4.splat(q);
+  const ev = f32x4.splat(eps);
+  const vecEnd = len & ~3;
+  let i = 0;
+  for (; i < vecEnd; i += 4) {
+    const o = <usize>i << 2;
+    const gi = v128.load(g + o);
+    const mi = f32x4.add(f32x4.mul(v128.load(m + o), b1), f32x4.mul(gi, c1));
+    const vi = f32x4.add(f32x4.mul(v128.load(v + o), b2), f32x4.mul(f32x4.mul(gi, gi), c2));
+    const step = f32x4.div(f32x4.mul(mi, pv), f32x4.add(f32x4.sqrt(f32x4.mul(vi, qv)), ev));
+    v128.store(wOut + o, f32x4.sub(v128.load(w + o), step));
+    v128.store(mOut + o, mi);
+    v128.store(vOut + o, vi);
+  }
+  for (; i < len; i++) {
+    const o = <usize>i << 2;
+    const gi = load<f32>(g + o);
+    const mi = load<f32>(m + o) * beta1 + gi * (1 - beta1);
+    const vi = load<f32>(v + o) * beta2 + gi * gi * (1 - beta2);
+    store<f32>(wOut + o, load<f32>(w + o) - (mi * p) / (Mathf.sqrt(vi * q) + eps));
+    store<f32>(mOut + o, mi);
+    store<f32>(vOut + o, vi);
+  }
+}
+
+// MaxPoolGrad of 2×2 windows with stride 2 and no top/left padding (TF's 'same' and 'valid' 2×2/2
+// pools): windows do not overlap, so every dx element is written once, with the window's dy at its
+// first strict maximum in row-major order (as tfjs's cpu backend) and 0 elsewhere. NHWC, c % 4 = 0;
+// windows cut by the bottom/right edge use the positions that exist.
+export function maxPoolGrad2x2(x: usize, dy: usize, dx: usize, n: i32, h: i32, w: i32, c: i32, ho: i32, wo: i32): void {
+  const groups = c >> 2;
+  const px = <usize>c << 2;
+  const row = <usize>w * px;
+  const ninf = f32x4.splat(-Infinity);
+  let gp = dy;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < ho; i++) {
+      const r1 = 2 * i + 1 < h;
+      for (let j = 0; j < wo; j++) {
+        const c1 = 2 * j + 1 < w;
+        const base = ((<usize>b * h + 2 * i) * w + 2 * j) * px;
+        for (let g = 0; g < groups; g++) {
+          const o = base + (<usize>g << 4);
+          const gv = v128.load(gp);
+          gp += 16;
+          const v0 = v128.load(x + o);
+          let best = ninf;
+          const m0 = f32x4.gt(v0, best);
+          best = v128.bitselect(v0, best, m0);
+          let s0 = m0;
+          let s1 = i32x4.splat(0);
+          let s2 = i32x4.splat(0);
+          let s3 = i32x4.splat(0);
+          if (c1) {
+            const v1 = v128.load(x + o + px);
+            s1 = f32x4.gt(v1, best);
+            best = v128.bitselect(v1, best, s1);
+            s0 = v128.andnot(s0, s1);
+          }
+          if (r1) {
+            const v2 = v128.load(x + o + row);
+            s2 = f32x4.gt(v2, best);
+            best = v128.bitselect(v2, best, s2);
+            s0 = v128.andnot(s0, s2);
+            s1 = v128.andnot(s1, s2);
+            if (c1) {
+              const v3 = v128.load(x + o + row + px);
+              s3 = f32x4.gt(v3, best);
+              s0 = v128.andnot(s0, s3);
+              s1 = v128.andnot(s1, s3);
+              s2 = v128.andnot(s2, s3);
+              v128.store(dx + o + row + px, v128.and(gv, s3));
+            }
+            v128.store(dx + o + row, v128.and(gv, s2));
+          }
+          if (c1) v128.store(dx + o + px, v128.and(gv, s1));
+          v128.store(dx + o, v128.and(gv, s0));
+        }
+      }
+    }
+  }
+}
+
+// Input row (b·h + r) that output row rr = b·ho + i reads through filter row a, or −1 when r is padding.
+@inline function inputRow(rr: i32, ho: i32, h: i32, sh: i32, a: i32, pt: i32): i32 {
+  const b = rr / ho;
+  const r = (rr - b * ho) * sh + a - pt;
+  return r < 0 || r >= h ? -1 : b * h + r;
+}
+
+// Conv2DBackpropFilter, NHWC, co % 8 = 0:
+//   dw[a, e, k, o] = Σ over b, i, j of x[b, i·sh + a − pt, j·sw + e − pl, k] · dy[b, i, j, o]
+// (taps outside x contribute 0). Output rows (b, i) are taken in tiles that stay in cache; within a
+// tile, for each tap and each block of 4 input × 8 output channels, eight f32x4 accumulators run over
+// the tile's pixels and are then added to dw (blocked summation). Input channels past the last
+// multiple of 4 (ci = 1 or 3 in first layers) go one at a time against 16 output channels.
+export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w: i32, ci: i32, ho: i32, wo: i32, co: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  memory.fill(dw, 0, <usize>(kh * kw * ci * co) << 2);
+  const dyPix = <usize>co << 2;
+  const rowBytes = wo * co * 4 + sh * w * ci * 4;
+  let tileRows = 196608 / rowBytes;
+  if (tileRows < 1) tileRows = 1;
+  const total = n * ho;
+  for (let t0 = 0; t0 < total; t0 += tileRows) {
+    const t1 = min(total, t0 + tileRows);
+    for (let a = 0; a < kh; a++) {
+      for (let e = 0; e < kw; e++) {
+        const last = w - 1 + pl - e;
+        if (last < 0) continue;
+        const j0 = pl - e > 0 ? (pl - e + sw - 1) / sw : 0;
+        const j1 = min(wo - 1, last / sw);
+        if (j0 > j1) continue;
+        const tap = dw + (<usize>((a * kw + e) * ci * co) << 2);
+        const xCol = <usize>((j0 * sw + e - pl) * ci) << 2;
+        const xStep = <usize>(sw * ci) << 2;
+        let cb = 0;
+        for (; cb + 4 <= ci; cb += 4) {
+          for (let ob = 0; ob < co; ob += 8) {
+            let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+            let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+            for (let rr = t0; rr < t1; rr++) {
+              const row = inputRow(rr, ho, h, sh, a, pt);
+              if (row < 0) continue;
+              let xp = x + (<usize>(row * w * ci) << 2) + xCol + (<usize>cb << 2);
+              let dp = dy + (<usize>((rr * wo + j0) * co + ob) << 2);
+              for (let j = j0; j <= j1; j++) {
+                const xv = v128.load(xp);
+                const g0 = v128.load(dp);
+                const g1 = v128.load(dp, 16);
+                const x0 = v128.shuffle<f32>(xv, xv, 0, 0, 0, 0);
+                const x1 = v128.shuffle<f32>(xv, xv, 1, 1, 1, 1);
+                const x2 = v128.shuffle<f32>(xv, xv, 2, 2, 2, 2);
+                const x3 = v128.shuffle<f32>(xv, xv, 3, 3, 3, 3);
+                a00 = f32x4.add(a00, f32x4.mul(x0, g0));
+                a01 = f32x4.add(a01, f32x4.mul(x0, g1));
+                a10 = f32x4.add(a10, f32x4.mul(x1, g0));
+                a11 = f32x4.add(a11, f32x4.mul(x1, g1));
+                a20 = f32x4.add(a20, f32x4.mul(x2, g0));
+                a21 = f32x4.add(a21, f32x4.mul(x2, g1));
+                a30 = f32x4.add(a30, f32x4.mul(x3, g0));
+                a31 = f32x4.add(a31, f32x4.mul(x3, g1));
+                xp += xStep;
+                dp += dyPix;
+              }
+            }
+            const d0 = tap + (<usize>(cb * co + ob) << 2);
+            const rowStep = <usize>co << 2;
+            v128.store(d0, f32x4.add(v128.load(d0), a00));
+            v128.store(d0, f32x4.add(v128.load(d0, 16), a01), 16);
+            v128.store(d0 + rowStep, f32x4.add(v128.load(d0 + rowStep), a10));
+            v128.store(d0 + rowStep, f32x4.add(v128.load(d0 + rowStep, 16), a11), 16);
+            v128.store(d0 + 2 * rowStep, f32x4.add(v128.load(d0 + 2 * rowStep), a20));
+            v128.store(d0 + 2 * rowStep, f32x4.add(v128.load(d0 + 2 * rowStep, 16), a21), 16);
+            v128.store(d0 + 3 * rowStep, f32x4.add(v128.load(d0 + 3 * rowStep), a30));
+            v128.store(d0 + 3 * rowStep, f32x4.add(v128.load(d0 + 3 * rowStep, 16), a31), 16);
+          }
+        }
+        for (; cb < ci; cb++) {
+          for (let ob = 0; ob < co; ob += 8) {
+            const wide = ob + 16 <= co;
+            let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+            for (let rr = t0; rr < t1; rr++) {
+              const row = inputRow(rr, ho, h, sh, a, pt);
+              if (row < 0) continue;
+              let xp = x + (<usize>(row * w * ci) << 2) + xCol + (<usize>cb << 2);
+              let dp = dy + (<usize>((rr * wo + j0) * co + ob) << 2);
+              if (wide) {
+                for (let j = j0; j <= j1; j++) {
+                  const xs = f32x4.splat(load<f32>(xp));
+                  a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(dp)));
+                  a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(dp, 16)));
+                  a2 = f32x4.add(a2, f32x4.mul(xs, v128.load(dp, 32)));
+                  a3 = f32x4.add(a3, f32x4.mul(xs, v128.load(dp, 48)));
+                  xp += xStep;
+                  dp += dyPix;
+                }
+              } else {
+                for (let j = j0; j <= j1; j++) {
+                  const xs = f32x4.splat(load<f32>(xp));
+                  a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(dp)));
+                  a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(dp, 16)));
+                  xp += xStep;
+                  dp += dyPix;
+                }
+              }
+            }
+            const d0 = tap + (<usize>(cb * co + ob) << 2);
+            v128.store(d0, f32x4.add(v128.load(d0), a0));
+            v128.store(d0, f32x4.add(v128.load(d0, 16), a1), 16);
+            if (wide) {
+              v128.store(d0, f32x4.add(v128.load(d0, 32), a2), 32);
+              v128.store(d0, f32x4.add(v128.load(d0, 48), a3), 48);
+              ob += 8;
+            }
+          }
+        }
+      }
+    }
+  }
+}

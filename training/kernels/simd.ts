@@ -14,6 +14,8 @@ interface SimdExports {
   channelAffine2(dy: number, x: number, out: number, n: number, c: number, A: number, B: number, C: number): void;
   convFilterGrad(x: number, dy: number, dw: number, n: number, h: number, w: number, ci: number, ho: number, wo: number, co: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
+  convInputGrad(dy: number, w: number, wt: number, dx: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number,
+    kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   maxPoolGrad2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, ho: number, wo: number): void;
   adam(w: number, g: number, m: number, v: number, wOut: number, mOut: number, vOut: number, len: number,
     beta1: number, beta2: number, p: number, q: number, eps: number): void;
@@ -85,6 +87,24 @@ export function convFilterGradOn(backend: unknown, x: tf.TensorInfo, dy: tf.Tens
   const k = kernelsOn(b);
   if (!k || g.co % 8 !== 0) return false;
   k.convFilterGrad(ptr(b, x), ptr(b, dy), ptr(b, dw), g.n, g.h, g.w, g.ci, g.ho, g.wo, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl);
+  return true;
+}
+
+/**
+ * For kernels of the wasm backend `backend`: writes Conv2DBackpropInput of dy and the filter into dx
+ * ([n, h, w, ci], allocated by the caller) with the SIMD kernel; false (nothing written) when the
+ * module is not available, ci is not a multiple of 8 or co not a multiple of 4.
+ */
+export function convInputGradOn(backend: unknown, dy: tf.TensorInfo, filter: tf.TensorInfo, dx: tf.TensorInfo, g: ConvGeometry): boolean {
+  const b = backend as WasmBackendLike;
+  const k = kernelsOn(b);
+  if (!k || g.ci % 8 !== 0 || g.co % 4 !== 0) return false;
+  const scratch = b.wasm._malloc(4 * (g.kh * g.kw * g.ci * g.co + g.w * g.kw + g.h * g.kh));
+  try {
+    k.convInputGrad(ptr(b, dy), ptr(b, filter), scratch, ptr(b, dx), g.n, g.h, g.w, g.ci, g.ho, g.wo, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl);
+  } finally {
+    b.wasm._free(scratch);
+  }
   return true;
 }
 

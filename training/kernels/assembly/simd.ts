@@ -297,3 +297,81 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
     }
   }
 }
+
+// Conv2DBackpropInput, NHWC, ci % 8 = 0, co % 4 = 0, gathered per input pixel:
+//   dx[b, r, c, k] = Σ over taps (a, e) and o of dy[b, i, j, o] · w[a, e, k, o],
+//   i = (r + pt − a)/sh and j = (c + pl − e)/sw where whole and inside dy.
+// scratch holds w re-laid as [a, e, o, k] (k contiguous), then an i32 table of j for every (c, e)
+// and of i for every (r, a) (−1: no tap), so the pixel loops divide nothing. For each dx pixel and
+// block of 8 input channels, eight accumulators (a pair per lane of a 4-wide dy load) run over the
+// valid taps and co. Scratch bytes: 4·(kh·kw·ci·co + wd·kw + h·kh).
+export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n: i32, h: i32, wd: i32, ci: i32, ho: i32, wo: i32, co: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  const wt = scratch;
+  for (let t = 0; t < kh * kw; t++) {
+    for (let k = 0; k < ci; k++) {
+      for (let o = 0; o < co; o++) {
+        store<f32>(wt + (<usize>((t * co + o) * ci + k) << 2), load<f32>(w + (<usize>((t * ci + k) * co + o) << 2)));
+      }
+    }
+  }
+  const colJ = wt + (<usize>(kh * kw * ci * co) << 2);
+  const rowI = colJ + (<usize>(wd * kw) << 2);
+  for (let c = 0; c < wd; c++) {
+    for (let e = 0; e < kw; e++) {
+      const uj = c + pl - e;
+      store<i32>(colJ + (<usize>(c * kw + e) << 2), uj >= 0 && uj % sw == 0 && uj / sw < wo ? uj / sw : -1);
+    }
+  }
+  for (let r = 0; r < h; r++) {
+    for (let a = 0; a < kh; a++) {
+      const ui = r + pt - a;
+      store<i32>(rowI + (<usize>(r * kh + a) << 2), ui >= 0 && ui % sh == 0 && ui / sh < ho ? ui / sh : -1);
+    }
+  }
+  const oRow = <usize>ci << 2;
+  const tapBytes = <usize>(co * ci) << 2;
+  let out = dx;
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < h; r++) {
+      for (let c = 0; c < wd; c++) {
+        for (let kb = 0; kb < ci; kb += 8) {
+          let p0 = f32x4.splat(0), q0 = f32x4.splat(0), p1 = f32x4.splat(0), q1 = f32x4.splat(0);
+          let p2 = f32x4.splat(0), q2 = f32x4.splat(0), p3 = f32x4.splat(0), q3 = f32x4.splat(0);
+          for (let a = 0; a < kh; a++) {
+            const i = load<i32>(rowI + (<usize>(r * kh + a) << 2));
+            if (i < 0) continue;
+            const dyRow = dy + (<usize>((b * ho + i) * wo * co) << 2);
+            for (let e = 0; e < kw; e++) {
+              const j = load<i32>(colJ + (<usize>(c * kw + e) << 2));
+              if (j < 0) continue;
+              let dp = dyRow + (<usize>(j * co) << 2);
+              let wp = wt + <usize>(a * kw + e) * tapBytes + (<usize>kb << 2);
+              const end = dp + (<usize>co << 2);
+              while (dp < end) {
+                const dv = v128.load(dp);
+                const d0 = v128.shuffle<f32>(dv, dv, 0, 0, 0, 0);
+                const d1 = v128.shuffle<f32>(dv, dv, 1, 1, 1, 1);
+                const d2 = v128.shuffle<f32>(dv, dv, 2, 2, 2, 2);
+                const d3 = v128.shuffle<f32>(dv, dv, 3, 3, 3, 3);
+                p0 = f32x4.add(p0, f32x4.mul(d0, v128.load(wp)));
+                q0 = f32x4.add(q0, f32x4.mul(d0, v128.load(wp, 16)));
+                p1 = f32x4.add(p1, f32x4.mul(d1, v128.load(wp + oRow)));
+                q1 = f32x4.add(q1, f32x4.mul(d1, v128.load(wp + oRow, 16)));
+                p2 = f32x4.add(p2, f32x4.mul(d2, v128.load(wp + 2 * oRow)));
+                q2 = f32x4.add(q2, f32x4.mul(d2, v128.load(wp + 2 * oRow, 16)));
+                p3 = f32x4.add(p3, f32x4.mul(d3, v128.load(wp + 3 * oRow)));
+                q3 = f32x4.add(q3, f32x4.mul(d3, v128.load(wp + 3 * oRow, 16)));
+                dp += 16;
+                wp += 4 * oRow;
+              }
+            }
+          }
+          v128.store(out, f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3)));
+          v128.store(out, f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)), 16);
+          out += 32;
+        }
+      }
+    }
+  }
+}

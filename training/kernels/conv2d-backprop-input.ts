@@ -130,7 +130,10 @@ function interleave(ctx: WasmCtx, outs: (TensorInfo | null)[][], ah: AxisPlan, a
   const [n, h, w, ci] = shape;
   const dxInfo = ctx.alloc(shape);
   const dx = ctx.f32(dxInfo);
-  const views = outs.map((row) => row.map((t) => (t ? ctx.f32(t) : null)));
+  // Copies go through one view of the whole heap (copyWithin) so no per-pixel subarray is made.
+  const heap = new Float32Array(dx.buffer);
+  const at = dx.byteOffset >> 2;
+  const views = outs.map((row) => row.map((t) => (t ? ctx.f32(t).byteOffset >> 2 : -1)));
   for (let p = 0; p < h; p++) {
     const qh = p + ah.pad;
     const rh = qh % ah.s;
@@ -144,12 +147,12 @@ function interleave(ctx: WasmCtx, outs: (TensorInfo | null)[][], ah: AxisPlan, a
       const wLen = aw.phases[rw].outLen;
       for (let b = 0; b < n; b++) {
         const d = ((b * h + p) * w + x) * ci;
-        if (!src) {
+        if (src < 0) {
           dx.fill(0, d, d + ci);
           continue;
         }
-        const s0 = ((b * hLen + oh) * wLen + ow) * ci;
-        dx.set(src.subarray(s0, s0 + ci), d);
+        const s0 = src + ((b * hLen + oh) * wLen + ow) * ci;
+        heap.copyWithin(at + d, s0, s0 + ci);
       }
     }
   }

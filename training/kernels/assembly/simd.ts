@@ -179,10 +179,9 @@ export function maxPoolGrad2x2(x: usize, dy: usize, dx: usize, n: i32, h: i32, w
   }
 }
 
-// Input row (b·h + r) that output row rr = b·ho + i reads through filter row a, or −1 when r is padding.
-@inline function inputRow(rr: i32, ho: i32, h: i32, sh: i32, a: i32, pt: i32): i32 {
-  const b = rr / ho;
-  const r = (rr - b * ho) * sh + a - pt;
+// Input row (b·h + r) that output row i of image b reads through filter row a, or −1 when r is padding.
+@inline function inputRow(b: i32, i: i32, h: i32, sh: i32, a: i32, pt: i32): i32 {
+  const r = i * sh + a - pt;
   return r < 0 || r >= h ? -1 : b * h + r;
 }
 
@@ -217,19 +216,25 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
           for (let ob = 0; ob < co; ob += 8) {
             let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
             let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+            let bb = t0 / ho;
+            let ii = t0 - bb * ho - 1;
             for (let rr = t0; rr < t1; rr++) {
-              const row = inputRow(rr, ho, h, sh, a, pt);
+              // (bb, ii) = (rr / ho, rr % ho), stepped without dividing
+              if (++ii == ho) {
+                ii = 0;
+                bb++;
+              }
+              const row = inputRow(bb, ii, h, sh, a, pt);
               if (row < 0) continue;
               let xp = x + (<usize>(row * w * ci) << 2) + xCol + (<usize>cb << 2);
               let dp = dy + (<usize>((rr * wo + j0) * co + ob) << 2);
               for (let j = j0; j <= j1; j++) {
-                const xv = v128.load(xp);
                 const g0 = v128.load(dp);
                 const g1 = v128.load(dp, 16);
-                const x0 = v128.shuffle<f32>(xv, xv, 0, 0, 0, 0);
-                const x1 = v128.shuffle<f32>(xv, xv, 1, 1, 1, 1);
-                const x2 = v128.shuffle<f32>(xv, xv, 2, 2, 2, 2);
-                const x3 = v128.shuffle<f32>(xv, xv, 3, 3, 3, 3);
+                const x0 = v128.load32_splat(xp);
+                const x1 = v128.load32_splat(xp, 4);
+                const x2 = v128.load32_splat(xp, 8);
+                const x3 = v128.load32_splat(xp, 12);
                 a00 = f32x4.add(a00, f32x4.mul(x0, g0));
                 a01 = f32x4.add(a01, f32x4.mul(x0, g1));
                 a10 = f32x4.add(a10, f32x4.mul(x1, g0));
@@ -258,8 +263,15 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
           for (let ob = 0; ob < co; ob += 8) {
             const wide = ob + 16 <= co;
             let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+            let bb = t0 / ho;
+            let ii = t0 - bb * ho - 1;
             for (let rr = t0; rr < t1; rr++) {
-              const row = inputRow(rr, ho, h, sh, a, pt);
+              // (bb, ii) = (rr / ho, rr % ho), stepped without dividing
+              if (++ii == ho) {
+                ii = 0;
+                bb++;
+              }
+              const row = inputRow(bb, ii, h, sh, a, pt);
               if (row < 0) continue;
               let xp = x + (<usize>(row * w * ci) << 2) + xCol + (<usize>cb << 2);
               let dp = dy + (<usize>((rr * wo + j0) * co + ob) << 2);
@@ -349,11 +361,10 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
               let wp = wt + <usize>(a * kw + e) * tapBytes + (<usize>kb << 2);
               const end = dp + (<usize>co << 2);
               while (dp < end) {
-                const dv = v128.load(dp);
-                const d0 = v128.shuffle<f32>(dv, dv, 0, 0, 0, 0);
-                const d1 = v128.shuffle<f32>(dv, dv, 1, 1, 1, 1);
-                const d2 = v128.shuffle<f32>(dv, dv, 2, 2, 2, 2);
-                const d3 = v128.shuffle<f32>(dv, dv, 3, 3, 3, 3);
+                const d0 = v128.load32_splat(dp);
+                const d1 = v128.load32_splat(dp, 4);
+                const d2 = v128.load32_splat(dp, 8);
+                const d3 = v128.load32_splat(dp, 12);
                 p0 = f32x4.add(p0, f32x4.mul(d0, v128.load(wp)));
                 q0 = f32x4.add(q0, f32x4.mul(d0, v128.load(wp, 16)));
                 p1 = f32x4.add(p1, f32x4.mul(d1, v128.load(wp + oRow)));

@@ -16,6 +16,7 @@ interface SimdExports {
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   convInputGrad(dy: number, w: number, wt: number, dx: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
+  reluGrad(dy: number, y: number, out: number, len: number): void;
   maxPoolGrad2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, ho: number, wo: number): void;
   adam(w: number, g: number, m: number, v: number, wOut: number, mOut: number, vOut: number, len: number,
     beta1: number, beta2: number, p: number, q: number, eps: number): void;
@@ -206,6 +207,16 @@ export function channelAffine2(dy: tf.Tensor, x: tf.Tensor, A: ArrayLike<number>
   if (!a || !r) return null;
   const out = output(a.b, x);
   withScratch(a.b, [A, B, C], 0, ([pa, pb, pc]) => a.k.channelAffine2(ptr(a.b, dy), ptr(a.b, x), out.at, r.n, r.c, pa, pb, pc));
+  return tf.engine().makeTensorFromTensorInfo(out.info);
+}
+
+/** dy where y > 0, else 0 (ReLU's gradient from its output), as a new tensor; null when not applicable. */
+export function reluGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor | null {
+  const a = active();
+  const r = rowsOf(dy, y);
+  if (!a || !r) return null;
+  const out = output(a.b, dy);
+  a.k.reluGrad(ptr(a.b, dy), ptr(a.b, y), out.at, dy.size);
   return tf.engine().makeTensorFromTensorInfo(out.info);
 }
 

@@ -1,6 +1,6 @@
 // The conv-net family (mini-ImageNet Conv4, Omniglot net): config, builder, functional forward pass, weight transfer.
 import * as tf from '@tensorflow/tfjs';
-import { channelAffine, channelAffine2, channelDotSums, channelSums } from '../kernels/simd.js';
+import { channelAffine, channelAffine2, channelDotSums, channelSums, reluGrad } from '../kernels/simd.js';
 import { createRng } from '../random.js';
 
 /** Resolved architecture of one network; saved with every checkpoint. */
@@ -129,7 +129,10 @@ export function forward(model: tf.LayersModel, x: tf.Tensor4D, opts: ForwardOpti
       const [k, b] = layer.weights.map((w) => w.read());
       h = tf.add(tf.conv2d(h as tf.Tensor4D, k as tf.Tensor4D, s, 'same'), b);
     } else if (name.startsWith('bn_')) {
-      h = batchNorm(layer, h, opts);
+      // BN straight into ReLU (the Omniglot net) in training: one op, the ReLU applied in BN's last pass.
+      const relu = opts.training && layers[li + 1]?.name.startsWith('relu_');
+      h = batchNorm(layer, h, opts, relu);
+      if (relu) li++;
     } else if (name.startsWith('pool_')) {
       h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'same');
     } else if (name.startsWith('relu_')) {
@@ -146,12 +149,12 @@ export function forward(model: tf.LayersModel, x: tf.Tensor4D, opts: ForwardOpti
   return h as tf.Tensor2D;
 }
 
-function batchNorm(layer: tf.layers.Layer, h: tf.Tensor, opts: ForwardOptions): tf.Tensor {
+function batchNorm(layer: tf.layers.Layer, h: tf.Tensor, opts: ForwardOptions, relu = false): tf.Tensor {
   const byName = new Map(layer.weights.map((w, i) => [weightName(layer, i).split('/')[1], w]));
   const gamma = byName.get('gamma')!.read();
   const beta = byName.get('beta')!.read();
   const eps = (layer.getConfig() as { epsilon: number }).epsilon;
-  if (opts.training) return trainBatchNorm(byName, h, gamma, beta, eps, opts.allReduce ?? ((v) => Float64Array.from(v)), opts.updateStats ?? false);
+  if (opts.training) return trainBatchNorm(byName, h, gamma, beta, eps, opts.allReduce ?? ((v) => Float64Array.from(v)), opts.updateStats ?? false, relu);
   const mean = byName.get('moving_mean')!.read();
   const variance = byName.get('moving_variance')!.read();
   const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, eps)));
@@ -167,11 +170,12 @@ function batchNorm(layer: tf.layers.Layer, h: tf.Tensor, opts: ForwardOptions): 
  * scale-and-shift of a full activation runs as wasm's fused BatchNorm kernel: tf's composite BN (and
  * its autodiff) spends most of a small net's step in broadcasting element-wise kernels, which wasm runs
  * without a fast path. dx = A·dy + B·x + C per channel, i.e. two such kernels and one add.
- * Moving statistics as Keras (momentum 0.99, unbiased variance).
+ * With `relu` the op also applies the ReLU that follows it (its last pass; the gradient masks dy by
+ * the output first). Moving statistics as Keras (momentum 0.99, unbiased variance).
  */
 function trainBatchNorm(
   byName: Map<string, tf.LayerVariable>, h: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number,
-  allReduce: (local: ArrayLike<number>) => Float64Array, updateStats: boolean,
+  allReduce: (local: ArrayLike<number>) => Float64Array, updateStats: boolean, relu = false,
 ): tf.Tensor {
   const c = h.shape[h.rank - 1];
   const axes = [0, 1, 2];
@@ -200,17 +204,24 @@ function trainBatchNorm(
   const op = tf.customGrad((xIn, gIn, bIn, save) => {
     const x = xIn as tf.Tensor;
     const g = (gIn as tf.Tensor).dataSync() as Float32Array;
-    (save as tf.GradSaveFunc)([x]);
-    // y = x·(γ/σ) + (β − μγ/σ)
+    // y = x·(γ/σ) + (β − μγ/σ), then max(y, 0) with relu
     const fast = () => {
       const bv = (bIn as tf.Tensor).dataSync();
       const a = Float32Array.from({ length: c }, (_, k) => g[k] * rstd[k]);
-      return channelAffine(x, a, Float32Array.from({ length: c }, (_, k) => Math.fround(bv[k] - Math.fround(mean[k] * a[k]))));
+      return channelAffine(x, a, Float32Array.from({ length: c }, (_, k) => Math.fround(bv[k] - Math.fround(mean[k] * a[k]))), relu);
     };
+    const slow = () => {
+      const y = affine(x, vec((k) => g[k] * rstd[k]), tf.sub(bIn as tf.Tensor, vec((k) => mean[k] * g[k] * rstd[k])));
+      return relu ? tf.relu(y) : y;
+    };
+    const value = fast() ?? slow();
+    (save as tf.GradSaveFunc)(relu ? [x, value] : [x]);
     return {
-      value: fast() ?? affine(x, vec((k) => g[k] * rstd[k]), tf.sub(bIn as tf.Tensor, vec((k) => mean[k] * g[k] * rstd[k]))),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs] = saved;
+      value,
+      gradFunc: (dyOut: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ys] = saved;
+        // Through the ReLU first: its gradient passes where the output is positive.
+        const dy = relu ? reluGrad(dyOut, ys) ?? tf.mul(dyOut, tf.step(ys)) : dyOut;
         const local = channelDotSums(dy, xs) ?? tf.tidy(() => [...(tf.sum(dy, axes).dataSync() as Float32Array), ...(tf.sum(tf.mul(dy, xs), axes).dataSync() as Float32Array)]);
         const tot = allReduce(local);
         // Σdy·x̂ = (Σdy·x − μΣdy)/σ, globally and for this replica's rows.

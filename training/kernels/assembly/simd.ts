@@ -386,3 +386,12 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
     }
   }
 }
+
+// ReLU's gradient through its output: out = dy where y > 0, else 0 (len floats, a multiple of 4).
+export function reluGrad(dy: usize, y: usize, out: usize, len: i32): void {
+  const zero = f32x4.splat(0);
+  const end = <usize>len << 2;
+  for (let p: usize = 0; p < end; p += 16) {
+    v128.store(out + p, v128.and(v128.load(dy + p), f32x4.gt(v128.load(y + p), zero)));
+  }
+}

@@ -80,7 +80,8 @@ export function conv2DBackpropInputVia(ctx: WasmCtx, dy: TensorInfo, filter: Ten
   if (info.outHeight !== ho || info.outWidth !== wo || n * h * w * ci === 0 || dy.shape[0] * ho * wo * co === 0) return null;
   // Small images with input channels a multiple of 8 (the Omniglot net's last layers): one gathering
   // pass of the SIMD kernel. Measured on a Conv4/Omniglot step, it beats the phase convs below up to
-  // 7×7 (0.56 vs 0.78 ms at 10×7×7×64, 0.18 vs 0.45 ms at 10×4×4×64) and loses from 11×11 up.
+  // 7×7 (0.48 vs 0.78 ms at 10×7×7×64, 0.16 vs 0.45 ms at 10×4×4×64), ties at 14×14 and loses from
+  // 21×21 up (Conv4: 57 vs 37 ms at 32×42×42×32).
   if (backend && h * w <= SIMD_INPUT_GRAD_MAX_PIXELS && (attrs.dilations === undefined || [attrs.dilations].flat().every((d) => d === 1))) {
     const dx = ctx.alloc([n, h, w, ci]);
     if (convInputGradOn(backend, dy, filter, dx, {

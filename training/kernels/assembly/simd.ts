@@ -313,21 +313,24 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
 // Conv2DBackpropInput, NHWC, ci % 8 = 0, co % 4 = 0, gathered per input pixel:
 //   dx[b, r, c, k] = Σ over taps (a, e) and o of dy[b, i, j, o] · w[a, e, k, o],
 //   i = (r + pt − a)/sh and j = (c + pl − e)/sw where whole and inside dy.
-// scratch holds w re-laid as [a, e, o, k] (k contiguous), then an i32 table of j for every (c, e)
-// and of i for every (r, a) (−1: no tap), so the pixel loops divide nothing. For each dx pixel and
-// block of 8 input channels, eight accumulators (a pair per lane of a 4-wide dy load) run over the
-// valid taps and co. Scratch bytes: 4·(kh·kw·ci·co + wd·kw + h·kh).
+// scratch holds w re-laid as [k/8, a, e, o, 8] (one block of 8 input channels contiguous, so it stays
+// in L1 while every pixel uses it), then an i32 table of j for every (c, e) and of i for every
+// (r, a) (−1: no tap), so the pixel loops divide nothing. For each block and dx pixel, eight
+// accumulators (a pair per lane of a 4-wide dy broadcast) run over the valid taps and co.
+// Scratch bytes: 4·(kh·kw·ci·co + wd·kw + h·kh).
 export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n: i32, h: i32, wd: i32, ci: i32, ho: i32, wo: i32, co: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  const taps = kh * kw;
   const wt = scratch;
-  for (let t = 0; t < kh * kw; t++) {
-    for (let k = 0; k < ci; k++) {
+  for (let k = 0; k < ci; k++) {
+    for (let t = 0; t < taps; t++) {
       for (let o = 0; o < co; o++) {
-        store<f32>(wt + (<usize>((t * co + o) * ci + k) << 2), load<f32>(w + (<usize>((t * ci + k) * co + o) << 2)));
+        const to = ((((k >> 3) * taps + t) * co + o) << 3) + (k & 7);
+        store<f32>(wt + (<usize>to << 2), load<f32>(w + (<usize>((t * ci + k) * co + o) << 2)));
       }
     }
   }
-  const colJ = wt + (<usize>(kh * kw * ci * co) << 2);
+  const colJ = wt + (<usize>(taps * ci * co) << 2);
   const rowI = colJ + (<usize>(wd * kw) << 2);
   for (let c = 0; c < wd; c++) {
     for (let e = 0; e < kw; e++) {
@@ -341,13 +344,14 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
       store<i32>(rowI + (<usize>(r * kh + a) << 2), ui >= 0 && ui % sh == 0 && ui / sh < ho ? ui / sh : -1);
     }
   }
-  const oRow = <usize>ci << 2;
-  const tapBytes = <usize>(co * ci) << 2;
-  let out = dx;
-  for (let b = 0; b < n; b++) {
-    for (let r = 0; r < h; r++) {
-      for (let c = 0; c < wd; c++) {
-        for (let kb = 0; kb < ci; kb += 8) {
+  const tapBytes = <usize>co << 5;
+  const pixBytes = <usize>ci << 2;
+  for (let kb = 0; kb < ci; kb += 8) {
+    const block = wt + <usize>(kb >> 3) * <usize>taps * tapBytes;
+    let out = dx + (<usize>kb << 2);
+    for (let b = 0; b < n; b++) {
+      for (let r = 0; r < h; r++) {
+        for (let c = 0; c < wd; c++) {
           let p0 = f32x4.splat(0), q0 = f32x4.splat(0), p1 = f32x4.splat(0), q1 = f32x4.splat(0);
           let p2 = f32x4.splat(0), q2 = f32x4.splat(0), p3 = f32x4.splat(0), q3 = f32x4.splat(0);
           for (let a = 0; a < kh; a++) {
@@ -358,7 +362,7 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
               const j = load<i32>(colJ + (<usize>(c * kw + e) << 2));
               if (j < 0) continue;
               let dp = dyRow + (<usize>(j * co) << 2);
-              let wp = wt + <usize>(a * kw + e) * tapBytes + (<usize>kb << 2);
+              let wp = block + <usize>(a * kw + e) * tapBytes;
               const end = dp + (<usize>co << 2);
               while (dp < end) {
                 const d0 = v128.load32_splat(dp);
@@ -367,20 +371,20 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
                 const d3 = v128.load32_splat(dp, 12);
                 p0 = f32x4.add(p0, f32x4.mul(d0, v128.load(wp)));
                 q0 = f32x4.add(q0, f32x4.mul(d0, v128.load(wp, 16)));
-                p1 = f32x4.add(p1, f32x4.mul(d1, v128.load(wp + oRow)));
-                q1 = f32x4.add(q1, f32x4.mul(d1, v128.load(wp + oRow, 16)));
-                p2 = f32x4.add(p2, f32x4.mul(d2, v128.load(wp + 2 * oRow)));
-                q2 = f32x4.add(q2, f32x4.mul(d2, v128.load(wp + 2 * oRow, 16)));
-                p3 = f32x4.add(p3, f32x4.mul(d3, v128.load(wp + 3 * oRow)));
-                q3 = f32x4.add(q3, f32x4.mul(d3, v128.load(wp + 3 * oRow, 16)));
+                p1 = f32x4.add(p1, f32x4.mul(d1, v128.load(wp, 32)));
+                q1 = f32x4.add(q1, f32x4.mul(d1, v128.load(wp, 48)));
+                p2 = f32x4.add(p2, f32x4.mul(d2, v128.load(wp, 64)));
+                q2 = f32x4.add(q2, f32x4.mul(d2, v128.load(wp, 80)));
+                p3 = f32x4.add(p3, f32x4.mul(d3, v128.load(wp, 96)));
+                q3 = f32x4.add(q3, f32x4.mul(d3, v128.load(wp, 112)));
                 dp += 16;
-                wp += 4 * oRow;
+                wp += 128;
               }
             }
           }
           v128.store(out, f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3)));
           v128.store(out, f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)), 16);
-          out += 32;
+          out += pixBytes;
         }
       }
     }

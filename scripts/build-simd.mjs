@@ -1,4 +1,5 @@
-// Builds training/kernels/simd.wasm from its AssemblyScript source (run by `npm ci` through `prepare`).
+// Builds training/kernels/simd.wasm, and simd-relaxed.wasm with relaxed SIMD (fused multiply-add in the
+// conv kernels), from their AssemblyScript source (run by `npm ci` through `prepare`).
 // Without the dev dependency (npm ci --omit=dev) it says so and exits 0: training then runs without
 // the SIMD kernels. The module must not write into the heap it imports, so a build with a data
 // segment or a memory-resident global fails here.
@@ -7,28 +8,34 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const src = `${root}training/kernels/assembly/simd.ts`;
-const out = `${root}training/kernels/simd.wasm`;
+const outs = [
+  { out: `${root}training/kernels/simd.wasm`, features: 'simd' },
+  { out: `${root}training/kernels/simd-relaxed.wasm`, features: 'simd,relaxed-simd' },
+];
 const force = process.argv.includes('--force');
 
-if (!force && existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) process.exit(0);
+const fresh = ({ out }) => existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs;
+if (!force && outs.every(fresh)) process.exit(0);
 let asc;
 try {
   asc = (await import('assemblyscript/asc')).default ?? (await import('assemblyscript/asc'));
 } catch {
-  console.error('build-simd: assemblyscript is not installed (dev dependency); skipping training/kernels/simd.wasm');
+  console.error('build-simd: assemblyscript is not installed (dev dependency); skipping training/kernels/simd*.wasm');
   process.exit(0);
 }
-const { error, stderr } = await asc.main([
-  src, '-O3', '--noAssert', '--enable', 'simd', '--importMemory', '--runtime', 'stub', '--use', 'abort=',
-  '--outFile', out, '--textFile', `${out}.wat`,
-]);
-if (error) {
-  console.error(`build-simd: ${error.message}\n${stderr.toString()}`);
-  process.exit(1);
+for (const { out, features } of outs) {
+  const { error, stderr } = await asc.main([
+    src, '-O3', '--noAssert', '--enable', features, '--importMemory', '--runtime', 'stub', '--use', 'abort=',
+    '--outFile', out, '--textFile', `${out}.wat`,
+  ]);
+  if (error) {
+    console.error(`build-simd: ${error.message}\n${stderr.toString()}`);
+    process.exit(1);
+  }
+  const wat = readFileSync(`${out}.wat`, 'utf8');
+  if (/\(data\b/.test(wat) || /\(global\b[^)]*\(mut/.test(wat)) {
+    console.error(`build-simd: ${out} has a data segment or a mutable global; it would write into the backend heap it imports`);
+    process.exit(1);
+  }
+  console.error(`build-simd: wrote ${out} (${statSync(out).size} bytes)`);
 }
-const wat = readFileSync(`${out}.wat`, 'utf8');
-if (/\(data\b/.test(wat) || /\(global\b[^)]*\(mut/.test(wat)) {
-  console.error('build-simd: simd.wasm has a data segment or a mutable global; it would write into the backend heap it imports');
-  process.exit(1);
-}
-console.error(`build-simd: wrote ${out} (${statSync(out).size} bytes)`);

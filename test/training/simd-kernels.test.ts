@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { readFileSync } from 'node:fs';
 import {
-  channelAffine, channelAffine2, channelDotSums, channelSums, setSimdKernelsDisabled, simdKernelsActive,
+  channelAffine, channelAffine2, channelDotSums, channelSums, setSimdKernelsDisabled, simdKernelsActive, simdVariant,
+  SIMD_RELAXED_WASM_PATH, SIMD_WASM_PATH,
 } from '../../training/kernels/simd.js';
 import { buildModel, forward, OMNIGLOT_NET, MINIIMAGENET_CONV4, trainableVariables, type ModelConfig } from '../../training/models/backbone.js';
 import { adam, FusedAdam } from '../../training/optimizer.js';
@@ -29,6 +31,34 @@ test('the SIMD module is built (npm ci / test/run.sh) and active on wasm; off on
   await tf.setBackend('cpu');
   assert.equal(simdKernelsActive(), false);
   await tf.setBackend('wasm');
+});
+
+test('both builds (plain, and relaxed SIMD with fused multiply-adds, used on this Node) give the float64 filter gradient', () => {
+  assert.equal(simdVariant(), 'relaxed', 'Node 20 accepts relaxed SIMD once its flag is set');
+  // dw[a, e, k, o] = Σ x[b, i + a − 1, j + e − 1, k] · dy[b, i, j, o]: 3×3, stride 1, 'same', on a fresh memory.
+  const [n, h, w, ci, co] = [2, 6, 5, 6, 16];
+  const xv = rand(n * h * w * ci), dv = rand(n * h * w * co);
+  const want = new Float64Array(9 * ci * co);
+  for (let b = 0; b < n; b++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let a = 0; a < 3; a++) for (let e = 0; e < 3; e++) {
+    const r = i + a - 1, c = j + e - 1;
+    if (r < 0 || r >= h || c < 0 || c >= w) continue;
+    for (let k = 0; k < ci; k++) for (let o = 0; o < co; o++) want[((a * 3 + e) * ci + k) * co + o] += xv[((b * h + r) * w + c) * ci + k] * dv[((b * h + i) * w + j) * co + o];
+  }
+  const scale = Math.max(...want.map(Math.abs));
+  for (const path of [SIMD_WASM_PATH, SIMD_RELAXED_WASM_PATH]) {
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), { env: { memory } }).exports as {
+      convFilterGrad(...args: number[]): void;
+    };
+    const heap = new Float32Array(memory.buffer);
+    const [px, pd, pw] = [0, xv.length * 4, (xv.length + dv.length) * 4];
+    heap.set(xv, px / 4);
+    heap.set(dv, pd / 4);
+    k.convFilterGrad(px, pd, pw, n, h, w, ci, h, w, co, 3, 3, 1, 1, 1, 1);
+    const got = heap.subarray(pw / 4, pw / 4 + want.length);
+    const worst = Math.max(...Array.from(want, (v, i) => Math.abs(v - got[i]))) / scale;
+    assert.ok(worst < 1e-6, `${path}: max relative difference ${worst}`);
+  }
 });
 
 test('channel kernels: sums in float64, affine (with ReLU) and BN-gradient affine bit-exact to their float32 formula', () => {

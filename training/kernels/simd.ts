@@ -2,9 +2,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 
 /** Where `npm run build:simd` (run by `npm ci` through `prepare`) writes the module. */
 export const SIMD_WASM_PATH = fileURLToPath(new URL('./simd.wasm', import.meta.url));
+/** The same kernels built with relaxed SIMD: the conv kernels' multiply-adds fused (one rounding). */
+export const SIMD_RELAXED_WASM_PATH = fileURLToPath(new URL('./simd-relaxed.wasm', import.meta.url));
 
 /** Exports of simd.wasm; pointers are byte offsets on the backend's heap. */
 interface SimdExports {
@@ -39,15 +42,39 @@ export function setSimdKernelsDisabled(off: boolean): void {
   disabled = off;
 }
 
+let variant: 'relaxed' | 'plain' | null = null;
+
+/**
+ * Node 20's V8 has relaxed SIMD behind a flag, read when a module is compiled: set it (process-wide,
+ * worker threads included) and use the relaxed build if the runtime then accepts it; otherwise, or with
+ * REPTILE_DR_SIMD=plain, the plain build.
+ */
+function relaxedModule(): WebAssembly.Module | null {
+  if (process.env.REPTILE_DR_SIMD === 'plain' || !existsSync(SIMD_RELAXED_WASM_PATH)) return null;
+  const bytes = readFileSync(SIMD_RELAXED_WASM_PATH);
+  if (!WebAssembly.validate(bytes)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+  return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+}
+
+/** Which build the kernels run ('relaxed' or 'plain'), or null when none is loaded (yet). */
+export function simdVariant(): 'relaxed' | 'plain' | null {
+  return variant;
+}
+
 function moduleBytes(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
-  compiled = null;
+  compiled = relaxedModule();
+  if (compiled) {
+    variant = 'relaxed';
+    return compiled;
+  }
   if (!existsSync(SIMD_WASM_PATH)) {
     if (!warned) process.stderr.write(`[kernels] ${SIMD_WASM_PATH} not built (npm run build:simd); wasm training runs without the SIMD kernels (slower)\n`);
     warned = true;
     return null;
   }
   compiled = new WebAssembly.Module(readFileSync(SIMD_WASM_PATH));
+  variant = 'plain';
   return compiled;
 }
 

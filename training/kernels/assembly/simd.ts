@@ -4,6 +4,13 @@
 // float32 seen as n rows of c channels, c a multiple of 4; per-channel sums are accumulated in f64.
 // No data segments, no allocation, no globals in memory: instantiating this module writes nothing.
 
+// a·b + c for the conv kernels: one fused multiply-add in the relaxed-SIMD build (simd-relaxed.wasm,
+// used where the runtime accepts it; x86 FMA rounds once), else a multiply then an add.
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
 // The four floats of v as two f64x2 (lanes 0–1, lanes 2–3).
 @inline function low64(v: v128): v128 {
   return f64x2.promote_low_f32x4(v);
@@ -235,14 +242,14 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
                 const x1 = v128.load32_splat(xp, 4);
                 const x2 = v128.load32_splat(xp, 8);
                 const x3 = v128.load32_splat(xp, 12);
-                a00 = f32x4.add(a00, f32x4.mul(x0, g0));
-                a01 = f32x4.add(a01, f32x4.mul(x0, g1));
-                a10 = f32x4.add(a10, f32x4.mul(x1, g0));
-                a11 = f32x4.add(a11, f32x4.mul(x1, g1));
-                a20 = f32x4.add(a20, f32x4.mul(x2, g0));
-                a21 = f32x4.add(a21, f32x4.mul(x2, g1));
-                a30 = f32x4.add(a30, f32x4.mul(x3, g0));
-                a31 = f32x4.add(a31, f32x4.mul(x3, g1));
+                a00 = madd(x0, g0, a00);
+                a01 = madd(x0, g1, a01);
+                a10 = madd(x1, g0, a10);
+                a11 = madd(x1, g1, a11);
+                a20 = madd(x2, g0, a20);
+                a21 = madd(x2, g1, a21);
+                a30 = madd(x3, g0, a30);
+                a31 = madd(x3, g1, a31);
                 xp += xStep;
                 dp += dyPix;
               }
@@ -278,18 +285,18 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
               if (wide) {
                 for (let j = j0; j <= j1; j++) {
                   const xs = f32x4.splat(load<f32>(xp));
-                  a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(dp)));
-                  a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(dp, 16)));
-                  a2 = f32x4.add(a2, f32x4.mul(xs, v128.load(dp, 32)));
-                  a3 = f32x4.add(a3, f32x4.mul(xs, v128.load(dp, 48)));
+                  a0 = madd(xs, v128.load(dp), a0);
+                  a1 = madd(xs, v128.load(dp, 16), a1);
+                  a2 = madd(xs, v128.load(dp, 32), a2);
+                  a3 = madd(xs, v128.load(dp, 48), a3);
                   xp += xStep;
                   dp += dyPix;
                 }
               } else {
                 for (let j = j0; j <= j1; j++) {
                   const xs = f32x4.splat(load<f32>(xp));
-                  a0 = f32x4.add(a0, f32x4.mul(xs, v128.load(dp)));
-                  a1 = f32x4.add(a1, f32x4.mul(xs, v128.load(dp, 16)));
+                  a0 = madd(xs, v128.load(dp), a0);
+                  a1 = madd(xs, v128.load(dp, 16), a1);
                   xp += xStep;
                   dp += dyPix;
                 }
@@ -369,14 +376,14 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
                 const d1 = v128.load32_splat(dp, 4);
                 const d2 = v128.load32_splat(dp, 8);
                 const d3 = v128.load32_splat(dp, 12);
-                p0 = f32x4.add(p0, f32x4.mul(d0, v128.load(wp)));
-                q0 = f32x4.add(q0, f32x4.mul(d0, v128.load(wp, 16)));
-                p1 = f32x4.add(p1, f32x4.mul(d1, v128.load(wp, 32)));
-                q1 = f32x4.add(q1, f32x4.mul(d1, v128.load(wp, 48)));
-                p2 = f32x4.add(p2, f32x4.mul(d2, v128.load(wp, 64)));
-                q2 = f32x4.add(q2, f32x4.mul(d2, v128.load(wp, 80)));
-                p3 = f32x4.add(p3, f32x4.mul(d3, v128.load(wp, 96)));
-                q3 = f32x4.add(q3, f32x4.mul(d3, v128.load(wp, 112)));
+                p0 = madd(d0, v128.load(wp), p0);
+                q0 = madd(d0, v128.load(wp, 16), q0);
+                p1 = madd(d1, v128.load(wp, 32), p1);
+                q1 = madd(d1, v128.load(wp, 48), q1);
+                p2 = madd(d2, v128.load(wp, 64), p2);
+                q2 = madd(d2, v128.load(wp, 80), q2);
+                p3 = madd(d3, v128.load(wp, 96), p3);
+                q3 = madd(d3, v128.load(wp, 112), q3);
                 dp += 16;
                 wp += 128;
               }

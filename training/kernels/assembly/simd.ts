@@ -186,9 +186,10 @@ export function maxPoolGrad2x2(x: usize, dy: usize, dx: usize, n: i32, h: i32, w
   }
 }
 
-// Input row (b·h + r) that output row i of image b reads through filter row a, or −1 when r is padding.
-@inline function inputRow(b: i32, i: i32, h: i32, sh: i32, a: i32, pt: i32): i32 {
-  const r = i * sh + a - pt;
+// Input row (b·h + r) that output row rr = b·ho + i reads through filter row a, or −1 when r is padding.
+@inline function inputRow(rr: i32, ho: i32, h: i32, sh: i32, a: i32, pt: i32): i32 {
+  const b = rr / ho;
+  const r = (rr - b * ho) * sh + a - pt;
   return r < 0 || r >= h ? -1 : b * h + r;
 }
 
@@ -223,15 +224,8 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
           for (let ob = 0; ob < co; ob += 8) {
             let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
             let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
-            let bb = t0 / ho;
-            let ii = t0 - bb * ho - 1;
             for (let rr = t0; rr < t1; rr++) {
-              // (bb, ii) = (rr / ho, rr % ho), stepped without dividing
-              if (++ii == ho) {
-                ii = 0;
-                bb++;
-              }
-              const row = inputRow(bb, ii, h, sh, a, pt);
+              const row = inputRow(rr, ho, h, sh, a, pt);
               if (row < 0) continue;
               let xp = x + (<usize>(row * w * ci) << 2) + xCol + (<usize>cb << 2);
               let dp = dy + (<usize>((rr * wo + j0) * co + ob) << 2);
@@ -270,15 +264,8 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
           for (let ob = 0; ob < co; ob += 8) {
             const wide = ob + 16 <= co;
             let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-            let bb = t0 / ho;
-            let ii = t0 - bb * ho - 1;
             for (let rr = t0; rr < t1; rr++) {
-              // (bb, ii) = (rr / ho, rr % ho), stepped without dividing
-              if (++ii == ho) {
-                ii = 0;
-                bb++;
-              }
-              const row = inputRow(bb, ii, h, sh, a, pt);
+              const row = inputRow(rr, ho, h, sh, a, pt);
               if (row < 0) continue;
               let xp = x + (<usize>(row * w * ci) << 2) + xCol + (<usize>cb << 2);
               let dp = dy + (<usize>((rr * wo + j0) * co + ob) << 2);

@@ -45,13 +45,17 @@ const CONV_CASES: ConvCase[] = [
   { n: 2, h: 9, w: 8, ci: 2, co: 3, kh: 3, kw: 3, s: 2, pad: 1 },
   { n: 2, h: 5, w: 5, ci: 2, co: 3, kh: 2, kw: 2, s: 3, pad: 'valid' },
   { n: 4, h: 21, w: 21, ci: 8, co: 8, kh: 3, kw: 3, s: 1, pad: 'same' },
-  // SIMD kernel (input channels a multiple of 8, output channels of 4, h·w ≤ 64): strides, pads, odd sizes.
+  // SIMD kernel (input channels a multiple of 8, output channels of 4): strides, pads, odd sizes, pixel
+  // counts that leave 1–3 padding lanes in the last group of four, an image as large as Conv4's.
   { n: 3, h: 8, w: 8, ci: 64, co: 64, kh: 3, kw: 3, s: 2, pad: 'same' },
   { n: 3, h: 14, w: 14, ci: 64, co: 64, kh: 3, kw: 3, s: 2, pad: 'same' },
   { n: 2, h: 7, w: 7, ci: 16, co: 8, kh: 3, kw: 3, s: 2, pad: 'same' },
   { n: 2, h: 7, w: 9, ci: 8, co: 12, kh: 3, kw: 3, s: [2, 1], pad: 'valid' },
   { n: 1, h: 8, w: 8, ci: 24, co: 4, kh: 5, kw: 5, s: 1, pad: 2 },
   { n: 2, h: 10, w: 9, ci: 8, co: 4, kh: 2, kw: 3, s: 3, pad: 'same' },
+  { n: 1, h: 15, w: 15, ci: 8, co: 8, kh: 3, kw: 3, s: 2, pad: 'valid' },
+  { n: 5, h: 3, w: 5, ci: 16, co: 4, kh: 3, kw: 3, s: [1, 2], pad: 'same' },
+  { n: 2, h: 42, w: 42, ci: 32, co: 32, kh: 3, kw: 3, s: 1, pad: 'same' },
 ];
 
 test('Conv2DBackpropInput (wasm): strides 1–3, same/valid/numeric pads, kernels 1–5 → equals cpu input gradient within 1e-5 relative', async () => {

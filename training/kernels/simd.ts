@@ -127,7 +127,7 @@ export function convInputGradOn(backend: unknown, dy: tf.TensorInfo, filter: tf.
   const b = backend as WasmBackendLike;
   const k = kernelsOn(b);
   if (!k || g.ci % 8 !== 0 || g.co % 4 !== 0) return false;
-  const scratch = b.wasm._malloc(4 * (g.kh * g.kw * g.ci * g.co + g.w * g.kw + g.h * g.kh));
+  const scratch = b.wasm._malloc(4 * (g.kh * g.kw * g.ci * g.co + g.co + 8));
   try {
     k.convInputGrad(ptr(b, dy), ptr(b, filter), scratch, ptr(b, dx), g.n, g.h, g.w, g.ci, g.ho, g.wo, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl);
   } finally {

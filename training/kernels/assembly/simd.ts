@@ -304,14 +304,15 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
   }
 }
 
-// Conv2DBackpropInput, NHWC, ci % 8 = 0, co % 4 = 0, gathered per input pixel:
+// Conv2DBackpropInput, NHWC, ci % 8 = 0, gathered per input pixel:
 //   dx[b, r, c, k] = Σ over taps (a, e) and o of dy[b, i, j, o] · w[a, e, k, o],
 //   i = (r + pt − a)/sh and j = (c + pl − e)/sw where whole and inside dy.
 // scratch holds w re-laid as [k/8, a, e, o, 8] (one block of 8 input channels contiguous, so it stays
-// in L1 while every pixel uses it), then an i32 table of j for every (c, e) and of i for every
-// (r, a) (−1: no tap), so the pixel loops divide nothing. For each block and dx pixel, eight
-// accumulators (a pair per lane of a 4-wide dy broadcast) run over the valid taps and co.
-// Scratch bytes: 4·(kh·kw·ci·co + wd·kw + h·kh).
+// in L1 while every pixel uses it), then co zeros, then 8 floats that padding lanes write to.
+// Pixels of one row r whose columns share c + pl mod sw share their taps (a, e); they are taken four
+// at a time (over images and columns), so each weight pair loaded feeds eight accumulators (two per
+// pixel, a block of 8 channels). A tap that falls outside dy for one pixel of the four reads the zeros.
+// Scratch bytes: 4·(kh·kw·ci·co + co + 8).
 export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n: i32, h: i32, wd: i32, ci: i32, ho: i32, wo: i32, co: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
   const taps = kh * kw;
@@ -324,65 +325,87 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
       }
     }
   }
-  const colJ = wt + (<usize>(taps * ci * co) << 2);
-  const rowI = colJ + (<usize>(wd * kw) << 2);
-  for (let c = 0; c < wd; c++) {
-    for (let e = 0; e < kw; e++) {
-      const uj = c + pl - e;
-      store<i32>(colJ + (<usize>(c * kw + e) << 2), uj >= 0 && uj % sw == 0 && uj / sw < wo ? uj / sw : -1);
-    }
-  }
-  for (let r = 0; r < h; r++) {
-    for (let a = 0; a < kh; a++) {
-      const ui = r + pt - a;
-      store<i32>(rowI + (<usize>(r * kh + a) << 2), ui >= 0 && ui % sh == 0 && ui / sh < ho ? ui / sh : -1);
-    }
-  }
+  const zero = wt + (<usize>(taps * ci * co) << 2);
+  for (let o = 0; o < co; o++) store<f32>(zero + (<usize>o << 2), 0);
+  const dummy = zero + (<usize>co << 2);
   const tapBytes = <usize>co << 5;
-  const pixBytes = <usize>ci << 2;
+  const rowBytes = <usize>(wo * co) << 2;
+  const end = <usize>co << 2;
   for (let kb = 0; kb < ci; kb += 8) {
     const block = wt + <usize>(kb >> 3) * <usize>taps * tapBytes;
-    let out = dx + (<usize>kb << 2);
-    for (let b = 0; b < n; b++) {
-      for (let r = 0; r < h; r++) {
-        for (let c = 0; c < wd; c++) {
-          let p0 = f32x4.splat(0), q0 = f32x4.splat(0), p1 = f32x4.splat(0), q1 = f32x4.splat(0);
-          let p2 = f32x4.splat(0), q2 = f32x4.splat(0), p3 = f32x4.splat(0), q3 = f32x4.splat(0);
+    for (let r = 0; r < h; r++) {
+      for (let ph = 0; ph < sw; ph++) {
+        // columns c ≡ c0 (mod sw) have c + pl ≡ ph: their taps are e = ph, ph + sw, …
+        const c0 = ((ph - pl) % sw + sw) % sw;
+        const nc = c0 < wd ? (wd - c0 + sw - 1) / sw : 0;
+        const total = n * nc;
+        for (let q = 0; q < total; q += 4) {
+          // the four pixels (b, c) of this group; lanes past the end are padding (b = −1)
+          const b0 = q / nc, c_0 = c0 + (q % nc) * sw;
+          const b1 = q + 1 < total ? (q + 1) / nc : -1, c_1 = c0 + ((q + 1) % nc) * sw;
+          const b2 = q + 2 < total ? (q + 2) / nc : -1, c_2 = c0 + ((q + 2) % nc) * sw;
+          const b3 = q + 3 < total ? (q + 3) / nc : -1, c_3 = c0 + ((q + 3) % nc) * sw;
+          let a0 = f32x4.splat(0), e0 = f32x4.splat(0), a1 = f32x4.splat(0), e1 = f32x4.splat(0);
+          let a2 = f32x4.splat(0), e2 = f32x4.splat(0), a3 = f32x4.splat(0), e3 = f32x4.splat(0);
           for (let a = 0; a < kh; a++) {
-            const i = load<i32>(rowI + (<usize>(r * kh + a) << 2));
-            if (i < 0) continue;
-            const dyRow = dy + (<usize>((b * ho + i) * wo * co) << 2);
-            for (let e = 0; e < kw; e++) {
-              const j = load<i32>(colJ + (<usize>(c * kw + e) << 2));
-              if (j < 0) continue;
-              let dp = dyRow + (<usize>(j * co) << 2);
+            const ui = r + pt - a;
+            if (ui < 0 || ui % sh != 0 || ui / sh >= ho) continue;
+            const i = ui / sh;
+            for (let e = ph; e < kw; e += sw) {
+              const p0 = tapSource(dy, zero, b0, c_0, e, i, ho, wo, pl, sw, rowBytes, co);
+              const p1 = tapSource(dy, zero, b1, c_1, e, i, ho, wo, pl, sw, rowBytes, co);
+              const p2 = tapSource(dy, zero, b2, c_2, e, i, ho, wo, pl, sw, rowBytes, co);
+              const p3 = tapSource(dy, zero, b3, c_3, e, i, ho, wo, pl, sw, rowBytes, co);
               let wp = block + <usize>(a * kw + e) * tapBytes;
-              const end = dp + (<usize>co << 2);
-              while (dp < end) {
-                const d0 = v128.load32_splat(dp);
-                const d1 = v128.load32_splat(dp, 4);
-                const d2 = v128.load32_splat(dp, 8);
-                const d3 = v128.load32_splat(dp, 12);
-                p0 = madd(d0, v128.load(wp), p0);
-                q0 = madd(d0, v128.load(wp, 16), q0);
-                p1 = madd(d1, v128.load(wp, 32), p1);
-                q1 = madd(d1, v128.load(wp, 48), q1);
-                p2 = madd(d2, v128.load(wp, 64), p2);
-                q2 = madd(d2, v128.load(wp, 80), q2);
-                p3 = madd(d3, v128.load(wp, 96), p3);
-                q3 = madd(d3, v128.load(wp, 112), q3);
-                dp += 16;
-                wp += 128;
+              for (let off: usize = 0; off < end; off += 4) {
+                const w0 = v128.load(wp);
+                const w1 = v128.load(wp, 16);
+                const d0 = v128.load32_splat(p0 + off);
+                a0 = madd(d0, w0, a0);
+                e0 = madd(d0, w1, e0);
+                const d1 = v128.load32_splat(p1 + off);
+                a1 = madd(d1, w0, a1);
+                e1 = madd(d1, w1, e1);
+                const d2 = v128.load32_splat(p2 + off);
+                a2 = madd(d2, w0, a2);
+                e2 = madd(d2, w1, e2);
+                const d3 = v128.load32_splat(p3 + off);
+                a3 = madd(d3, w0, a3);
+                e3 = madd(d3, w1, e3);
+                wp += 32;
               }
             }
           }
-          v128.store(out, f32x4.add(f32x4.add(p0, p1), f32x4.add(p2, p3)));
-          v128.store(out, f32x4.add(f32x4.add(q0, q1), f32x4.add(q2, q3)), 16);
-          out += pixBytes;
+          const o0 = pixelOut(dx, dummy, b0, r, c_0, h, wd, ci, kb);
+          v128.store(o0, a0);
+          v128.store(o0, e0, 16);
+          const o1 = pixelOut(dx, dummy, b1, r, c_1, h, wd, ci, kb);
+          v128.store(o1, a1);
+          v128.store(o1, e1, 16);
+          const o2 = pixelOut(dx, dummy, b2, r, c_2, h, wd, ci, kb);
+          v128.store(o2, a2);
+          v128.store(o2, e2, 16);
+          const o3 = pixelOut(dx, dummy, b3, r, c_3, h, wd, ci, kb);
+          v128.store(o3, a3);
+          v128.store(o3, e3, 16);
         }
       }
     }
   }
+}
+
+// Start of dy[b, i, j, :] for tap column e of dx column c, or the zeros when b is padding or j is outside dy.
+@inline function tapSource(dy: usize, zero: usize, b: i32, c: i32, e: i32, i: i32, ho: i32, wo: i32, pl: i32, sw: i32,
+  rowBytes: usize, co: i32): usize {
+  const uj = c + pl - e;
+  if (b < 0 || uj < 0 || uj / sw >= wo) return zero;
+  return dy + <usize>(b * ho + i) * rowBytes + (<usize>((uj / sw) * co) << 2);
+}
+
+// Where pixel (b, r, c)'s block of 8 channels from kb goes: dx, or the scratch floats for padding lanes.
+@inline function pixelOut(dx: usize, dummy: usize, b: i32, r: i32, c: i32, h: i32, wd: i32, ci: i32, kb: i32): usize {
+  if (b < 0) return dummy;
+  return dx + (<usize>(((b * h + r) * wd + c) * ci + kb) << 2);
 }
 
 // ReLU's gradient through its output: out = dy where y > 0, else 0 (len floats, a multiple of 4).

@@ -72,6 +72,23 @@ test('Conv2DBackpropInput (wasm): strides 1–3, same/valid/numeric pads, kernel
   }
 });
 
+test('Conv2D (wasm): SIMD forward (≥ 8 input, 8k output channels) and the upstream rest → equals cpu within 1e-5 relative', async () => {
+  const cases: ConvCase[] = [
+    ...CONV_CASES,
+    { n: 3, h: 14, w: 14, ci: 64, co: 64, kh: 3, kw: 3, s: 2, pad: 'same' },
+    { n: 2, h: 9, w: 7, ci: 12, co: 16, kh: 2, kw: 3, s: [2, 1], pad: 'valid' },
+    { n: 1, h: 6, w: 5, ci: 8, co: 8, kh: 5, kw: 5, s: 1, pad: 2 },
+    { n: 5, h: 5, w: 5, ci: 9, co: 24, kh: 3, kw: 3, s: 3, pad: 'same' },
+    { n: 2, h: 21, w: 21, ci: 32, co: 32, kh: 3, kw: 3, s: 1, pad: 'same' },
+  ];
+  for (const c of cases) {
+    const x = rand([c.n, c.h, c.w, c.ci]);
+    const f = rand([c.kh, c.kw, c.ci, c.co]);
+    const worst = await compare(() => tf.tidy(() => tf.conv2d(tf.tensor4d(x, [c.n, c.h, c.w, c.ci]), tf.tensor4d(f, [c.kh, c.kw, c.ci, c.co]), c.s, c.pad).dataSync() as Float32Array));
+    assert.ok(worst < 1e-5, `case ${JSON.stringify(c)}: max relative difference ${worst}`);
+  }
+});
+
 test('Conv2DBackpropInput (wasm): 30 gradient calls → no tensor or wasm-heap growth', () => {
   const x = tf.randomNormal([4, 14, 14, 8]) as tf.Tensor4D;
   const f = tf.randomNormal([3, 3, 8, 16]) as tf.Tensor4D;

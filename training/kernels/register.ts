@@ -1,4 +1,5 @@
 // Installs the fast wasm training kernels (and the missing Conv2DBackpropFilter) in one call.
+import { registerWasmConv2D } from './conv2d.js';
 import { registerWasmConv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { registerWasmConv2DBackpropInput } from './conv2d-backprop-input.js';
 import { registerWasmIdentity } from './identity.js';
@@ -7,7 +8,7 @@ import { registerWasmReductions } from './reduce.js';
 import { replacedWasmKernels, restoreWasmKernels } from './wasm-heap.js';
 
 /** Kernels replaced by default, by name (see {@link registerWasmTrainingKernels}). */
-export const FAST_WASM_KERNELS = ['Conv2DBackpropInput', 'Sum', 'Mean', 'MaxPoolGrad', 'Identity'] as const;
+export const FAST_WASM_KERNELS = ['Conv2D', 'Conv2DBackpropInput', 'Sum', 'Mean', 'MaxPoolGrad', 'Identity'] as const;
 
 /**
  * Registers Conv2DBackpropFilter (missing upstream) and replaces the slow upstream wasm training
@@ -17,6 +18,7 @@ export const FAST_WASM_KERNELS = ['Conv2DBackpropInput', 'Sum', 'Mean', 'MaxPool
 export function registerWasmTrainingKernels(only: readonly string[] = FAST_WASM_KERNELS): string[] {
   registerWasmConv2DBackpropFilter();
   if (process.env.REPTILE_DR_WASM_KERNELS === 'upstream') return [];
+  if (only.includes('Conv2D')) registerWasmConv2D();
   if (only.includes('Conv2DBackpropInput')) registerWasmConv2DBackpropInput();
   if (only.includes('Sum') || only.includes('Mean')) registerWasmReductions(only);
   if (only.includes('MaxPoolGrad')) registerWasmMaxPoolGrad();

@@ -19,6 +19,8 @@ interface SimdExports {
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   convInputGrad(dy: number, w: number, wt: number, dx: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
+  convForward(x: number, w: number, wt: number, y: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number,
+    kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   reluGrad(dy: number, y: number, out: number, len: number): void;
   maxPoolGrad2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, ho: number, wo: number): void;
   adam(w: number, g: number, m: number, v: number, wOut: number, mOut: number, vOut: number, len: number,
@@ -119,6 +121,20 @@ export function convFilterGradOn(backend: unknown, x: tf.TensorInfo, dy: tf.Tens
 }
 
 /**
+ * Runs one of the two gathering conv kernels from `src` (x, or dy) and the filter into `out`, with its
+ * scratch: the re-laid weights, zeros for `zeros` channels, 8 floats and the tap table (assembly/simd.ts).
+ */
+function gatherConv(b: WasmBackendLike, k: SimdExports, kernel: 'convForward' | 'convInputGrad', src: tf.TensorInfo, filter: tf.TensorInfo,
+  out: tf.TensorInfo, g: ConvGeometry, zeros: number): void {
+  const scratch = b.wasm._malloc(4 * (g.kh * g.kw * (g.ci * g.co + 5) + zeros + 8));
+  try {
+    k[kernel](ptr(b, src), ptr(b, filter), scratch, ptr(b, out), g.n, g.h, g.w, g.ci, g.ho, g.wo, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl);
+  } finally {
+    b.wasm._free(scratch);
+  }
+}
+
+/**
  * For kernels of the wasm backend `backend`: writes Conv2DBackpropInput of dy and the filter into dx
  * ([n, h, w, ci], allocated by the caller) with the SIMD kernel; false (nothing written) when the
  * module is not available, ci is not a multiple of 8 or co not a multiple of 4.
@@ -127,12 +143,20 @@ export function convInputGradOn(backend: unknown, dy: tf.TensorInfo, filter: tf.
   const b = backend as WasmBackendLike;
   const k = kernelsOn(b);
   if (!k || g.ci % 8 !== 0 || g.co % 4 !== 0) return false;
-  const scratch = b.wasm._malloc(4 * (g.kh * g.kw * g.ci * g.co + g.co + 8));
-  try {
-    k.convInputGrad(ptr(b, dy), ptr(b, filter), scratch, ptr(b, dx), g.n, g.h, g.w, g.ci, g.ho, g.wo, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl);
-  } finally {
-    b.wasm._free(scratch);
-  }
+  gatherConv(b, k, 'convInputGrad', dy, filter, dx, g, g.co);
+  return true;
+}
+
+/**
+ * For kernels of the wasm backend `backend`: writes the NHWC conv of x with the filter into y
+ * ([n, ho, wo, co], allocated by the caller) with the SIMD kernel; false (nothing written) when the
+ * module is not available or co is not a multiple of 8.
+ */
+export function convForwardOn(backend: unknown, x: tf.TensorInfo, filter: tf.TensorInfo, y: tf.TensorInfo, g: ConvGeometry): boolean {
+  const b = backend as WasmBackendLike;
+  const k = kernelsOn(b);
+  if (!k || g.co % 8 !== 0) return false;
+  gatherConv(b, k, 'convForward', x, filter, y, g, g.ci);
   return true;
 }
 

@@ -304,15 +304,67 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
   }
 }
 
+// The two gathering conv kernels below (forward, and the input gradient) share one core: output pixels
+// go four at a time, each a block of 8 channels in two pairs of accumulators (eight in all), and every
+// weight pair loaded feeds all four pixels. Per group the caller lists its taps in a table of five
+// pointers per tap, [weights, pixel 0, …, pixel 3]: the tap's weights as [len/4, 8] floats and each
+// pixel's source row of len/4 floats (a block of zeros where the tap falls outside the input).
+@inline function gatherFour(table: usize, taps: i32, len: usize, o0: usize, o1: usize, o2: usize, o3: usize): void {
+  let a0 = f32x4.splat(0), e0 = f32x4.splat(0), a1 = f32x4.splat(0), e1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0), e2 = f32x4.splat(0), a3 = f32x4.splat(0), e3 = f32x4.splat(0);
+  for (let t = 0; t < taps; t++) {
+    const row = table + <usize>t * 20;
+    let wp = load<usize>(row);
+    const p0 = load<usize>(row, 4);
+    const p1 = load<usize>(row, 8);
+    const p2 = load<usize>(row, 12);
+    const p3 = load<usize>(row, 16);
+    for (let off: usize = 0; off < len; off += 4) {
+      const w0 = v128.load(wp);
+      const w1 = v128.load(wp, 16);
+      const d0 = v128.load32_splat(p0 + off);
+      a0 = madd(d0, w0, a0);
+      e0 = madd(d0, w1, e0);
+      const d1 = v128.load32_splat(p1 + off);
+      a1 = madd(d1, w0, a1);
+      e1 = madd(d1, w1, e1);
+      const d2 = v128.load32_splat(p2 + off);
+      a2 = madd(d2, w0, a2);
+      e2 = madd(d2, w1, e2);
+      const d3 = v128.load32_splat(p3 + off);
+      a3 = madd(d3, w0, a3);
+      e3 = madd(d3, w1, e3);
+      wp += 32;
+    }
+  }
+  v128.store(o0, a0);
+  v128.store(o0, e0, 16);
+  v128.store(o1, a1);
+  v128.store(o1, e1, 16);
+  v128.store(o2, a2);
+  v128.store(o2, e2, 16);
+  v128.store(o3, a3);
+  v128.store(o3, e3, 16);
+}
+
+// One row of a gatherFour table.
+@inline function tapRow(table: usize, t: i32, wp: usize, p0: usize, p1: usize, p2: usize, p3: usize): void {
+  const row = table + <usize>t * 20;
+  store<usize>(row, wp);
+  store<usize>(row, p0, 4);
+  store<usize>(row, p1, 8);
+  store<usize>(row, p2, 12);
+  store<usize>(row, p3, 16);
+}
+
 // Conv2DBackpropInput, NHWC, ci % 8 = 0, gathered per input pixel:
 //   dx[b, r, c, k] = Σ over taps (a, e) and o of dy[b, i, j, o] · w[a, e, k, o],
 //   i = (r + pt − a)/sh and j = (c + pl − e)/sw where whole and inside dy.
 // scratch holds w re-laid as [k/8, a, e, o, 8] (one block of 8 input channels contiguous, so it stays
-// in L1 while every pixel uses it), then co zeros, then 8 floats that padding lanes write to.
-// Pixels of one row r whose columns share c + pl mod sw share their taps (a, e); they are taken four
-// at a time (over images and columns), so each weight pair loaded feeds eight accumulators (two per
-// pixel, a block of 8 channels). A tap that falls outside dy for one pixel of the four reads the zeros.
-// Scratch bytes: 4·(kh·kw·ci·co + co + 8).
+// in L1 while every pixel uses it), then co zeros, 8 floats that padding lanes write to, and the tap
+// table. Pixels of one row r whose columns share c + pl mod sw share their taps (a, e); they go to
+// gatherFour four at a time, over images and columns.
+// Scratch bytes: 4·(kh·kw·ci·co + co + 8 + 5·kh·kw).
 export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n: i32, h: i32, wd: i32, ci: i32, ho: i32, wo: i32, co: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
   const taps = kh * kw;
@@ -328,9 +380,10 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
   const zero = wt + (<usize>(taps * ci * co) << 2);
   for (let o = 0; o < co; o++) store<f32>(zero + (<usize>o << 2), 0);
   const dummy = zero + (<usize>co << 2);
+  const table = dummy + 32;
   const tapBytes = <usize>co << 5;
   const rowBytes = <usize>(wo * co) << 2;
-  const end = <usize>co << 2;
+  const len = <usize>co << 2;
   for (let kb = 0; kb < ci; kb += 8) {
     const block = wt + <usize>(kb >> 3) * <usize>taps * tapBytes;
     for (let r = 0; r < h; r++) {
@@ -345,49 +398,22 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
           const b1 = q + 1 < total ? (q + 1) / nc : -1, c_1 = c0 + ((q + 1) % nc) * sw;
           const b2 = q + 2 < total ? (q + 2) / nc : -1, c_2 = c0 + ((q + 2) % nc) * sw;
           const b3 = q + 3 < total ? (q + 3) / nc : -1, c_3 = c0 + ((q + 3) % nc) * sw;
-          let a0 = f32x4.splat(0), e0 = f32x4.splat(0), a1 = f32x4.splat(0), e1 = f32x4.splat(0);
-          let a2 = f32x4.splat(0), e2 = f32x4.splat(0), a3 = f32x4.splat(0), e3 = f32x4.splat(0);
+          let count = 0;
           for (let a = 0; a < kh; a++) {
             const ui = r + pt - a;
             if (ui < 0 || ui % sh != 0 || ui / sh >= ho) continue;
             const i = ui / sh;
             for (let e = ph; e < kw; e += sw) {
-              const p0 = tapSource(dy, zero, b0, c_0, e, i, ho, wo, pl, sw, rowBytes, co);
-              const p1 = tapSource(dy, zero, b1, c_1, e, i, ho, wo, pl, sw, rowBytes, co);
-              const p2 = tapSource(dy, zero, b2, c_2, e, i, ho, wo, pl, sw, rowBytes, co);
-              const p3 = tapSource(dy, zero, b3, c_3, e, i, ho, wo, pl, sw, rowBytes, co);
-              let wp = block + <usize>(a * kw + e) * tapBytes;
-              for (let off: usize = 0; off < end; off += 4) {
-                const w0 = v128.load(wp);
-                const w1 = v128.load(wp, 16);
-                const d0 = v128.load32_splat(p0 + off);
-                a0 = madd(d0, w0, a0);
-                e0 = madd(d0, w1, e0);
-                const d1 = v128.load32_splat(p1 + off);
-                a1 = madd(d1, w0, a1);
-                e1 = madd(d1, w1, e1);
-                const d2 = v128.load32_splat(p2 + off);
-                a2 = madd(d2, w0, a2);
-                e2 = madd(d2, w1, e2);
-                const d3 = v128.load32_splat(p3 + off);
-                a3 = madd(d3, w0, a3);
-                e3 = madd(d3, w1, e3);
-                wp += 32;
-              }
+              tapRow(table, count++, block + <usize>(a * kw + e) * tapBytes,
+                tapSource(dy, zero, b0, c_0, e, i, ho, wo, pl, sw, rowBytes, co),
+                tapSource(dy, zero, b1, c_1, e, i, ho, wo, pl, sw, rowBytes, co),
+                tapSource(dy, zero, b2, c_2, e, i, ho, wo, pl, sw, rowBytes, co),
+                tapSource(dy, zero, b3, c_3, e, i, ho, wo, pl, sw, rowBytes, co));
             }
           }
-          const o0 = pixelOut(dx, dummy, b0, r, c_0, h, wd, ci, kb);
-          v128.store(o0, a0);
-          v128.store(o0, e0, 16);
-          const o1 = pixelOut(dx, dummy, b1, r, c_1, h, wd, ci, kb);
-          v128.store(o1, a1);
-          v128.store(o1, e1, 16);
-          const o2 = pixelOut(dx, dummy, b2, r, c_2, h, wd, ci, kb);
-          v128.store(o2, a2);
-          v128.store(o2, e2, 16);
-          const o3 = pixelOut(dx, dummy, b3, r, c_3, h, wd, ci, kb);
-          v128.store(o3, a3);
-          v128.store(o3, e3, 16);
+          gatherFour(table, count, len,
+            pixelOut(dx, dummy, b0, r, c_0, h, wd, ci, kb), pixelOut(dx, dummy, b1, r, c_1, h, wd, ci, kb),
+            pixelOut(dx, dummy, b2, r, c_2, h, wd, ci, kb), pixelOut(dx, dummy, b3, r, c_3, h, wd, ci, kb));
         }
       }
     }
@@ -406,6 +432,68 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
 @inline function pixelOut(dx: usize, dummy: usize, b: i32, r: i32, c: i32, h: i32, wd: i32, ci: i32, kb: i32): usize {
   if (b < 0) return dummy;
   return dx + (<usize>(((b * h + r) * wd + c) * ci + kb) << 2);
+}
+
+// Conv2D, NHWC, co % 8 = 0:
+//   y[b, i, j, o] = Σ over taps (a, e) and k of x[b, i·sh + a − pt, j·sw + e − pl, k] · w[a, e, k, o].
+// scratch holds w re-laid as [o/8, a, e, k, 8], then ci zeros (what a tap outside x reads), 8 floats
+// for padding lanes and the tap table; output pixels go to gatherFour four at a time, over images,
+// rows and columns.
+// Scratch bytes: 4·(kh·kw·ci·co + ci + 8 + 5·kh·kw).
+export function convForward(x: usize, w: usize, scratch: usize, y: usize, n: i32, h: i32, wd: i32, ci: i32, ho: i32, wo: i32, co: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  const taps = kh * kw;
+  const wt = scratch;
+  for (let t = 0; t < taps; t++) {
+    for (let k = 0; k < ci; k++) {
+      for (let o = 0; o < co; o++) {
+        const to = ((((o >> 3) * taps + t) * ci + k) << 3) + (o & 7);
+        store<f32>(wt + (<usize>to << 2), load<f32>(w + (<usize>((t * ci + k) * co + o) << 2)));
+      }
+    }
+  }
+  const zero = wt + (<usize>(taps * ci * co) << 2);
+  for (let k = 0; k < ci; k++) store<f32>(zero + (<usize>k << 2), 0);
+  const dummy = zero + (<usize>ci << 2);
+  const table = dummy + 32;
+  const tapBytes = <usize>ci << 5;
+  const len = <usize>ci << 2;
+  const plane = ho * wo;
+  const total = n * plane;
+  for (let ob = 0; ob < co; ob += 8) {
+    const block = wt + <usize>(ob >> 3) * <usize>taps * tapBytes;
+    for (let q = 0; q < total; q += 4) {
+      // the four output pixels of this group (flat index q + t; past the end: padding, −1)
+      const q1 = q + 1 < total ? q + 1 : -1, q2 = q + 2 < total ? q + 2 : -1, q3 = q + 3 < total ? q + 3 : -1;
+      for (let a = 0; a < kh; a++) {
+        for (let e = 0; e < kw; e++) {
+          tapRow(table, a * kw + e, block + <usize>(a * kw + e) * tapBytes,
+            inputSource(x, zero, q, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl),
+            inputSource(x, zero, q1, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl),
+            inputSource(x, zero, q2, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl),
+            inputSource(x, zero, q3, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl));
+        }
+      }
+      gatherFour(table, taps, len, y + (<usize>(q * co + ob) << 2),
+        q1 < 0 ? dummy : y + (<usize>(q1 * co + ob) << 2),
+        q2 < 0 ? dummy : y + (<usize>(q2 * co + ob) << 2),
+        q3 < 0 ? dummy : y + (<usize>(q3 * co + ob) << 2));
+    }
+  }
+}
+
+// Start of x[b, i·sh + a − pt, j·sw + e − pl, :] for output pixel q = (b·ho + i)·wo + j, or the zeros
+// when q is padding (−1) or the tap falls outside x.
+@inline function inputSource(x: usize, zero: usize, q: i32, a: i32, e: i32, plane: i32, wo: i32, h: i32, wd: i32, ci: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32): usize {
+  if (q < 0) return zero;
+  const b = q / plane;
+  const rem = q - b * plane;
+  const i = rem / wo;
+  const r = i * sh + a - pt;
+  const c = (rem - i * wo) * sw + e - pl;
+  if (r < 0 || r >= h || c < 0 || c >= wd) return zero;
+  return x + (<usize>(((b * h + r) * wd + c) * ci) << 2);
 }
 
 // ReLU's gradient through its output: out = dy where y > 0, else 0 (len floats, a multiple of 4).

@@ -127,7 +127,15 @@ export function forward(model: tf.LayersModel, x: tf.Tensor4D, opts: ForwardOpti
       const c = layer.getConfig() as { strides: number[] | number };
       const s = Array.isArray(c.strides) ? c.strides[0] : c.strides;
       const [k, b] = layer.weights.map((w) => w.read());
-      h = tf.add(tf.conv2d(h as tf.Tensor4D, k as tf.Tensor4D, s, 'same'), b);
+      h = tf.conv2d(h as tf.Tensor4D, k as tf.Tensor4D, s, 'same');
+      // In training a conv's bias goes into the BN op that follows (no add, no bias-gradient sum).
+      if (opts.training && layers[li + 1]?.name.startsWith('bn_')) {
+        const relu = layers[li + 2]?.name.startsWith('relu_');
+        h = batchNorm(layers[li + 1], h, opts, relu, b);
+        li += relu ? 2 : 1;
+      } else {
+        h = tf.add(h, b);
+      }
     } else if (name.startsWith('bn_')) {
       // BN straight into ReLU (the Omniglot net) in training: one op, the ReLU applied in BN's last pass.
       const relu = opts.training && layers[li + 1]?.name.startsWith('relu_');
@@ -149,92 +157,121 @@ export function forward(model: tf.LayersModel, x: tf.Tensor4D, opts: ForwardOpti
   return h as tf.Tensor2D;
 }
 
-function batchNorm(layer: tf.layers.Layer, h: tf.Tensor, opts: ForwardOptions, relu = false): tf.Tensor {
+function batchNorm(layer: tf.layers.Layer, h: tf.Tensor, opts: ForwardOptions, relu = false, bias?: tf.Tensor): tf.Tensor {
   const byName = new Map(layer.weights.map((w, i) => [weightName(layer, i).split('/')[1], w]));
   const gamma = byName.get('gamma')!.read();
   const beta = byName.get('beta')!.read();
   const eps = (layer.getConfig() as { epsilon: number }).epsilon;
-  if (opts.training) return trainBatchNorm(byName, h, gamma, beta, eps, opts.allReduce ?? ((v) => Float64Array.from(v)), opts.updateStats ?? false, relu);
+  if (opts.training) return trainBatchNorm(byName, h, bias ?? null, gamma, beta, eps, opts.allReduce ?? ((v) => Float64Array.from(v)), opts.updateStats ?? false, relu);
   const mean = byName.get('moving_mean')!.read();
   const variance = byName.get('moving_variance')!.read();
   const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, eps)));
   return tf.add(tf.mul(tf.sub(h, mean), scale), beta);
 }
 
+/** Per-channel float32 vector from f(k), k < c. */
+function vector(c: number, f: (k: number) => number): Float32Array {
+  const v = new Float32Array(c);
+  for (let k = 0; k < c; k++) v[k] = f(k);
+  return v;
+}
+
 /**
- * Training-mode batch norm as one op with a hand-written gradient. Statistics are those of the whole
- * batch: `allReduce` sums per-channel partial sums across data-parallel replicas (the identity in one
- * thread). With σ = √(var+ε), x̂ = (x−μ)/σ, M rows in all:
- *   dx = γ/σ · (dy − Σdy/M − x̂ · Σ(dy·x̂)/M),   dγ = Σdy·x̂,   dβ = Σdy
- * (dγ, dβ over this replica's rows; the caller sums gradients across replicas). Every per-channel
- * scale-and-shift of a full activation runs as wasm's fused BatchNorm kernel: tf's composite BN (and
- * its autodiff) spends most of a small net's step in broadcasting element-wise kernels, which wasm runs
- * without a fast path. dx = A·dy + B·x + C per channel, i.e. two such kernels and one add.
+ * Training-mode batch norm as one op with a hand-written gradient, of the conv output x plus the conv's
+ * `bias` when given (null: x is BN's input). Statistics are those of the whole batch: `allReduce` sums
+ * per-channel partial sums across data-parallel replicas (the identity in one thread). With μ and σ² of
+ * x (the bias shifts the mean only: BN's input has mean μ + b), σ = √(σ²+ε), x̂ = (x−μ)/σ, M rows in all:
+ *   y = γ·x̂ + β,   dx = γ/σ · (dy − Σdy/M − x̂ · Σ(dy·x̂)/M),   dγ = Σdy·x̂,   dβ = Σdy,   db = Σdx
+ * (dγ, dβ, db over this replica's rows; the caller sums gradients across replicas). The bias cancels in
+ * y, so it is never added; db is Σdx from the per-channel sums already taken (zero up to rounding, as
+ * BN's maths says). Every per-channel scale-and-shift of a full activation runs as one pass: the SIMD
+ * kernels on wasm, else wasm's fused BatchNorm kernel (tf's composite BN and its autodiff spend most of
+ * a small net's step in broadcasting element-wise kernels). dx = A·dy + B·x + C per channel.
  * With `relu` the op also applies the ReLU that follows it (its last pass; the gradient masks dy by
  * the output first). Moving statistics as Keras (momentum 0.99, unbiased variance).
  */
 function trainBatchNorm(
-  byName: Map<string, tf.LayerVariable>, h: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number,
+  byName: Map<string, tf.LayerVariable>, h: tf.Tensor, bias: tf.Tensor | null, gamma: tf.Tensor, beta: tf.Tensor, eps: number,
   allReduce: (local: ArrayLike<number>) => Float64Array, updateStats: boolean, relu = false,
 ): tf.Tensor {
   const c = h.shape[h.rank - 1];
   const axes = [0, 1, 2];
-  const vec = (f: (k: number) => number) => tf.tensor1d(Float32Array.from({ length: c }, (_, k) => f(k)));
   // Per-channel scale-and-shift x·a + b (one fused kernel; variance 1−ε makes its 1/√(var+ε) one). Tensors
   // are made where they are used: the gradient runs after the forward pass's intermediates are disposed.
-  // On wasm with the SIMD kernels (training/kernels/simd.ts) each of these is one pass over the heap.
-  const affine = (x: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.batchNorm(x as tf.Tensor4D, tf.zeros([c]), tf.fill([c], 1 - eps), b, a, eps);
-  const sums = (x: tf.Tensor) => channelSums(x) ?? tf.tidy(() => [...(tf.sum(x, axes).dataSync() as Float32Array), ...(tf.sum(tf.square(x), axes).dataSync() as Float32Array)]);
-  const s = sums(h);
-  const r = allReduce([...s, h.size / c]);
+  const affine = (x: tf.Tensor, a: Float32Array, b: Float32Array) =>
+    tf.batchNorm(x as tf.Tensor4D, tf.zeros([c]), tf.fill([c], 1 - eps), tf.tensor1d(b), tf.tensor1d(a), eps);
+  const local = channelSums(h) ?? tf.tidy(() => [...(tf.sum(h, axes).dataSync() as Float32Array), ...(tf.sum(tf.square(h), axes).dataSync() as Float32Array)]);
+  const rows = h.size / c;
+  const withRows = new Float64Array(2 * c + 1);
+  withRows.set(local);
+  withRows[2 * c] = rows;
+  const r = allReduce(withRows);
   const m = r[2 * c];
-  const mean = Float64Array.from({ length: c }, (_, k) => r[k] / m);
-  // var = E[x²] − μ², from float32 partial sums combined in float64 (conv outputs have |μ| of the order of σ)
-  const variance = Float64Array.from({ length: c }, (_, k) => Math.max(r[c + k] / m - mean[k] * mean[k], 0));
-  const rstd = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
+  const mean = new Float64Array(c);
+  const variance = new Float64Array(c);
+  const rstd = new Float64Array(c);
+  for (let k = 0; k < c; k++) {
+    mean[k] = r[k] / m;
+    // var = E[x²] − μ², from partial sums combined in float64 (conv outputs have |μ| of the order of σ)
+    variance[k] = Math.max(r[c + k] / m - mean[k] * mean[k], 0);
+    rstd[k] = 1 / Math.sqrt(variance[k] + eps);
+  }
+  const biasValues = bias ? bias.dataSync() : new Float32Array(c);
   if (updateStats) {
     const unbias = m > 1 ? m / (m - 1) : 1;
     const mm = byName.get('moving_mean')!;
     const mv = byName.get('moving_variance')!;
     const oldM = mm.read().dataSync();
     const oldV = mv.read().dataSync();
-    mm.write(vec((k) => oldM[k] * 0.99 + mean[k] * 0.01));
-    mv.write(vec((k) => oldV[k] * 0.99 + variance[k] * unbias * 0.01));
+    mm.write(tf.tensor1d(vector(c, (k) => oldM[k] * 0.99 + (mean[k] + biasValues[k]) * 0.01)));
+    mv.write(tf.tensor1d(vector(c, (k) => oldV[k] * 0.99 + variance[k] * unbias * 0.01)));
   }
-  const op = tf.customGrad((xIn, gIn, bIn, save) => {
-    const x = xIn as tf.Tensor;
-    const g = (gIn as tf.Tensor).dataSync() as Float32Array;
+  const f = (x: tf.Tensor, gIn: tf.Tensor, bIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    const g = gIn.dataSync() as Float32Array;
+    const bv = bIn.dataSync();
     // y = x·(γ/σ) + (β − μγ/σ), then max(y, 0) with relu
-    const fast = () => {
-      const bv = (bIn as tf.Tensor).dataSync();
-      const a = Float32Array.from({ length: c }, (_, k) => g[k] * rstd[k]);
-      return channelAffine(x, a, Float32Array.from({ length: c }, (_, k) => Math.fround(bv[k] - Math.fround(mean[k] * a[k]))), relu);
-    };
-    const slow = () => {
-      const y = affine(x, vec((k) => g[k] * rstd[k]), tf.sub(bIn as tf.Tensor, vec((k) => mean[k] * g[k] * rstd[k])));
-      return relu ? tf.relu(y) : y;
-    };
-    const value = fast() ?? slow();
-    (save as tf.GradSaveFunc)(relu ? [x, value] : [x]);
+    const a = vector(c, (k) => g[k] * rstd[k]);
+    const shift = vector(c, (k) => bv[k] - Math.fround(mean[k] * a[k]));
+    let value = channelAffine(x, a, shift, relu);
+    if (!value) {
+      const y = affine(x, a, shift);
+      value = relu ? tf.relu(y) : y;
+    }
+    save(relu ? [x, value] : [x]);
     return {
       value,
       gradFunc: (dyOut: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ys] = saved;
         // Through the ReLU first: its gradient passes where the output is positive.
         const dy = relu ? reluGrad(dyOut, ys) ?? tf.mul(dyOut, tf.step(ys)) : dyOut;
-        const local = channelDotSums(dy, xs) ?? tf.tidy(() => [...(tf.sum(dy, axes).dataSync() as Float32Array), ...(tf.sum(tf.mul(dy, xs), axes).dataSync() as Float32Array)]);
-        const tot = allReduce(local);
-        // Σdy·x̂ = (Σdy·x − μΣdy)/σ, globally and for this replica's rows.
-        const gx = Float64Array.from({ length: c }, (_, k) => (tot[c + k] - mean[k] * tot[k]) * rstd[k]);
-        const a = Float64Array.from({ length: c }, (_, k) => g[k] * rstd[k]);
-        const B = Float32Array.from({ length: c }, (_, k) => -a[k] * rstd[k] * gx[k] / m);
-        const C = Float32Array.from({ length: c }, (_, k) => -a[k] * tot[k] / m + a[k] * rstd[k] * gx[k] / m * mean[k]);
-        const dx = channelAffine2(dy, xs, Float32Array.from(a), B, C)
-          ?? tf.add(affine(dy, tf.tensor1d(Float32Array.from(a)), tf.tensor1d(C)), affine(xs, tf.tensor1d(B), tf.zeros([c])));
-        return [dx, vec((k) => (local[c + k] - mean[k] * local[k]) * rstd[k]), vec((k) => local[k])];
+        const sums = channelDotSums(dy, xs) ?? tf.tidy(() => [...(tf.sum(dy, axes).dataSync() as Float32Array), ...(tf.sum(tf.mul(dy, xs), axes).dataSync() as Float32Array)]);
+        const tot = allReduce(sums);
+        const A = new Float32Array(c);
+        const B = new Float32Array(c);
+        const C = new Float32Array(c);
+        const dGamma = new Float32Array(c);
+        const dBias = new Float32Array(c);
+        for (let k = 0; k < c; k++) {
+          // Σdy·x̂ = (Σdy·x − μΣdy)/σ, globally and for this replica's rows.
+          const gx = (tot[c + k] - mean[k] * tot[k]) * rstd[k];
+          const ak = g[k] * rstd[k];
+          A[k] = ak;
+          B[k] = -ak * rstd[k] * gx / m;
+          C[k] = -ak * tot[k] / m + ak * rstd[k] * gx / m * mean[k];
+          dGamma[k] = (sums[c + k] - mean[k] * sums[k]) * rstd[k];
+          dBias[k] = A[k] * sums[k] + B[k] * local[k] + C[k] * rows;
+        }
+        const dx = channelAffine2(dy, xs, A, B, C) ?? tf.add(affine(dy, A, C), affine(xs, B, new Float32Array(c)));
+        const grads = [dx, tf.tensor1d(dGamma), tf.tensor1d(vector(c, (k) => sums[k]))];
+        return bias ? [grads[0], tf.tensor1d(dBias), grads[1], grads[2]] : grads;
       },
     };
-  });
+  };
+  if (bias) {
+    const op = tf.customGrad((x, b, gIn, bIn, save) => f(x as tf.Tensor, gIn as tf.Tensor, bIn as tf.Tensor, save as tf.GradSaveFunc));
+    return op(h, bias, gamma, beta);
+  }
+  const op = tf.customGrad((x, gIn, bIn, save) => f(x as tf.Tensor, gIn as tf.Tensor, bIn as tf.Tensor, save as tf.GradSaveFunc));
   return op(h, gamma, beta);
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { augmentActive, augmentBatch, type AugmentOptions } from './augment.js';
 import { checkpointExists, loadCheckpoint, saveCheckpoint, type OptimizerLike } from './checkpoint.js';
 import { forward, trainableVariables, type ModelConfig } from './models/backbone.js';
+import { softmaxCrossEntropy } from './models/loss.js';
 import { adam } from './optimizer.js';
 import { DataParallelTrainer } from './parallel/data-parallel.js';
 import { openMetricsLog } from './progress.js';
@@ -176,7 +177,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   const workers = o.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new Error(`fit: workers must be a positive integer, got ${workers}`);
   let dp: DataParallelTrainer | null = null;
-  const weights = o.classWeights ? tf.tensor1d(o.classWeights) : null;
+  const classWeights = o.classWeights ?? null;
   const n = o.train.n;
   const perEpoch = Math.max(1, Math.floor(n / Math.min(batchSize, n)));
   const bs = Math.min(batchSize, n);
@@ -247,7 +248,6 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     }
   } finally {
     await dp?.close();
-    weights?.dispose();
     optimizer.dispose();
     metricsLog.close();
   }
@@ -266,11 +266,9 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   function stepHere(x: Float32Array, y: Int32Array): number {
     const loss = tf.tidy(() => {
       const xt = tf.tensor4d(x, [y.length, ...o.train.shape]);
-      const yt = tf.tensor1d(y, 'int32');
       return optimizer.minimize(() => {
         const logits = forward(o.model, xt, { training: true, updateStats: o.config.batchNorm });
-        const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(yt, k), logits, undefined, 0, tf.Reduction.NONE);
-        return (weights ? tf.mean(tf.mul(ce, tf.gather(weights, yt))) : tf.mean(ce)) as tf.Scalar;
+        return softmaxCrossEntropy(logits, y, classWeights && Array.from(y, (c) => classWeights[c]));
       }, true, vars)!;
     });
     const v = loss.dataSync()[0];

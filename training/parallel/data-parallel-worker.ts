@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { checkBackendChoice, initBackend, setBackendLogger } from '../backend.js';
 import { buildModel, forward, trainableVariables } from '../models/backbone.js';
+import { softmaxCrossEntropy } from '../models/loss.js';
 import { adam } from '../optimizer.js';
 import { AllReducer } from './allreduce.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './data-parallel-protocol.js';
@@ -31,13 +32,11 @@ async function start(): Promise<void> {
     let out: Float32Array | null = null;
     const loss = tf.tidy(() => {
       const x = tf.tensor4d(m.x, [m.n, cfg.inputSize, cfg.inputSize, cfg.channels]);
-      const y = tf.tensor1d(m.y, 'int32');
-      const cw = m.classWeights ? tf.tensor1d(m.classWeights) : null;
       // This replica's share of the batch-mean loss: its rows' (weighted) cross-entropy over the whole batch size.
       const { value, grads } = tf.variableGrads(() => {
         const logits = forward(model, x, { training: true, updateStats: m.apply && cfg.batchNorm, allReduce });
-        const ce = tf.losses.softmaxCrossEntropy(tf.oneHot(y, cfg.numClasses), logits, undefined, 0, tf.Reduction.NONE);
-        return tf.div(tf.sum(cw ? tf.mul(ce, tf.gather(cw, y)) : ce), m.total) as tf.Scalar;
+        const cw = m.classWeights;
+        return softmaxCrossEntropy(logits, m.y, cw && Array.from(m.y, (c) => cw[c]), m.total);
       }, vars);
       let off = 0;
       vars.forEach((v, i) => {

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { cycleBatches, gatherItems, sampleEvalTask, sampleTask, type TaskItem } from '../data/tasks.js';
 import type { FewShotPool } from '../data/types.js';
 import { forward, trainableVariables } from '../models/backbone.js';
+import { softmaxCrossEntropy } from '../models/loss.js';
 import type { Rng } from '../random.js';
 import type { InnerAdam } from './adam.js';
 import type { ReptileConfig } from './presets.js';
@@ -33,7 +34,8 @@ export function reptileUpdate(vars: readonly tf.Variable[], tasks: number, adapt
 /** Mean softmax cross-entropy of the model on a batch (BN in batch-statistics mode). */
 export function taskLoss(model: tf.LayersModel, x: tf.Tensor4D, y: tf.Tensor1D, ways: number): tf.Scalar {
   const logits = forward(model, x, { training: true });
-  return tf.losses.softmaxCrossEntropy(tf.oneHot(y, ways), logits) as tf.Scalar;
+  if (logits.shape[1] !== ways) throw new Error(`taskLoss: the model has ${logits.shape[1]} outputs for ${ways} ways`);
+  return softmaxCrossEntropy(logits, y.dataSync());
 }
 
 function batchTensors(pool: FewShotPool, items: readonly TaskItem[]): { x: tf.Tensor4D; y: tf.Tensor1D } {

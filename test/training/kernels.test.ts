@@ -27,6 +27,14 @@ const CASES: Case[] = [
   { n: 2, h: 7, w: 7, ci: 32, co: 16, k: 3, s: 2, pad: 'same' },
   { n: 1, h: 12, w: 9, ci: 5, co: 8, k: 5, s: 1, pad: 'same' },
   { n: 1, h: 64, w: 64, ci: 4, co: 16, k: 3, s: 1, pad: 'same' },
+  // Transposed-patch kernel (ci a multiple of 4, n·ho·wo ≤ 1024 output pixels): the Omniglot net's
+  // layers, pixel counts that leave 1–3 padding columns, a valid pad, a 5×5 kernel; the last case is
+  // just over the limit (row kernel).
+  { n: 3, h: 14, w: 14, ci: 64, co: 64, k: 3, s: 2, pad: 'same' },
+  { n: 5, h: 4, w: 4, ci: 8, co: 8, k: 3, s: 2, pad: 'same' },
+  { n: 2, h: 9, w: 8, ci: 12, co: 8, k: 3, s: 2, pad: 'valid' },
+  { n: 1, h: 7, w: 6, ci: 4, co: 24, k: 5, s: 1, pad: 'same' },
+  { n: 1, h: 33, w: 31, ci: 4, co: 8, k: 3, s: 1, pad: 'same' },
 ];
 
 function filterGrad(c: Case, x: Float32Array, f: Float32Array, dy: Float32Array, dyShape: number[]): Float32Array {

@@ -19,6 +19,8 @@ interface SimdExports {
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   convInputGrad(dy: number, w: number, wt: number, dx: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
+  convFilterGradCols(x: number, dy: number, dw: number, scratch: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number,
+    kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   convForward(x: number, w: number, wt: number, y: number, n: number, h: number, wd: number, ci: number, ho: number, wo: number, co: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   reluGrad(dy: number, y: number, out: number, len: number): void;
@@ -108,6 +110,14 @@ export interface ConvGeometry {
 }
 
 /**
+ * Output pixels (n·ho·wo) up to which the filter gradient goes through the transposed-patch kernel
+ * (convFilterGradCols). Measured on this 2-core machine against the row-walking kernel: Omniglot net at
+ * batch 10, 490 pixels 0.80 vs 1.08 ms, 160 pixels 0.28 vs 0.36, 40 pixels 0.075 vs 0.136; Conv4 at
+ * batch 32, 3,200 pixels 1.94 vs 1.39 ms (and worse above), where rows are long enough.
+ */
+export const FILTER_GRAD_COLS_MAX_PIXELS = 1024;
+
+/**
  * For kernels of the wasm backend `backend`: writes Conv2DBackpropFilter of x and dy into dw
  * ([kh, kw, ci, co], allocated by the caller) with the SIMD kernel; false (nothing written) when the
  * module is not available or co is not a multiple of 8.
@@ -116,6 +126,16 @@ export function convFilterGradOn(backend: unknown, x: tf.TensorInfo, dy: tf.Tens
   const b = backend as WasmBackendLike;
   const k = kernelsOn(b);
   if (!k || g.co % 8 !== 0) return false;
+  const pixels = g.n * g.ho * g.wo;
+  if (g.ci % 4 === 0 && pixels <= FILTER_GRAD_COLS_MAX_PIXELS) {
+    const scratch = b.wasm._malloc(4 * (Math.ceil(pixels / 4) * 4 * (g.kh * g.kw * g.ci + g.co) + 5));
+    try {
+      k.convFilterGradCols(ptr(b, x), ptr(b, dy), ptr(b, dw), scratch, g.n, g.h, g.w, g.ci, g.ho, g.wo, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl);
+    } finally {
+      b.wasm._free(scratch);
+    }
+    return true;
+  }
   k.convFilterGrad(ptr(b, x), ptr(b, dy), ptr(b, dw), g.n, g.h, g.w, g.ci, g.ho, g.wo, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl);
   return true;
 }

@@ -422,6 +422,89 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
   }
 }
 
+// Conv2DBackpropFilter (the sums of convFilterGrad) for ci % 4 = 0, co % 8 = 0 and few output pixels,
+// as gatherFour GEMMs over pixels p: xt holds x transposed per tap and channel, [a, e, k, p] (zeros
+// outside x), and dyt holds dy as [o/8, p, 8]; then dw[a, e, k..k+3, o..o+7] = Σ_p xt[a, e, k.., p] ·
+// dyt[o/8, p, :] is one gatherFour call whose rows are all contiguous, however small the image (the
+// row-walking kernel above runs 2-pixel rows at the Omniglot net's last layer). Rows are padded to a
+// multiple of 4 pixels, with zeros in both operands.
+// Scratch bytes: 4·(P·(kh·kw·ci + co) + 5), P = n·ho·wo rounded up to a multiple of 4.
+export function convFilterGradCols(x: usize, dy: usize, dw: usize, scratch: usize, n: i32, h: i32, wd: i32, ci: i32, ho: i32, wo: i32, co: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  const taps = kh * kw;
+  const plane = ho * wo;
+  const len = n * plane;
+  const rowBytes = <usize>((len + 3) & ~3) << 2;
+  const xt = scratch;
+  const dyt = xt + <usize>(taps * ci) * rowBytes;
+  const table = dyt + <usize>co * rowBytes;
+  const coBytes = <usize>co << 2;
+  const zero = f32x4.splat(0);
+  for (let q = 0; q < len; q += 4) {
+    for (let a = 0; a < kh; a++) {
+      for (let e = 0; e < kw; e++) {
+        // four pixels' channels k..k+3, transposed into rows k..k+3 of this tap at column q
+        const s0 = colsSource(x, q, true, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
+        const s1 = colsSource(x, q + 1, q + 1 < len, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
+        const s2 = colsSource(x, q + 2, q + 2 < len, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
+        const s3 = colsSource(x, q + 3, q + 3 < len, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
+        let dst = xt + <usize>((a * kw + e) * ci) * rowBytes + (<usize>q << 2);
+        for (let k = 0; k < ci; k += 4) {
+          const off = <usize>k << 2;
+          const v0 = s0 ? v128.load(s0 + off) : zero;
+          const v1 = s1 ? v128.load(s1 + off) : zero;
+          const v2 = s2 ? v128.load(s2 + off) : zero;
+          const v3 = s3 ? v128.load(s3 + off) : zero;
+          const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+          const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+          const t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+          v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+          v128.store(dst + rowBytes, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+          v128.store(dst + 2 * rowBytes, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+          v128.store(dst + 3 * rowBytes, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+          dst += 4 * rowBytes;
+        }
+      }
+    }
+    // dy of the same four pixels into dyt[o/8, p, :] (zeros for padding pixels)
+    for (let p = q; p < q + 4; p++) {
+      const to = dyt + (<usize>p << 5);
+      const from = dy + <usize>p * coBytes;
+      for (let o = 0; o < co; o += 8) {
+        const at = to + <usize>(o >> 3) * rowBytes * 8;
+        v128.store(at, p < len ? v128.load(from + (<usize>o << 2)) : zero);
+        v128.store(at, p < len ? v128.load(from + (<usize>o << 2), 16) : zero, 16);
+      }
+    }
+  }
+  for (let t = 0; t < taps; t++) {
+    for (let ob = 0; ob < co; ob += 8) {
+      const dyBlock = dyt + <usize>(ob >> 3) * rowBytes * 8;
+      for (let k = 0; k < ci; k += 4) {
+        const row = xt + <usize>(t * ci + k) * rowBytes;
+        tapRow(table, 0, dyBlock, row, row + rowBytes, row + 2 * rowBytes, row + 3 * rowBytes);
+        const out = dw + (<usize>((t * ci + k) * co + ob) << 2);
+        gatherFour(table, 1, rowBytes, out, out + coBytes, out + 2 * coBytes, out + 3 * coBytes);
+      }
+    }
+  }
+}
+
+// Start of x's channels at tap (a, e) of output pixel q, or 0 when `real` is false (a padding pixel)
+// or the tap falls outside x.
+@inline function colsSource(x: usize, q: i32, real: bool, a: i32, e: i32, plane: i32, wo: i32, h: i32, wd: i32, ci: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32): usize {
+  if (!real) return 0;
+  const b = q / plane;
+  const rem = q - b * plane;
+  const i = rem / wo;
+  const r = i * sh + a - pt;
+  const c = (rem - i * wo) * sw + e - pl;
+  if (r < 0 || r >= h || c < 0 || c >= wd) return 0;
+  return x + (<usize>(((b * h + r) * wd + c) * ci) << 2);
+}
+
 // Start of dy[b, i, j, :] for tap column e of dx column c, or the zeros when b is padding or j is outside dy.
 @inline function tapSource(dy: usize, zero: usize, b: i32, c: i32, e: i32, i: i32, ho: i32, wo: i32, pl: i32, sw: i32,
   rowBytes: usize, co: i32): usize {

@@ -61,6 +61,42 @@ test('both builds (plain, and relaxed SIMD with fused multiply-adds, used on thi
   }
 });
 
+test('both builds: the gathering conv kernels (forward, input gradient, small-output filter gradient) give the float64 sums', () => {
+  // 3×3, stride 2, 'same' on 7×6: ho 4, wo 3, top pad 1, left pad 0; 8 → 16 channels; 24 output pixels.
+  // x sits at heap offset 0: a kernel must not take address 0 for "no input".
+  const [n, h, w, ci, co, s, pt, pl] = [2, 7, 6, 8, 16, 2, 1, 0];
+  const [ho, wo] = [4, 3];
+  const xv = rand(n * h * w * ci), wv = rand(9 * ci * co), dv = rand(n * ho * wo * co);
+  const y = new Float64Array(n * ho * wo * co), dx = new Float64Array(xv.length), dw = new Float64Array(wv.length);
+  for (let b = 0; b < n; b++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) for (let a = 0; a < 3; a++) for (let e = 0; e < 3; e++) {
+    const r = i * s + a - pt, c = j * s + e - pl;
+    if (r < 0 || r >= h || c < 0 || c >= w) continue;
+    for (let k = 0; k < ci; k++) for (let o = 0; o < co; o++) {
+      const xi = ((b * h + r) * w + c) * ci + k, wi = ((a * 3 + e) * ci + k) * co + o, yi = ((b * ho + i) * wo + j) * co + o;
+      y[yi] += xv[xi] * wv[wi];
+      dx[xi] += dv[yi] * wv[wi];
+      dw[wi] += xv[xi] * dv[yi];
+    }
+  }
+  const worst = (want: Float64Array, got: Float32Array) => Math.max(...Array.from(want, (v, i) => Math.abs(v - got[i]))) / Math.max(...want.map(Math.abs));
+  for (const path of [SIMD_WASM_PATH, SIMD_RELAXED_WASM_PATH]) {
+    const memory = new WebAssembly.Memory({ initial: 8 });
+    const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), { env: { memory } }).exports as Record<'convForward' | 'convInputGrad' | 'convFilterGradCols', (...args: number[]) => void>;
+    const heap = new Float32Array(memory.buffer);
+    const [px, pw, pd, out, scratch] = [0, 4096, 12288, 16384, 32768];
+    heap.set(xv, px / 4);
+    heap.set(wv, pw / 4);
+    heap.set(dv, pd / 4);
+    const geometry = [n, h, w, ci, ho, wo, co, 3, 3, s, s, pt, pl];
+    k.convForward(px, pw, scratch, out, ...geometry);
+    assert.ok(worst(y, heap.subarray(out / 4, out / 4 + y.length)) < 1e-6, `${path}: forward`);
+    k.convInputGrad(pd, pw, scratch, out, ...geometry);
+    assert.ok(worst(dx, heap.subarray(out / 4, out / 4 + dx.length)) < 1e-6, `${path}: input gradient`);
+    k.convFilterGradCols(px, pd, out, scratch, ...geometry);
+    assert.ok(worst(dw, heap.subarray(out / 4, out / 4 + dw.length)) < 1e-6, `${path}: filter gradient`);
+  }
+});
+
 test('channel kernels: sums in float64, affine (with ReLU) and BN-gradient affine bit-exact to their float32 formula', () => {
   const [n, c] = [3 * 5 * 7, 12];
   const xv = rand(n * c, 3); // a mean far from 0, as conv outputs have

@@ -128,7 +128,7 @@ export function convFilterGradOn(backend: unknown, x: tf.TensorInfo, dy: tf.Tens
   if (!k || g.co % 8 !== 0) return false;
   const pixels = g.n * g.ho * g.wo;
   if (g.ci % 4 === 0 && pixels <= FILTER_GRAD_COLS_MAX_PIXELS) {
-    const scratch = b.wasm._malloc(4 * (Math.ceil(pixels / 4) * 4 * (g.kh * g.kw * g.ci + g.co) + 5));
+    const scratch = b.wasm._malloc(4 * (Math.ceil(pixels / 4) * 4 * (g.kh * g.kw * g.ci + g.co) + 5 + g.ci));
     try {
       k.convFilterGradCols(ptr(b, x), ptr(b, dy), ptr(b, dw), scratch, g.n, g.h, g.w, g.ci, g.ho, g.wo, g.co, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl);
     } finally {

@@ -428,7 +428,7 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
 // dyt[o/8, p, :] is one gatherFour call whose rows are all contiguous, however small the image (the
 // row-walking kernel above runs 2-pixel rows at the Omniglot net's last layer). Rows are padded to a
 // multiple of 4 pixels, with zeros in both operands.
-// Scratch bytes: 4·(P·(kh·kw·ci + co) + 5), P = n·ho·wo rounded up to a multiple of 4.
+// Scratch bytes: 4·(P·(kh·kw·ci + co) + 5 + ci), P = n·ho·wo rounded up to a multiple of 4.
 export function convFilterGradCols(x: usize, dy: usize, dw: usize, scratch: usize, n: i32, h: i32, wd: i32, ci: i32, ho: i32, wo: i32, co: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
   const taps = kh * kw;
@@ -438,23 +438,26 @@ export function convFilterGradCols(x: usize, dy: usize, dw: usize, scratch: usiz
   const xt = scratch;
   const dyt = xt + <usize>(taps * ci) * rowBytes;
   const table = dyt + <usize>co * rowBytes;
+  // what a padding pixel or a tap outside x reads
+  const zeros = table + 20;
+  for (let k = 0; k < ci; k++) store<f32>(zeros + (<usize>k << 2), 0);
   const coBytes = <usize>co << 2;
   const zero = f32x4.splat(0);
   for (let q = 0; q < len; q += 4) {
     for (let a = 0; a < kh; a++) {
       for (let e = 0; e < kw; e++) {
         // four pixels' channels k..k+3, transposed into rows k..k+3 of this tap at column q
-        const s0 = colsSource(x, q, true, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
-        const s1 = colsSource(x, q + 1, q + 1 < len, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
-        const s2 = colsSource(x, q + 2, q + 2 < len, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
-        const s3 = colsSource(x, q + 3, q + 3 < len, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
+        const s0 = inputSource(x, zeros, q, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
+        const s1 = inputSource(x, zeros, q + 1 < len ? q + 1 : -1, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
+        const s2 = inputSource(x, zeros, q + 2 < len ? q + 2 : -1, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
+        const s3 = inputSource(x, zeros, q + 3 < len ? q + 3 : -1, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
         let dst = xt + <usize>((a * kw + e) * ci) * rowBytes + (<usize>q << 2);
         for (let k = 0; k < ci; k += 4) {
           const off = <usize>k << 2;
-          const v0 = s0 ? v128.load(s0 + off) : zero;
-          const v1 = s1 ? v128.load(s1 + off) : zero;
-          const v2 = s2 ? v128.load(s2 + off) : zero;
-          const v3 = s3 ? v128.load(s3 + off) : zero;
+          const v0 = v128.load(s0 + off);
+          const v1 = v128.load(s1 + off);
+          const v2 = v128.load(s2 + off);
+          const v3 = v128.load(s3 + off);
           const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
           const t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
           const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
@@ -489,20 +492,6 @@ export function convFilterGradCols(x: usize, dy: usize, dw: usize, scratch: usiz
       }
     }
   }
-}
-
-// Start of x's channels at tap (a, e) of output pixel q, or 0 when `real` is false (a padding pixel)
-// or the tap falls outside x.
-@inline function colsSource(x: usize, q: i32, real: bool, a: i32, e: i32, plane: i32, wo: i32, h: i32, wd: i32, ci: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32): usize {
-  if (!real) return 0;
-  const b = q / plane;
-  const rem = q - b * plane;
-  const i = rem / wo;
-  const r = i * sh + a - pt;
-  const c = (rem - i * wo) * sw + e - pl;
-  if (r < 0 || r >= h || c < 0 || c >= wd) return 0;
-  return x + (<usize>(((b * h + r) * wd + c) * ci) << 2);
 }
 
 // Start of dy[b, i, j, :] for tap column e of dx column c, or the zeros when b is padding or j is outside dy.

@@ -120,6 +120,10 @@ test('the all-reduce sums in rank order across threads and is reusable call afte
   const me = new AllReducer(buffer, 0, size, 4);
   const mine: number[][] = [];
   for (let call = 0; call < 5; call++) mine.push([...me.sum([call, 1, 0.5 * call])]);
+  for (let call = 0; call < 3; call++) {
+    mine.push([...me.sum32(Float32Array.of(call, 1 / 3, 1e-8, 1, 2, 3, 4, 5))]);
+    mine.push([...me.sum([0])]);
+  }
   const theirs = await Promise.all(results);
   await Promise.all(peers.map((w) => w.terminate()));
   for (let call = 0; call < 5; call++) {
@@ -128,6 +132,18 @@ test('the all-reduce sums in rank order across threads and is reusable call afte
     assert.deepEqual(mine[call], want, `call ${call} on rank 0`);
     for (const t of theirs) assert.deepEqual(t[call], want, `call ${call} on a peer`);
   }
+  // sum32: float32 sums in rank order ((a + b) + c, each rounded), bit-identical on every rank; the float64
+  // calls between them still see their own values (8 float32 numbers take two of the 4-wide float64 slots).
+  const f = Math.fround;
+  for (let call = 0; call < 3; call++) {
+    const want = [3 * call + 3, f(f(f(1 / 3) + f(1 / 3)) + f(1 / 3)), f(f(f(1e-8) + f(2e-8)) + f(3e-8)), 3, 6, 9, 12, 15];
+    assert.deepEqual(mine[5 + 2 * call], want, `float32 call ${call} on rank 0`);
+    assert.deepEqual(mine[6 + 2 * call], [3], `float64 call after float32 call ${call}`);
+    for (const t of theirs) {
+      assert.deepEqual(t[5 + 2 * call], want, `float32 call ${call} on a peer`);
+      assert.deepEqual(t[6 + 2 * call], [3], `float64 call after float32 call ${call} on a peer`);
+    }
+  }
 });
 
 test('a rank whose peers never arrive gets a clear error instead of hanging', () => {
@@ -135,6 +151,7 @@ test('a rank whose peers never arrive gets a clear error instead of hanging', ()
   assert.throws(() => r.sum([1, 2]), /waited 50 ms for the other ranks/);
   assert.throws(() => new AllReducer(createAllReduceBuffer(2, 2), 2, 2, 2), /rank 2 outside 0..1/);
   assert.throws(() => new AllReducer(createAllReduceBuffer(1, 2), 0, 1, 2).sum([1, 2, 3]), /exceeds/);
+  assert.throws(() => new AllReducer(createAllReduceBuffer(1, 2), 0, 1, 2).sum32(new Float32Array(5)), /5 float32 numbers exceeds the buffer's 4/);
 });
 
 /** tf's own composite BN (tf.moments, autodiff through it): the reference for backbone.ts's hand-written BN op. */

@@ -29,6 +29,8 @@ export function createAllReduceBuffer(size: number, maxLen: number): SharedArray
 export class AllReducer {
   private readonly control: Int32Array;
   private readonly data: Float64Array;
+  /** The same regions seen as float32: a slot holds 2·maxLen of them. */
+  private readonly data32: Float32Array;
   private region = 0;
   /** Calls made so far (every rank must make the same sequence of calls). */
   calls = 0;
@@ -45,6 +47,7 @@ export class AllReducer {
     if (!Number.isInteger(rank) || rank < 0 || rank >= size) throw new Error(`all-reduce: rank ${rank} outside 0..${size - 1}`);
     this.control = new Int32Array(buffer, 0, 2);
     this.data = new Float64Array(buffer, CONTROL_BYTES);
+    this.data32 = new Float32Array(buffer, CONTROL_BYTES);
   }
 
   /** Waits until all `size` ranks have called barrier() the same number of times. */
@@ -80,6 +83,28 @@ export class AllReducer {
     for (let r = 0; r < this.size; r++) {
       const off = base + r * this.maxLen;
       for (let i = 0; i < n; i++) out[i] += this.data[off + i];
+    }
+    return out;
+  }
+
+  /**
+   * The same all-reduce for float32 vectors of up to 2·maxLen numbers (gradients): one copy into this
+   * rank's slot, then the slots summed in float32 in rank order, so every rank gets bit-identical results.
+   * Returns a new array.
+   */
+  sum32(local: Float32Array): Float32Array {
+    const n = local.length;
+    const slot = 2 * this.maxLen;
+    if (n > slot) throw new Error(`all-reduce: vector of ${n} float32 numbers exceeds the buffer's ${slot}`);
+    const base = this.region * this.size * slot;
+    this.region ^= 1;
+    this.calls++;
+    this.data32.set(local, base + this.rank * slot);
+    if (this.size > 1) this.barrier();
+    const out = this.data32.slice(base, base + n);
+    for (let r = 1; r < this.size; r++) {
+      const off = base + r * slot;
+      for (let i = 0; i < n; i++) out[i] += this.data32[off + i];
     }
     return out;
   }

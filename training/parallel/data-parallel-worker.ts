@@ -43,14 +43,15 @@ async function start(): Promise<void> {
         flat.set(grads[v.name].dataSync() as Float32Array, off);
         off += sizes[i];
       });
-      const sum = reducer.sum(flat);
+      // Summed in float32 (as one thread sums a batch's gradient), straight from the shared buffer.
+      const sum = reducer.sum32(flat);
       if (!m.apply) {
-        out = Float32Array.from(sum);
+        out = sum;
         return value;
       }
       off = 0;
       const named = vars.map((v, i) => {
-        const t = tf.tensor(Float32Array.from(sum.subarray(off, off + sizes[i])), v.shape, 'float32');
+        const t = tf.tensor(sum.subarray(off, off + sizes[i]), v.shape, 'float32');
         off += sizes[i];
         return { name: v.name, tensor: t };
       });

@@ -97,6 +97,32 @@ test('both builds: the gathering conv kernels (forward, input gradient, small-ou
   }
 });
 
+test('both builds: the padded-window filter gradient (few input channels) gives the float64 sums', () => {
+  // Conv4's first layer in small: 3 channels (kw·ci = 9 merged), 3×3, stride 1 'same' and stride 2 'valid'.
+  for (const [n, h, w, ci, co, s, pt, pl, ho, wo] of [[2, 7, 6, 3, 16, 1, 1, 1, 7, 6], [1, 9, 8, 3, 8, 2, 0, 0, 4, 3]]) {
+    const xv = rand(n * h * w * ci), dv = rand(n * ho * wo * co);
+    const dw = new Float64Array(9 * ci * co);
+    for (let b = 0; b < n; b++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) for (let a = 0; a < 3; a++) for (let e = 0; e < 3; e++) {
+      const r = i * s + a - pt, c = j * s + e - pl;
+      if (r < 0 || r >= h || c < 0 || c >= w) continue;
+      for (let k = 0; k < ci; k++) for (let o = 0; o < co; o++) dw[((a * 3 + e) * ci + k) * co + o] += xv[((b * h + r) * w + c) * ci + k] * dv[((b * ho + i) * wo + j) * co + o];
+    }
+    for (const path of [SIMD_WASM_PATH, SIMD_RELAXED_WASM_PATH]) {
+      const memory = new WebAssembly.Memory({ initial: 8 });
+      const k = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), { env: { memory } }).exports as { convFilterGradMerged(...args: number[]): void };
+      const heap = new Float32Array(memory.buffer);
+      const [px, pd, out, scratch] = [0, 8192, 16384, 32768];
+      heap.set(xv, px / 4);
+      heap.set(dv, pd / 4);
+      heap.fill(NaN, out / 4, out / 4 + dw.length); // every weight must be written
+      k.convFilterGradMerged(px, pd, out, scratch, n, h, w, ci, ho, wo, co, 3, 3, s, s, pt, pl);
+      const got = heap.subarray(out / 4, out / 4 + dw.length);
+      const err = Math.max(...Array.from(dw, (v, i) => Math.abs(v - got[i]))) / Math.max(...dw.map(Math.abs));
+      assert.ok(err < 1e-6, `${path}, stride ${s}: max relative difference ${err}`);
+    }
+  }
+});
+
 test('channel kernels: sums in float64, affine (with ReLU) and BN-gradient affine bit-exact to their float32 formula', () => {
   const [n, c] = [3 * 5 * 7, 12];
   const xv = rand(n * c, 3); // a mean far from 0, as conv outputs have

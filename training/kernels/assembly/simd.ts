@@ -203,9 +203,16 @@ export function maxPoolGrad2x2(x: usize, dy: usize, dx: usize, n: i32, h: i32, w
 // multiple of 4 (ci = 1 or 3 in first layers) go one at a time against 16 output channels.
 export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w: i32, ci: i32, ho: i32, wo: i32, co: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  filterGradRows(x, dy, dw, n, h, w, ci, ci, ho, wo, co, kh, kw, sh, sw, pt, pl);
+}
+
+// convFilterGrad's body, with x's pixels `pix` floats apart and `ci` channels read from each pixel's
+// start (pix = ci for a plain conv; see convFilterGradMerged for ci = kw·pix).
+function filterGradRows(x: usize, dy: usize, dw: usize, n: i32, h: i32, w: i32, pix: i32, ci: i32, ho: i32, wo: i32, co: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
   memory.fill(dw, 0, <usize>(kh * kw * ci * co) << 2);
   const dyPix = <usize>co << 2;
-  const rowBytes = wo * co * 4 + sh * w * ci * 4;
+  const rowBytes = wo * co * 4 + sh * w * pix * 4;
   let tileRows = 32768 / rowBytes;
   if (tileRows < 1) tileRows = 1;
   const total = n * ho;
@@ -219,8 +226,8 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
         const j1 = min(wo - 1, last / sw);
         if (j0 > j1) continue;
         const tap = dw + (<usize>((a * kw + e) * ci * co) << 2);
-        const xCol = <usize>((j0 * sw + e - pl) * ci) << 2;
-        const xStep = <usize>(sw * ci) << 2;
+        const xCol = <usize>((j0 * sw + e - pl) * pix) << 2;
+        const xStep = <usize>(sw * pix) << 2;
         let cb = 0;
         for (; cb + 4 <= ci; cb += 4) {
           for (let ob = 0; ob < co; ob += 8) {
@@ -229,7 +236,7 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
             for (let rr = t0; rr < t1; rr++) {
               const row = inputRow(rr, ho, h, sh, a, pt);
               if (row < 0) continue;
-              let xp = x + (<usize>(row * w * ci) << 2) + xCol + (<usize>cb << 2);
+              let xp = x + (<usize>(row * w * pix) << 2) + xCol + (<usize>cb << 2);
               let dp = dy + (<usize>((rr * wo + j0) * co + ob) << 2);
               for (let j = j0; j <= j1; j++) {
                 const g0 = v128.load(dp);
@@ -269,7 +276,7 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
             for (let rr = t0; rr < t1; rr++) {
               const row = inputRow(rr, ho, h, sh, a, pt);
               if (row < 0) continue;
-              let xp = x + (<usize>(row * w * ci) << 2) + xCol + (<usize>cb << 2);
+              let xp = x + (<usize>(row * w * pix) << 2) + xCol + (<usize>cb << 2);
               let dp = dy + (<usize>((rr * wo + j0) * co + ob) << 2);
               if (wide) {
                 for (let j = j0; j <= j1; j++) {
@@ -302,6 +309,42 @@ export function convFilterGrad(x: usize, dy: usize, dw: usize, n: i32, h: i32, w
           }
         }
       }
+    }
+  }
+}
+
+// convFilterGrad for few input channels (Conv4's RGB first layer): x is first copied, zero-padded, to
+// scratch as [n, hp, wp, ci] with hp = (ho−1)·sh + kh and wp = (wo−1)·sw + kw, so that the kw·ci floats
+// a kernel row covers are contiguous and inside for every output pixel. dw[a, e, k, o] = dw[a, e·ci + k, o]
+// is then the gradient of a kh×1 conv with kw·ci channels whose pixels are ci floats apart: blocks of 4
+// of those channels instead of one channel at a time.
+// Scratch bytes: 4·n·hp·wp·ci.
+export function convFilterGradMerged(x: usize, dy: usize, dw: usize, scratch: usize, n: i32, h: i32, w: i32, ci: i32, ho: i32, wo: i32, co: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  const hp = (ho - 1) * sh + kh;
+  const wp = (wo - 1) * sw + kw;
+  padInput(x, scratch, n, h, w, ci, hp, wp, pt, pl);
+  filterGradRows(scratch, dy, dw, n, hp, wp, ci, kw * ci, ho, wo, co, kh, 1, sh, sw, 0, 0);
+}
+
+// x [n, h, w, ci] copied to dst as [n, hp, wp, ci], row r and column c of dst holding x's r − pt and
+// c − pl, zeros where those are outside x.
+function padInput(x: usize, dst: usize, n: i32, h: i32, w: i32, ci: i32, hp: i32, wp: i32, pt: i32, pl: i32): void {
+  const pixBytes = <usize>ci << 2;
+  const rowBytes = <usize>wp * pixBytes;
+  // columns c of a padded row hold x's column c − pl: those in [c0, c1) exist
+  const c0 = max(pl, 0), c1 = min(wp, w + pl);
+  for (let b = 0; b < n; b++) {
+    for (let r = 0; r < hp; r++) {
+      const sr = r - pt;
+      if (sr < 0 || sr >= h || c0 >= c1) {
+        memory.fill(dst, 0, rowBytes);
+      } else {
+        memory.fill(dst, 0, <usize>c0 * pixBytes);
+        memory.copy(dst + <usize>c0 * pixBytes, x + (<usize>(((b * h + sr) * w + c0 - pl) * ci) << 2), <usize>(c1 - c0) * pixBytes);
+        memory.fill(dst + <usize>c1 * pixBytes, 0, <usize>(wp - c1) * pixBytes);
+      }
+      dst += rowBytes;
     }
   }
 }
@@ -400,17 +443,17 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
           const b1 = q + 1 < total ? (q + 1) / nc : -1, c_1 = c0 + ((q + 1) % nc) * sw;
           const b2 = q + 2 < total ? (q + 2) / nc : -1, c_2 = c0 + ((q + 2) % nc) * sw;
           const b3 = q + 3 < total ? (q + 3) / nc : -1, c_3 = c0 + ((q + 3) % nc) * sw;
+          // tap e = ph + m·sw reads dy column (c + pl − e)/sw = j − m, j = (c + pl − ph)/sw (exact, ≥ 0)
+          const j0 = (c_0 + pl - ph) / sw, j1 = (c_1 + pl - ph) / sw, j2 = (c_2 + pl - ph) / sw, j3 = (c_3 + pl - ph) / sw;
           let count = 0;
           for (let a = 0; a < kh; a++) {
             const ui = r + pt - a;
             if (ui < 0 || ui % sh != 0 || ui / sh >= ho) continue;
             const i = ui / sh;
-            for (let e = ph; e < kw; e += sw) {
+            for (let e = ph, m = 0; e < kw; e += sw, m++) {
               tapRow(table, count++, block + <usize>(a * kw + e) * tapBytes,
-                tapSource(dy, zero, b0, c_0, e, i, ho, wo, pl, sw, rowBytes, co),
-                tapSource(dy, zero, b1, c_1, e, i, ho, wo, pl, sw, rowBytes, co),
-                tapSource(dy, zero, b2, c_2, e, i, ho, wo, pl, sw, rowBytes, co),
-                tapSource(dy, zero, b3, c_3, e, i, ho, wo, pl, sw, rowBytes, co));
+                tapSource(dy, zero, b0, j0 - m, i, ho, wo, rowBytes, co), tapSource(dy, zero, b1, j1 - m, i, ho, wo, rowBytes, co),
+                tapSource(dy, zero, b2, j2 - m, i, ho, wo, rowBytes, co), tapSource(dy, zero, b3, j3 - m, i, ho, wo, rowBytes, co));
             }
           }
           gatherFour(table, count, len,
@@ -428,7 +471,7 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
 // dyt[o/8, p, :] is one gatherFour call whose rows are all contiguous, however small the image (the
 // row-walking kernel above runs 2-pixel rows at the Omniglot net's last layer). Rows are padded to a
 // multiple of 4 pixels, with zeros in both operands.
-// Scratch bytes: 4·(P·(kh·kw·ci + co) + 5 + ci), P = n·ho·wo rounded up to a multiple of 4.
+// Scratch bytes: 4·(P·(kh·kw·ci + co) + 5 + ci + 12), P = n·ho·wo rounded up to a multiple of 4.
 export function convFilterGradCols(x: usize, dy: usize, dw: usize, scratch: usize, n: i32, h: i32, wd: i32, ci: i32, ho: i32, wo: i32, co: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
   const taps = kh * kw;
@@ -441,16 +484,18 @@ export function convFilterGradCols(x: usize, dy: usize, dw: usize, scratch: usiz
   // what a padding pixel or a tap outside x reads
   const zeros = table + 20;
   for (let k = 0; k < ci; k++) store<f32>(zeros + (<usize>k << 2), 0);
+  const origins = zeros + (<usize>ci << 2);
   const coBytes = <usize>co << 2;
   const zero = f32x4.splat(0);
   for (let q = 0; q < len; q += 4) {
+    windowOrigins(origins, q, len, plane, wo, h, sh, sw, pt, pl);
     for (let a = 0; a < kh; a++) {
       for (let e = 0; e < kw; e++) {
         // four pixels' channels k..k+3, transposed into rows k..k+3 of this tap at column q
-        const s0 = inputSource(x, zeros, q, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
-        const s1 = inputSource(x, zeros, q + 1 < len ? q + 1 : -1, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
-        const s2 = inputSource(x, zeros, q + 2 < len ? q + 2 : -1, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
-        const s3 = inputSource(x, zeros, q + 3 < len ? q + 3 : -1, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl);
+        const s0 = originSource(x, zeros, origins, 0, a, e, h, wd, ci);
+        const s1 = originSource(x, zeros, origins, 1, a, e, h, wd, ci);
+        const s2 = originSource(x, zeros, origins, 2, a, e, h, wd, ci);
+        const s3 = originSource(x, zeros, origins, 3, a, e, h, wd, ci);
         let dst = xt + <usize>((a * kw + e) * ci) * rowBytes + (<usize>q << 2);
         for (let k = 0; k < ci; k += 4) {
           const off = <usize>k << 2;
@@ -494,12 +539,10 @@ export function convFilterGradCols(x: usize, dy: usize, dw: usize, scratch: usiz
   }
 }
 
-// Start of dy[b, i, j, :] for tap column e of dx column c, or the zeros when b is padding or j is outside dy.
-@inline function tapSource(dy: usize, zero: usize, b: i32, c: i32, e: i32, i: i32, ho: i32, wo: i32, pl: i32, sw: i32,
-  rowBytes: usize, co: i32): usize {
-  const uj = c + pl - e;
-  if (b < 0 || uj < 0 || uj / sw >= wo) return zero;
-  return dy + <usize>(b * ho + i) * rowBytes + (<usize>((uj / sw) * co) << 2);
+// Start of dy[b, i, j, :], or the zeros when b is padding or j is outside dy.
+@inline function tapSource(dy: usize, zero: usize, b: i32, j: i32, i: i32, ho: i32, wo: i32, rowBytes: usize, co: i32): usize {
+  if (b < 0 || j < 0 || j >= wo) return zero;
+  return dy + <usize>(b * ho + i) * rowBytes + (<usize>(j * co) << 2);
 }
 
 // Where pixel (b, r, c)'s block of 8 channels from kb goes: dx, or the scratch floats for padding lanes.
@@ -513,7 +556,7 @@ export function convFilterGradCols(x: usize, dy: usize, dw: usize, scratch: usiz
 // scratch holds w re-laid as [o/8, a, e, k, 8], then ci zeros (what a tap outside x reads), 8 floats
 // for padding lanes and the tap table; output pixels go to gatherFour four at a time, over images,
 // rows and columns.
-// Scratch bytes: 4·(kh·kw·ci·co + ci + 8 + 5·kh·kw).
+// Scratch bytes: 4·(kh·kw·ci·co + ci + 8 + 5·kh·kw + 12).
 export function convForward(x: usize, w: usize, scratch: usize, y: usize, n: i32, h: i32, wd: i32, ci: i32, ho: i32, wo: i32, co: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
   const taps = kh * kw;
@@ -530,6 +573,7 @@ export function convForward(x: usize, w: usize, scratch: usize, y: usize, n: i32
   for (let k = 0; k < ci; k++) store<f32>(zero + (<usize>k << 2), 0);
   const dummy = zero + (<usize>ci << 2);
   const table = dummy + 32;
+  const origins = table + <usize>taps * 20;
   const tapBytes = <usize>ci << 5;
   const len = <usize>ci << 2;
   const plane = ho * wo;
@@ -539,13 +583,12 @@ export function convForward(x: usize, w: usize, scratch: usize, y: usize, n: i32
     for (let q = 0; q < total; q += 4) {
       // the four output pixels of this group (flat index q + t; past the end: padding, −1)
       const q1 = q + 1 < total ? q + 1 : -1, q2 = q + 2 < total ? q + 2 : -1, q3 = q + 3 < total ? q + 3 : -1;
+      windowOrigins(origins, q, total, plane, wo, h, sh, sw, pt, pl);
       for (let a = 0; a < kh; a++) {
         for (let e = 0; e < kw; e++) {
           tapRow(table, a * kw + e, block + <usize>(a * kw + e) * tapBytes,
-            inputSource(x, zero, q, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl),
-            inputSource(x, zero, q1, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl),
-            inputSource(x, zero, q2, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl),
-            inputSource(x, zero, q3, a, e, plane, wo, h, wd, ci, sh, sw, pt, pl));
+            originSource(x, zero, origins, 0, a, e, h, wd, ci), originSource(x, zero, origins, 1, a, e, h, wd, ci),
+            originSource(x, zero, origins, 2, a, e, h, wd, ci), originSource(x, zero, origins, 3, a, e, h, wd, ci));
         }
       }
       gatherFour(table, taps, len, y + (<usize>(q * co + ob) << 2),
@@ -556,19 +599,36 @@ export function convForward(x: usize, w: usize, scratch: usize, y: usize, n: i32
   }
 }
 
-// Start of x[b, i·sh + a − pt, j·sw + e − pl, :] for output pixel q = (b·ho + i)·wo + j, or the zeros
-// when q is padding (−1) or the tap falls outside x.
-@inline function inputSource(x: usize, zero: usize, q: i32, a: i32, e: i32, plane: i32, wo: i32, h: i32, wd: i32, ci: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32): usize {
-  if (q < 0) return zero;
-  const b = q / plane;
-  const rem = q - b * plane;
-  const i = rem / wo;
-  const r = i * sh + a - pt;
-  const c = (rem - i * wo) * sw + e - pl;
-  if (r < 0 || r >= h || c < 0 || c >= wd) return zero;
-  return x + (<usize>(((b * h + r) * wd + c) * ci) << 2);
+// A window row for padding lanes: below any real row, so every tap of theirs reads the zeros.
+const OUTSIDE: i32 = -(1 << 28);
+
+// Window origins of output pixels q..q+3 (those from `total` on are padding) into 12 i32 at o: per pixel,
+// its image's first row b·h, then the top-left input row and column of its window. The divisions happen
+// here, once per group; the taps only add.
+@inline function windowOrigins(o: usize, q: i32, total: i32, plane: i32, wo: i32, h: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  for (let t = 0; t < 4; t++) {
+    const p = q + t;
+    const b = p / plane;
+    const i = (p - b * plane) / wo;
+    const at = o + <usize>t * 12;
+    store<i32>(at, b * h);
+    store<i32>(at, p < total ? i * sh - pt : OUTSIDE, 4);
+    store<i32>(at, (p - b * plane - i * wo) * sw - pl, 8);
+  }
 }
+
+// Start of tap (a, e) of pixel t's window (origins from windowOrigins), or the zeros outside x.
+@inline function originSource(x: usize, zero: usize, o: usize, t: i32, a: i32, e: i32, h: i32, wd: i32, ci: i32): usize {
+  const at = o + <usize>t * 12;
+  return windowSource(x, zero, load<i32>(at), load<i32>(at, 4) + a, load<i32>(at, 8) + e, h, wd, ci);
+}
+
+// Start of x's row r, column c of the image whose first row is bh, or the zeros when that is outside x.
+@inline function windowSource(x: usize, zero: usize, bh: i32, r: i32, c: i32, h: i32, wd: i32, ci: i32): usize {
+  if (r < 0 || r >= h || c < 0 || c >= wd) return zero;
+  return x + (<usize>(((bh + r) * wd + c) * ci) << 2);
+}
+
 
 // ReLU's gradient through its output: out = dy where y > 0, else 0 (len floats, a multiple of 4).
 export function reluGrad(dy: usize, y: usize, out: usize, len: i32): void {

@@ -128,7 +128,8 @@ export function forward(model: tf.LayersModel, x: tf.Tensor4D, opts: ForwardOpti
       const s = Array.isArray(c.strides) ? c.strides[0] : c.strides;
       const [k, b] = layer.weights.map((w) => w.read());
       h = tf.conv2d(h as tf.Tensor4D, k as tf.Tensor4D, s, 'same');
-      // In training a conv's bias goes into the BN op that follows (no add, no bias-gradient sum).
+      // In training a conv's bias goes into the BN op that follows (no add, no bias-gradient sum), and
+      // so does a ReLU right after BN (the Omniglot net): one op, the ReLU applied in BN's last pass.
       if (opts.training && layers[li + 1]?.name.startsWith('bn_')) {
         const relu = layers[li + 2]?.name.startsWith('relu_');
         h = batchNorm(layers[li + 1], h, opts, relu, b);
@@ -137,10 +138,8 @@ export function forward(model: tf.LayersModel, x: tf.Tensor4D, opts: ForwardOpti
         h = tf.add(h, b);
       }
     } else if (name.startsWith('bn_')) {
-      // BN straight into ReLU (the Omniglot net) in training: one op, the ReLU applied in BN's last pass.
-      const relu = opts.training && layers[li + 1]?.name.startsWith('relu_');
-      h = batchNorm(layer, h, opts, relu);
-      if (relu) li++;
+      // reached in inference (in training the conv before it runs it, with the bias and ReLU folded in)
+      h = batchNorm(layer, h, opts);
     } else if (name.startsWith('pool_')) {
       h = tf.maxPool(h as tf.Tensor4D, 2, 2, 'same');
     } else if (name.startsWith('relu_')) {
@@ -226,8 +225,8 @@ function trainBatchNorm(
     variance[k] = Math.max(r[c + k] / m - mean[k] * mean[k], 0);
     rstd[k] = 1 / Math.sqrt(variance[k] + eps);
   }
-  const biasValues = bias ? bias.dataSync() : new Float32Array(c);
   if (updateStats) {
+    const biasValues = bias ? bias.dataSync() : new Float32Array(c);
     const unbias = m > 1 ? m / (m - 1) : 1;
     const mm = byName.get('moving_mean')!;
     const mv = byName.get('moving_variance')!;

@@ -402,6 +402,26 @@ function padInput(x: usize, dst: usize, n: i32, h: i32, w: i32, ci: i32, hp: i32
   store<usize>(row, p3, 16);
 }
 
+// Packs the filter w [taps, ci, co] for gatherFour into wt as [out/8, tap, in, 8]: blocks of 8 of the
+// channels the kernel writes (out), each tap's rows running over the channels it sums (in). The forward
+// conv writes o and sums k; the input gradient (`byInput`) writes k and sums o. Then writes `in` zeros
+// after the packed weights (the source row a tap outside the input reads) and returns where they start.
+@inline function packWeights(w: usize, wt: usize, taps: i32, ci: i32, co: i32, byInput: bool): usize {
+  const sums = byInput ? co : ci;
+  for (let t = 0; t < taps; t++) {
+    for (let k = 0; k < ci; k++) {
+      for (let o = 0; o < co; o++) {
+        const out = byInput ? k : o;
+        const to = ((((out >> 3) * taps + t) * sums + (byInput ? o : k)) << 3) + (out & 7);
+        store<f32>(wt + (<usize>to << 2), load<f32>(w + (<usize>((t * ci + k) * co + o) << 2)));
+      }
+    }
+  }
+  const zero = wt + (<usize>(taps * ci * co) << 2);
+  for (let i = 0; i < sums; i++) store<f32>(zero + (<usize>i << 2), 0);
+  return zero;
+}
+
 // Conv2DBackpropInput, NHWC, ci % 8 = 0, gathered per input pixel:
 //   dx[b, r, c, k] = Σ over taps (a, e) and o of dy[b, i, j, o] · w[a, e, k, o],
 //   i = (r + pt − a)/sh and j = (c + pl − e)/sw where whole and inside dy.
@@ -414,16 +434,7 @@ export function convInputGrad(dy: usize, w: usize, scratch: usize, dx: usize, n:
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
   const taps = kh * kw;
   const wt = scratch;
-  for (let k = 0; k < ci; k++) {
-    for (let t = 0; t < taps; t++) {
-      for (let o = 0; o < co; o++) {
-        const to = ((((k >> 3) * taps + t) * co + o) << 3) + (k & 7);
-        store<f32>(wt + (<usize>to << 2), load<f32>(w + (<usize>((t * ci + k) * co + o) << 2)));
-      }
-    }
-  }
-  const zero = wt + (<usize>(taps * ci * co) << 2);
-  for (let o = 0; o < co; o++) store<f32>(zero + (<usize>o << 2), 0);
+  const zero = packWeights(w, wt, taps, ci, co, true);
   const dummy = zero + (<usize>co << 2);
   const table = dummy + 32;
   const tapBytes = <usize>co << 5;
@@ -561,16 +572,7 @@ export function convForward(x: usize, w: usize, scratch: usize, y: usize, n: i32
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
   const taps = kh * kw;
   const wt = scratch;
-  for (let t = 0; t < taps; t++) {
-    for (let k = 0; k < ci; k++) {
-      for (let o = 0; o < co; o++) {
-        const to = ((((o >> 3) * taps + t) * ci + k) << 3) + (o & 7);
-        store<f32>(wt + (<usize>to << 2), load<f32>(w + (<usize>((t * ci + k) * co + o) << 2)));
-      }
-    }
-  }
-  const zero = wt + (<usize>(taps * ci * co) << 2);
-  for (let k = 0; k < ci; k++) store<f32>(zero + (<usize>k << 2), 0);
+  const zero = packWeights(w, wt, taps, ci, co, false);
   const dummy = zero + (<usize>ci << 2);
   const table = dummy + 32;
   const origins = table + <usize>taps * 20;

@@ -11,6 +11,7 @@ const REGISTRARS: Array<() => Promise<{ register: CommandRegistrar }>> = [
   () => import('../training/reptile/commands.js'),
   () => import('../training/commands.js'),
   () => import('../training/export/commands.js'),
+  () => import('../training/clinic/commands.js'),
   () => import('../serving/commands.js'),
   () => import('../bench/commands.js'),
 ];

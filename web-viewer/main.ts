@@ -201,7 +201,7 @@ function renderSummary(): void {
     ...patients.map((p) =>
       el(
         'tr',
-        { 'data-testid': 'patient', 'data-patient': p.patient, 'data-grade': p.grade ?? '' },
+        { 'data-testid': 'patient', 'data-patient': p.patient, 'data-grade': p.grade ?? '', 'data-referable': p.referable === null ? '' : String(p.referable) },
         el('th', { scope: 'row' }, p.patient),
         el('td', {}, p.eyes.map((e) => `${e.eye}: ${e.grade}${e.gradable ? '' : ' (not gradable)'}`).join(', ')),
         el('td', {}, p.grade === null ? 'not gradable' : `${p.grade} · ${p.label}`),

@@ -146,7 +146,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
         seed: typeof options.seed === 'number' && Number.isInteger(options.seed) ? options.seed : null,
       },
       data: data as { name: string; attribution: string; licence: string },
-      ...(operatingPoint ? { extra: { operatingPoint } } : {}),
+      operatingPoint,
       fixtureImage: f.fixture,
       tolerance,
       referenceTolerance,

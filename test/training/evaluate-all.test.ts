@@ -115,6 +115,26 @@ describe('evaluate --split all', () => {
     assert.equal(plain.intervals.qwk, null, '--bootstrap 0 → no intervals');
   });
 
+  test('evaluate --split all: the same photos as grade folders and as APTOS train.csv → all 12 graded, same metrics as the Kaggle layout', async () => {
+    const folder = join(dir, 'as-folder');
+    const aptos = join(dir, 'as-aptos');
+    mkdirSync(aptos);
+    const csv = ['id_code,diagnosis'];
+    preds.forEach((p) => {
+      mkdirSync(join(folder, String(p.grade)), { recursive: true });
+      copyFileSync(join(kaggle, `${p.id}.jpeg`), join(folder, String(p.grade), `${p.id}.jpeg`));
+      copyFileSync(join(kaggle, `${p.id}.jpeg`), join(aptos, `${p.id}.jpeg`));
+      csv.push(`${p.id},${p.grade}`);
+    });
+    writeFileSync(join(aptos, 'train.csv'), `${csv.join('\n')}\n`);
+    const ref = JSON.parse(await cli(['evaluate', '--model', TINY, '--format', 'kaggle', kaggle, '--split', 'all', '--json', '--bootstrap', '0'])) as Report;
+    for (const [format, path] of [['folder', folder], ['aptos', aptos]]) {
+      const r = JSON.parse(await cli(['evaluate', '--model', TINY, '--format', format, path, '--split', 'all', '--json', '--bootstrap', '0'])) as Report;
+      assert.equal(r.n, 12, format);
+      assert.deepEqual([r.confusion, r.referable, r.referableAuc], [ref.confusion, ref.referable, ref.referableAuc], format);
+    }
+  });
+
   test('evaluate: bad --split / --bootstrap, or a folder without trainLabels.csv → message naming the problem', async () => {
     assert.match(await cliFails(['evaluate', '--model', TINY, '--format', 'kaggle', kaggle, '--split', 'everything']), /--split must be one of train, val, test, all, got "everything"/);
     assert.match(await cliFails(['evaluate', '--model', TINY, '--format', 'kaggle', kaggle, '--split', 'all', '--bootstrap', '-1']), /--bootstrap must be a non-negative integer/);

@@ -41,11 +41,11 @@ export function resolveOperatingPoint(src: OperatingPointSource): OperatingPoint
   try {
     value = JSON.parse(readFileSync(src.file, 'utf8'));
   } catch (e) {
-    throw new Error(`--operating-point ${src.file}: ${(e as Error).message}`);
+    throw new Error(`${src.file}: ${(e as Error).message}`);
   }
   if (value && typeof value === 'object' && !Array.isArray(value) && 'referableThreshold' in value) {
     const r = OperatingPointSchema.safeParse(value);
-    if (!r.success) throw new Error(`--operating-point ${src.file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(object)'}: ${i.message}`).join('; ')}`);
+    if (!r.success) throw new Error(`${src.file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(object)'}: ${i.message}`).join('; ')}`);
     return r.data;
   }
   const rows = parseHeldOutPredictions(value, src.file);
@@ -53,7 +53,7 @@ export function resolveOperatingPoint(src: OperatingPointSource): OperatingPoint
   try {
     return operatingPointFromPredictions(rows, { minSensitivity, chosenOn });
   } catch (e) {
-    throw new Error(`--operating-point ${src.file}: ${(e as Error).message}`);
+    throw new Error(`${src.file}: ${(e as Error).message}`);
   }
 }
 

@@ -26,6 +26,8 @@ export interface ImagePrediction {
   grade: Grade;
   label: string;
   probabilities: number[];
+  /** p(grade ≥ 2). */
+  pReferable: number;
   referable: boolean;
   quality: QualityVerdict;
   model: { name: string; version: string; sha256: string };
@@ -119,7 +121,7 @@ export function groupPatients(results: ImagePrediction[]): PatientPrediction[] {
     const gradable = rs.filter((r) => r.quality.gradable);
     const base = { patient, images: rs.map((r) => r.index), ungradableImages: rs.filter((r) => !r.quality.gradable).map((r) => r.index) };
     if (gradable.length === 0) return { ...base, grade: null, label: null, referable: null, gradable: false };
-    return { ...base, ...patientResult(gradable.map((r) => r.grade)), gradable: true };
+    return { ...base, ...patientResult(gradable.map((r) => r.grade), gradable.map((r) => r.referable)), gradable: true };
   });
 }
 

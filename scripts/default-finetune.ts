@@ -127,7 +127,7 @@ async function main(): Promise<void> {
   const copies = Number(v.copies ?? 4);
   if (!Number.isInteger(copies) || copies < 0) throw new Error(`--copies must be an integer ≥ 0, got ${JSON.stringify(v.copies)}`);
   const data = (v.data as string | undefined) ?? 'data/retinamnist/retinamnist-trainval.npz';
-  const { initBackend } = await import('../training/backend.js');
+  const { initBackend } = await import('../tfjs-wasm/backend.js');
   const backend = (await initBackend((opts.backend ?? 'auto') as 'auto')).name;
   const { resolveSpec, finetuneOnData } = await import('../training/finetune.js');
   const { readMedmnist, medmnistPixels, medmnistRecords } = await import('../training/data/formats/medmnist.js');

@@ -1,11 +1,11 @@
 // Robustness probe of a grading model on full-size photos: the CC0 normal fixture and full-resolution fundus phantoms.
 import { readFile } from 'node:fs/promises';
 import { NUM_GRADES, preprocess, type RgbImage } from '../shared/index.js';
-import { decodeImage } from '../training/data/decode.js';
+import { decodeImage } from '../node/decode.js';
 import type { LabeledTensors } from '../training/data/types.js';
 import { modelSpec, predictProbs, reportOf } from '../training/evaluate.js';
 import { augmentedTrain, DEFAULT_JITTER } from './default-finetune.js';
-import { renderFundusPhantom } from '../training/synth/fundus.js';
+import { renderFundusPhantom } from '../lab/synth/fundus.js';
 
 /** Options of {@link probeRobustness}. */
 export interface ProbeOptions {
@@ -147,7 +147,7 @@ export function formatProbe(r: ProbeReport): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dirs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   if (!dirs.length) throw new Error('usage: tsx scripts/probe-robustness.ts <model or checkpoint dir>... [--json]');
-  const { initBackend } = await import('../training/backend.js');
+  const { initBackend } = await import('../tfjs-wasm/backend.js');
   await initBackend('wasm');
   for (const dir of dirs) {
     const r = await probeRobustness(dir);

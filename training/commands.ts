@@ -5,7 +5,7 @@ import {
   type FinetuneOptions, type LoopOptions, type PretrainOptions,
 } from './config.js';
 
-import type { Method } from './experiment/run.js';
+import type { Method } from '../lab/experiment/run.js';
 import { createProgress, type Progress } from './progress.js';
 
 type Flags = Record<string, unknown>;
@@ -63,7 +63,7 @@ export function progressHooks(label: string) {
 }
 
 async function backend(choice: string): Promise<string> {
-  const { initBackend, checkBackendChoice } = await import('./backend.js');
+  const { initBackend, checkBackendChoice } = await import('../tfjs-wasm/backend.js');
   return (await initBackend(checkBackendChoice(choice))).name;
 }
 
@@ -143,7 +143,7 @@ export function register(program: Command): void {
       const f = merged(raw);
       const opts = finetuneFromFlags(f);
       if (opts.init !== 'random') {
-        const { initCheckpoint } = await import('./experiment/run.js');
+        const { initCheckpoint } = await import('../lab/experiment/run.js');
         opts.init = initCheckpoint(opts.init);
       }
       const name = await backend(opts.backend);
@@ -165,7 +165,7 @@ export function register(program: Command): void {
       const split = oneOf('split', String(f.split), ['train', 'val', 'test']);
       const { modelKind, resolveModelDir, evaluateModel } = await import('./evaluate.js');
       if (modelKind(resolveModelDir(String(f.model))) === 'checkpoint') {
-        const { setBackendLogger } = await import('./backend.js');
+        const { setBackendLogger } = await import('../tfjs-wasm/backend.js');
         if (f.json) setBackendLogger(() => {});
         await backend(String(f.backend));
       }
@@ -201,8 +201,8 @@ export function register(program: Command): void {
       const meta = f.metaData ? { path: String(f.metaData), format: need(f, 'metaFormat', '--meta-format') } : undefined;
       const pretrainOpts = pretrainFromFlags({ ...f, iters: f.pretrainIters, evalEvery: f.pretrainEvalEvery, patience: undefined });
       const name = await backend(ft.backend);
-      const { runExperiment } = await import('./experiment/run.js');
-      const { writeReport } = await import('./experiment/report.js');
+      const { runExperiment } = await import('../lab/experiment/run.js');
+      const { writeReport } = await import('../lab/experiment/report.js');
       const out = need(f, 'out', '--out');
       const t0 = Date.now();
       const hooks = progressHooks('experiment');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { Command } from 'commander';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { saveCheckpoint } from '../../training/checkpoint.js';
 import type { FewShotPool } from '../../training/data/types.js';
 import { buildModel, trainableVariables } from '../../training/models/backbone.js';

@@ -77,7 +77,7 @@ export function register(program: Command): void {
       const stopAfter = f.stopAfter === undefined ? undefined : num('--stop-after', f.stopAfter, { int: true, min: 1 });
       const checkpointEvery = f.checkpointEvery === undefined ? undefined : num('--checkpoint-every', f.checkpointEvery, { int: true, min: 1 });
       const workers = num('--workers', f.workers, { int: true, min: 1, max: 64 });
-      const { checkBackendChoice, initBackend } = await import('../backend.js');
+      const { checkBackendChoice, initBackend } = await import('../../tfjs-wasm/backend.js');
       await initBackend(checkBackendChoice(String(f.backend)));
       const { loadFewShotPool } = await import('../data/fewshot.js');
       const size = cfg.model.inputSize;
@@ -119,7 +119,7 @@ export function register(program: Command): void {
       const { existsSync } = await import('node:fs');
       const { join } = await import('node:path');
       if (checkpoint !== 'random' && !existsSync(join(checkpoint, 'checkpoint.json'))) throw new Error(`--checkpoint ${checkpoint}: no checkpoint.json there`);
-      const { checkBackendChoice, initBackend } = await import('../backend.js');
+      const { checkBackendChoice, initBackend } = await import('../../tfjs-wasm/backend.js');
       await initBackend(checkBackendChoice(String(f.backend)));
       const model = checkpoint === 'random' ? cfg.model : (await import('../checkpoint.js')).readCheckpointMeta(checkpoint).config;
       cfg.model = model;

@@ -1,5 +1,5 @@
 // Minimal float RGB raster for the phantoms: value noise, soft elliptical stamps, vessel strokes into a mask.
-import type { Rng } from '../random.js';
+import type { Rng } from '../../training/random.js';
 
 /** An RGB float image, interleaved, values in 0..255 (may exceed while composing). */
 export interface Canvas {

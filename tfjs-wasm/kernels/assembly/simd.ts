@@ -1,4 +1,4 @@
-// AssemblyScript source of the SIMD training kernels (built to training/kernels/simd.wasm by
+// AssemblyScript source of the SIMD training kernels (built to tfjs-wasm/kernels/simd.wasm by
 // scripts/build-simd.mjs). They run on tfjs-backend-wasm's own memory, imported as env.memory:
 // every pointer is a byte offset of a tensor (or scratch array) on that heap. Tensors are NHWC
 // float32 seen as n rows of c channels, c a multiple of 4; per-channel sums are accumulated in f64.

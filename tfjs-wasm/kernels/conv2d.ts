@@ -1,4 +1,4 @@
-// Conv2D for wasm by the SIMD gathering kernel (training/kernels/assembly/simd.ts) where it applies.
+// Conv2D for wasm by the SIMD gathering kernel (tfjs-wasm/kernels/assembly/simd.ts) where it applies.
 import { backend_util, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs';
 import { convForwardOn } from './simd.js';
 import { replaceWasmKernel, wasmCtx } from './wasm-heap.js';

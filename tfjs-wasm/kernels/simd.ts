@@ -1,4 +1,4 @@
-// SIMD training kernels (training/kernels/assembly/simd.ts, built to simd.wasm) run on the wasm backend's own heap.
+// SIMD training kernels (tfjs-wasm/kernels/assembly/simd.ts, built to simd.wasm) run on the wasm backend's own heap.
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

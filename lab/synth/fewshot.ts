@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { createRng, type Rng } from '../random.js';
+import { createRng, type Rng } from '../../training/random.js';
 
 /** The shape/texture families; each class is one family with its own fixed parameters and colours. */
 export const FAMILIES = ['stripes', 'rings', 'polygon', 'checker', 'dots', 'waves', 'star', 'blobs'] as const;

@@ -4,11 +4,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { saveCheckpoint } from '../../training/checkpoint.js';
-import { carveStratified, keepPerGrade } from '../../training/experiment/data.js';
-import { EXPERIMENT_DEFAULTS, runExperiment, type ExperimentOptions } from '../../training/experiment/run.js';
-import { writeReport } from '../../training/experiment/report.js';
+import { carveStratified, keepPerGrade } from '../../lab/experiment/data.js';
+import { EXPERIMENT_DEFAULTS, runExperiment, type ExperimentOptions } from '../../lab/experiment/run.js';
+import { writeReport } from '../../lab/experiment/report.js';
 import { buildModel, type ModelConfig } from '../../training/models/backbone.js';
 import type { LabeledTensors } from '../../training/data/types.js';
 

@@ -1,15 +1,15 @@
-// SIMD training kernels on the wasm heap (training/kernels/simd.ts): built and active, exact, leak-free; FusedAdam = tf's Adam.
+// SIMD training kernels on the wasm heap (tfjs-wasm/kernels/simd.ts): built and active, exact, leak-free; FusedAdam = tf's Adam.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { readFileSync } from 'node:fs';
 import {
   channelAffine, channelAffine2, channelDotSums, channelSums, setSimdKernelsDisabled, simdKernelsActive, simdVariant,
   SIMD_RELAXED_WASM_PATH, SIMD_WASM_PATH,
-} from '../../training/kernels/simd.js';
+} from '../../tfjs-wasm/kernels/simd.js';
 import { buildModel, forward, OMNIGLOT_NET, MINIIMAGENET_CONV4, trainableVariables, type ModelConfig } from '../../training/models/backbone.js';
-import { adam, FusedAdam } from '../../training/optimizer.js';
+import { adam, FusedAdam } from '../../tfjs-wasm/fused-adam.js';
 import { InnerAdam } from '../../training/reptile/adam.js';
 import { createRng } from '../../training/random.js';
 
@@ -23,7 +23,7 @@ const rand = (n: number, offset = 0) => Float32Array.from({ length: n }, () => r
 const f = Math.fround;
 
 test('the SIMD module is built (npm ci / test/run.sh) and active on wasm; off on cpu and when disabled', async () => {
-  assert.ok(simdKernelsActive(), 'training/kernels/simd.wasm missing or not instantiable: run npm run build:simd');
+  assert.ok(simdKernelsActive(), 'tfjs-wasm/kernels/simd.wasm missing or not instantiable: run npm run build:simd');
   setSimdKernelsDisabled(true);
   assert.equal(simdKernelsActive(), false);
   assert.equal(channelSums(tf.zeros([2, 4])), null);

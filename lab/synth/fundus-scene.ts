@@ -1,5 +1,5 @@
 // What a fundus phantom contains, in field-radius units (centre 0,0, y down, right-eye layout): disc, macula, vessels, lesions.
-import type { Rng } from '../random.js';
+import type { Rng } from '../../training/random.js';
 
 /** A vessel centre line: points and widths in field-radius units. */
 export interface VesselPath {

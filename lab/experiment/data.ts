@@ -1,7 +1,7 @@
 // Target data of the Table-1 experiment: train/val/test tensors, a seeded test carve-out, and per-grade kept subsets.
 import { NUM_GRADES, type PreprocessSpec } from '../../shared/index.js';
-import type { LabeledTensors } from '../data/types.js';
-import { createRng } from '../random.js';
+import type { LabeledTensors } from '../../training/data/types.js';
+import { createRng } from '../../training/random.js';
 
 /** Rows `idx` of a LabeledTensors block, in that order. */
 export function takeRows(t: LabeledTensors, idx: readonly number[]): LabeledTensors {
@@ -89,8 +89,8 @@ export interface TargetData {
  * seed "experiment-test" and used as the test set; selection never sees it.
  */
 export async function loadTarget(format: string, path: string, spec: PreprocessSpec, testFraction: number, valFraction = 0.2): Promise<TargetData> {
-  const { loadLabeledSplit } = await import('../data/labeled.js');
-  const { openDataset } = await import('../data/dataset.js');
+  const { loadLabeledSplit } = await import('../../training/data/labeled.js');
+  const { openDataset } = await import('../../training/data/dataset.js');
   const load = (split: 'train' | 'val' | 'test') => loadLabeledSplit(format, path, { split, spec, keepPercent: 100, seed: 0, valFraction });
   const index = await openDataset(format, path, { seed: 0, valFraction });
   const train = await load('train');

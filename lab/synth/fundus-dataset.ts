@@ -1,7 +1,7 @@
 // Writes a Kaggle-layout DR dataset of fundus phantoms: trainLabels.csv + <patient>_<left|right>.jpeg.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createRng, type Rng } from '../random.js';
+import { createRng, type Rng } from '../../training/random.js';
 import { renderFundusPhantomWithInfo } from './fundus.js';
 
 /** Kaggle DR training-set grade prior (35,126 images): 73.5 / 7.0 / 15.1 / 2.5 / 2.0 %. */

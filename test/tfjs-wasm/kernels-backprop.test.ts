@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
-import { FAST_WASM_KERNELS } from '../../training/kernels/register.js';
-import { replacedWasmKernels } from '../../training/kernels/wasm-heap.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
+import { FAST_WASM_KERNELS } from '../../tfjs-wasm/kernels/register.js';
+import { replacedWasmKernels } from '../../tfjs-wasm/kernels/wasm-heap.js';
 import { createRng } from '../../training/random.js';
 
 before(async () => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import { decodeImage, ImageDecodeError, readImageFile } from '../../training/data/decode.js';
+import { decodeImage, ImageDecodeError, readImageFile } from '../../node/decode.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/fundus-normal-left-cc0.jpg', import.meta.url));
 

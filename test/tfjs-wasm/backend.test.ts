@@ -1,7 +1,7 @@
 // initBackend: fallback order, explicit choices, bad names.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkBackendChoice, initBackend, setBackendLogger } from '../../training/backend.js';
+import { checkBackendChoice, initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 
 test('initBackend: auto without tfjs-node installed → skips native backends with a log line, runs wasm', async () => {
   const lines: string[] = [];

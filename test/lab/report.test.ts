@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { mean, pairedComparison, std, studentTwoSidedP } from '../../training/experiment/stats.js';
-import { aggregate, pairedAll, writeReport } from '../../training/experiment/report.js';
-import type { CellResult, Method } from '../../training/experiment/run.js';
+import { mean, pairedComparison, std, studentTwoSidedP } from '../../lab/experiment/stats.js';
+import { aggregate, pairedAll, writeReport } from '../../lab/experiment/report.js';
+import type { CellResult, Method } from '../../lab/experiment/run.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

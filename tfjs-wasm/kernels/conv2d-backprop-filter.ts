@@ -51,7 +51,7 @@ export function conv2DBackpropFilterVia(run: Run, dispose: (t: TensorInfo) => vo
 }
 
 /**
- * The same gradient in one pass of the SIMD kernel (training/kernels/assembly/simd.ts) for float32
+ * The same gradient in one pass of the SIMD kernel (tfjs-wasm/kernels/assembly/simd.ts) for float32
  * NHWC convs with output channels a multiple of 8; null otherwise (then the Conv2D formulation runs).
  * On a Conv4 step this is ~3× faster for the 3-channel first layer, where the conv formulation
  * multiplies by an 84×84 "filter" with only 27 outputs per image row.

@@ -4,11 +4,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EvaluationReport } from '../../shared/index.js';
-import { checkpointExists } from '../checkpoint.js';
-import { FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS, archPreset, type FinetuneOptions, type PretrainOptions } from '../config.js';
-import { finetuneOnData, initConfig, resolveSpec, type FinetuneSummary } from '../finetune.js';
-import type { EvalRecord } from '../fit.js';
-import { predictProbs, reportOf } from '../evaluate.js';
+import { checkpointExists } from '../../training/checkpoint.js';
+import { FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS, archPreset, type FinetuneOptions, type PretrainOptions } from '../../training/config.js';
+import { finetuneOnData, initConfig, resolveSpec, type FinetuneSummary } from '../../training/finetune.js';
+import type { EvalRecord } from '../../training/fit.js';
+import { predictProbs, reportOf } from '../../training/evaluate.js';
 import { keepPerGrade, loadTarget } from './data.js';
 
 /** Init methods of Table 1. */
@@ -106,7 +106,7 @@ async function pretrainHere(o: ExperimentOptions, hooks: ExperimentHooks): Promi
   const out = join(o.outDir, 'pretrain');
   if (!existsSync(join(out, 'summary.json'))) {
     hooks.log?.(`pre-training on ${o.meta.format} ${o.meta.path} → ${out}`);
-    const { pretrain } = await import('../pretrain.js');
+    const { pretrain } = await import('../../training/pretrain.js');
     await pretrain({ ...o.pretrain, arch: o.arch }, o.meta.format, o.meta.path, out, { onStep: hooks.onStep, onEval: hooks.onEval });
   }
   return initCheckpoint(out);

@@ -1,6 +1,6 @@
 // renderFundusPhantom(): a seeded fundus photo phantom of a DR grade, rasterised in JS and JPEG-encoded by sharp.
 import sharp from 'sharp';
-import { createRng, type Rng } from '../random.js';
+import { createRng, type Rng } from '../../training/random.js';
 import { buildScene, type FundusScene, type Lesion } from './fundus-scene.js';
 import { clamp01, createCanvas, stampEllipse, strokeVessel, valueNoise, type Canvas } from './raster.js';
 

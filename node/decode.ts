@@ -1,7 +1,7 @@
 // Image bytes → 8-bit sRGB RGB pixels with sharp: JPEG/PNG/TIFF/WebP only, pixel limit, EXIF orientation.
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import type { RgbImage } from '../../shared/index.js';
+import type { RgbImage } from '../shared/index.js';
 
 /** Why an image could not be decoded. */
 export type ImageDecodeErrorCode = 'unsupported_format' | 'too_large' | 'corrupt' | 'empty';

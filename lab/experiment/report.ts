@@ -2,8 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GRADES, NUM_GRADES } from '../../shared/index.js';
-import { writeFigure } from '../report/figure.js';
-import { barChart, confusionChart, lineChart } from '../report/svg.js';
+import { writeFigure } from '../../training/report/figure.js';
+import { barChart, confusionChart, lineChart } from '../../training/report/svg.js';
 import type { CellResult, Method } from './run.js';
 import { mean, pairedComparison, std, type PairedComparison } from './stats.js';
 

@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { renderFundusPhantom, renderFundusPhantomWithInfo } from '../../training/synth/fundus.js';
-import { KAGGLE_GRADE_PRIOR, planFundusDataset } from '../../training/synth/fundus-dataset.js';
+import { renderFundusPhantom, renderFundusPhantomWithInfo } from '../../lab/synth/fundus.js';
+import { KAGGLE_GRADE_PRIOR, planFundusDataset } from '../../lab/synth/fundus-dataset.js';
 
 test('renderFundusPhantom: same grade, seed, size → identical JPEG; another seed → different', async () => {
   const a = await renderFundusPhantom(2, 7, 128);

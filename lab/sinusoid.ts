@@ -1,6 +1,6 @@
 // The sinusoid toy of the Reptile paper: y = a·sin(x + b), MLP 1→64→64→1 (tanh), inner SGD; a cheap check of the meta-update.
 // Plain JS (flat Float64Array weights, hand-written backprop): the tiny net is op-overhead-bound in TF.js.
-import { createRng, type Rng } from '../random.js';
+import { createRng, type Rng } from '../training/random.js';
 
 /** One task: amplitude a ∈ [0.1, 5], phase b ∈ [0, 2π]. */
 export interface Sine {

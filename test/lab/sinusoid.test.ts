@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRng } from '../../training/random.js';
-import { adaptedLoss, createMlp, jointTrainSinusoid, metaTrainSinusoid, sampleSine, type Mlp } from '../../training/reptile/sinusoid.js';
+import { adaptedLoss, createMlp, jointTrainSinusoid, metaTrainSinusoid, sampleSine, type Mlp } from '../../lab/sinusoid.js';
 
 function meanAdaptedLoss(m: Mlp): number {
   const rng = createRng('sine-test-tasks');

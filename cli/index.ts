@@ -10,6 +10,7 @@ const REGISTRARS: Array<() => Promise<{ register: CommandRegistrar }>> = [
   () => import('../lab/synth/commands.js'),
   () => import('../training/reptile/commands.js'),
   () => import('../training/commands.js'),
+  () => import('../lab/experiment/commands.js'),
   () => import('../training/export/commands.js'),
   () => import('../serving/commands.js'),
   () => import('../bench/commands.js'),

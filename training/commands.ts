@@ -1,17 +1,16 @@
-// CLI commands of supervised training: pretrain, finetune, evaluate, experiment (flags → options; work imported lazily).
+// CLI commands of supervised training: pretrain, finetune, evaluate (flags → options; work imported lazily).
 import type { Command } from 'commander';
 import {
   CLASS_WEIGHTS, FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS, intFlag, intList, loopFromFlags, numFlag, oneOf, readPreset,
   type FinetuneOptions, type LoopOptions, type PretrainOptions,
 } from './config.js';
 
-import type { Method } from '../lab/experiment/run.js';
 import { createProgress, type Progress } from './progress.js';
 
-type Flags = Record<string, unknown>;
+export type Flags = Record<string, unknown>;
 
 /** Preset file values under explicit flags (commander leaves unset flags undefined: no defaults there). */
-function merged(f: Flags): Flags {
+export function merged(f: Flags): Flags {
   const preset = typeof f.preset === 'string' ? readPreset(f.preset) : {};
   return { ...preset, ...Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) };
 }
@@ -62,12 +61,14 @@ export function progressHooks(label: string) {
   return hooks;
 }
 
-async function backend(choice: string): Promise<string> {
+/** Starts the chosen TF.js backend and returns the name of the one running. */
+export async function backend(choice: string): Promise<string> {
   const { initBackend, checkBackendChoice } = await import('../tfjs-wasm/backend.js');
   return (await initBackend(checkBackendChoice(choice))).name;
 }
 
-function need(f: Flags, key: string, flag: string): string {
+/** The string flag `key`, or an error naming `flag` as required. */
+export function need(f: Flags, key: string, flag: string): string {
   if (typeof f[key] !== 'string' || !(f[key] as string).length) throw new Error(`${flag} is required`);
   return f[key] as string;
 }
@@ -90,7 +91,8 @@ export function finetuneFromFlags(f: Flags): FinetuneOptions {
   };
 }
 
-function finetuneFlags(cmd: Command): Command {
+/** The fine-tuning flags (shared by finetune and experiment). */
+export function finetuneFlags(cmd: Command): Command {
   return loopFlags(cmd)
     .option('--arch <name>', 'architecture for a random init: omniglot (28×28, 64 filters, stride 2), miniimagenet (84×84 Conv4), tiny (tests)')
     .option('--input-size <n>', 'input side in pixels (default: the spec, else the init model)')
@@ -101,7 +103,8 @@ function finetuneFlags(cmd: Command): Command {
     .option('--spec <file>', 'preprocessing spec JSON (default: DEFAULT_SPEC at the input size)');
 }
 
-function pretrainFromFlags(f: Flags): PretrainOptions {
+/** Pre-training options from flags (shared by pretrain and experiment). */
+export function pretrainFromFlags(f: Flags): PretrainOptions {
   const d = PRETRAIN_DEFAULTS;
   return {
     ...loopFromFlags(f, d),
@@ -113,7 +116,7 @@ function pretrainFromFlags(f: Flags): PretrainOptions {
   };
 }
 
-/** Adds pretrain, finetune, evaluate and experiment to the program. */
+/** Adds pretrain, finetune and evaluate to the program. */
 export function register(program: Command): void {
   loopFlags(program.command('pretrain').description('Baseline 2: supervised pre-training on all meta-training classes (held-out images select best/)'))
     .requiredOption('--data <path>', 'few-shot dataset (Omniglot folder/zips, mini-ImageNet)')
@@ -143,7 +146,7 @@ export function register(program: Command): void {
       const f = merged(raw);
       const opts = finetuneFromFlags(f);
       if (opts.init !== 'random') {
-        const { initCheckpoint } = await import('../lab/experiment/run.js');
+        const { initCheckpoint } = await import('./checkpoint.js');
         opts.init = initCheckpoint(opts.init);
       }
       const name = await backend(opts.backend);
@@ -175,67 +178,5 @@ export function register(program: Command): void {
         const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '–');
         process.stdout.write(`${split}: n ${r.n} · QWK ${r.qwk.toFixed(4)} · accuracy ${pct(r.accuracy)} · AUC ${Number.isFinite(r.auc) ? r.auc.toFixed(4) : '–'} · referable sensitivity ${pct(r.referable.sensitivity)}, specificity ${pct(r.referable.specificity)}\nconfusion (rows truth 0–4, columns prediction):\n${r.confusion.map((row) => row.map((v) => String(v).padStart(6)).join('')).join('\n')}\n`);
       }
-    });
-
-  finetuneFlags(program.command('experiment').description('Table 1: methods (random, pretrain, reptile) × kept % × seeds → table.md, results.json, figures/; rerun to resume'))
-    .requiredOption('--target <path>', 'graded target dataset (e.g. data/retinamnist/retinamnist-trainval.npz)')
-    .requiredOption('--target-format <fmt>', 'kaggle, aptos, medmnist, folder')
-    .requiredOption('--out <dir>', 'output folder')
-    .option('--meta-data <path>', 'meta-training dataset for pre-training / meta-training run here')
-    .option('--meta-format <fmt>', 'omniglot or miniimagenet')
-    .option('--methods <list>', 'comma list of random, pretrain, reptile (default all three)')
-    .option('--keep <list>', 'kept percentages (default 50,100)')
-    .option('--seeds <list>', 'seeds (default 0,1,2,3)')
-    .option('--pretrain-init <dir>', 'use this pre-trained checkpoint instead of pre-training here')
-    .option('--reptile-init <dir>', 'use this meta-trained checkpoint instead of running meta-train')
-    .option('--pretrain-iters <n>', 'pre-training iterations when it runs here')
-    .option('--pretrain-eval-every <n>', 'pre-training evaluation interval')
-    .option('--meta-train-args <args>', 'extra flags for `meta-train` when it runs here (one string)')
-    .option('--test-fraction <x>', 'share of train carved out as test when the target has no test split (default 0.2)')
-    .option('--flip-tta', 'test-time horizontal flip averaging')
-    .action(async (raw: Flags) => {
-      const f = merged(raw);
-      const ft = finetuneFromFlags(f);
-      const { init: _i, seed: _s, keepPercent: _k, ...finetune } = ft;
-      const methods: Method[] = String(f.methods ?? 'random,pretrain,reptile').split(',').map((m) => oneOf('methods', m.trim(), ['random', 'pretrain', 'reptile'] as const));
-      const meta = f.metaData ? { path: String(f.metaData), format: need(f, 'metaFormat', '--meta-format') } : undefined;
-      const pretrainOpts = pretrainFromFlags({ ...f, iters: f.pretrainIters, evalEvery: f.pretrainEvalEvery, patience: undefined });
-      const name = await backend(ft.backend);
-      const { runExperiment } = await import('../lab/experiment/run.js');
-      const { writeReport } = await import('../lab/experiment/report.js');
-      const out = need(f, 'out', '--out');
-      const t0 = Date.now();
-      const hooks = progressHooks('experiment');
-      let cellStart = Date.now();
-      const cellTimes: number[] = [];
-      const options = {
-        outDir: out, target: { format: String(f.targetFormat), path: String(f.target) }, meta, methods,
-        keep: intList('keep', String(f.keep ?? '50,100'), 1), seeds: intList('seeds', String(f.seeds ?? '0,1,2,3')), arch: ft.arch,
-        pretrainInit: f.pretrainInit as string | undefined, reptileInit: f.reptileInit as string | undefined,
-        finetune, pretrain: pretrainOpts, metaTrainArgs: String(f.metaTrainArgs ?? '').split(/\s+/).filter(Boolean),
-        testFraction: numFlag('test-fraction', String(f.testFraction ?? 0.2), 0.01, 0.9), flipTta: Boolean(f.flipTta),
-      };
-      const res = await runExperiment(options, {
-        backend: name,
-        onStep: hooks.onStep,
-        onEval: hooks.onEval,
-        onCell: (i, total, key) => {
-          if (i > 0) cellTimes.push((Date.now() - cellStart) / 1000);
-          cellStart = Date.now();
-          const ran = cellTimes.filter((t) => t > 1);
-          const eta = ran.length ? ((ran.reduce((a, b) => a + b, 0) / ran.length) * (total - i)) / 60 : Number.NaN;
-          hooks.label = `[${i + 1}/${total} ${key}]`;
-          process.stderr.write(`experiment cell ${i + 1}/${total}: ${key}${Number.isFinite(eta) ? ` · ETA ≈ ${eta.toFixed(1)} min` : ''}\n`);
-        },
-      });
-      const title = `Table 1 reproduction: ${methods.join(', ')} → ${options.target.format} (${options.target.path})`;
-      const notes = [
-        `Inits: ${Object.entries(res.inits).map(([k, v]) => `${k} = ${v}`).join('; ')}.`,
-        `Fine-tuning: Adam lr ${ft.lr} β ${ft.beta1}/${ft.beta2}, batch ${ft.batchSize}, ≤ ${ft.iters} iterations, validation QWK every ${ft.evalEvery}, patience ${ft.patience}, BN ${ft.keepBn ? 'kept' : 'removed'}, class weights ${ft.classWeight}, augmentation ${ft.augment}${options.flipTta ? ', test-time flip' : ''}.`,
-        `Kept %: that share of each grade of train and of validation, drawn per (kept %, seed) and shared by all methods.`,
-        `Backend ${name}; this invocation ${((Date.now() - t0) / 60000).toFixed(1)} min.`,
-      ];
-      const { table, figures } = await writeReport(out, res.cells, { title, testRule: res.testRule, notes, options: { ...options, backend: name }, inits: res.inits });
-      process.stdout.write(`${table}\nfigures:\n${figures.map((p) => `  ${p}`).join('\n')}\n`);
     });
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EvaluationReport } from '../../shared/index.js';
-import { checkpointExists } from '../../training/checkpoint.js';
+import { initCheckpoint } from '../../training/checkpoint.js';
 import { FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS, archPreset, type FinetuneOptions, type PretrainOptions } from '../../training/config.js';
 import { finetuneOnData, initConfig, resolveSpec, type FinetuneSummary } from '../../training/finetune.js';
 import type { EvalRecord } from '../../training/fit.js';
@@ -77,12 +77,6 @@ export interface ExperimentHooks {
 /** Cell folder name, e.g. `reptile-k50-s1`. */
 export function cellKey(method: Method, keep: number, seed: number): string {
   return `${method}-k${keep}-s${seed}`;
-}
-
-/** The checkpoint a training output folder offers: `best/`, else `last/`, else the folder itself. */
-export function initCheckpoint(dir: string): string {
-  for (const d of [join(dir, 'best'), join(dir, 'last'), dir]) if (checkpointExists(d)) return d;
-  throw new Error(`${dir}: no checkpoint (looked for best/, last/ and checkpoint.json)`);
 }
 
 async function metaTrainHere(o: ExperimentOptions, log: (s: string) => void): Promise<string> {

@@ -1,6 +1,6 @@
 // Worker-thread pool for onnxruntime-node: a bounded queue and micro-batching of concurrent items into one run.
 import { Worker } from 'node:worker_threads';
-import type { PreprocessSpec, RgbImage } from '../shared/index.js';
+import { NUM_GRADES, type PreprocessSpec, type RgbImage } from '../shared/index.js';
 import type { Logger } from './logger.js';
 
 /** What a worker needs to create its session (sent as workerData). */
@@ -216,8 +216,8 @@ export async function createPool(options: PoolOptions): Promise<InferencePool> {
         const err = m.errors[i];
         if (err) return p.reject(new ItemError(err));
         p.resolve({
-          probs: m.probs.slice(i * 5, i * 5 + 5),
-          logits: m.logits.slice(i * 5, i * 5 + 5),
+          probs: m.probs.slice(i * NUM_GRADES, (i + 1) * NUM_GRADES),
+          logits: m.logits.slice(i * NUM_GRADES, (i + 1) * NUM_GRADES),
           quality: m.quality[i],
           timing: {
             queueMs: Math.max(0, now - p.enqueued - m.inferenceMs - m.preprocessMs[i]),

@@ -1,12 +1,12 @@
 // Inference worker thread: one onnxruntime-node session (CUDA or CPU, created once); quality + preprocess + one run per batch.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { NUM_GRADES } from '../shared/index.js';
 import { assessQuality, preprocess } from './pipeline.js';
 import type { PoolItem, QualityVerdict, WorkerInit, WorkerReply, WorkerRequest } from './pool.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const NUM_GRADES = 5;
 
 function cpuOptions(): ort.InferenceSession.SessionOptions {
   return {

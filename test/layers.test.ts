@@ -96,6 +96,13 @@ test('layers: every import in shared, node, tfjs-wasm, training, lab, serving, w
   assert.equal(violations.length, 0, `import direction broken:\n${show(violations)}`);
 });
 
+test('one definition: NUM_GRADES is declared only in shared/labels.ts', () => {
+  const files = new Map<string, string>();
+  for (const dir of [...Object.keys(ALLOWED), 'cli', 'bench', 'scripts']) sourcesUnder(dir, files);
+  const where = [...files].filter(([, text]) => /\b(const|let|var)\s+NUM_GRADES\b/.test(stripComments(text))).map(([f]) => f);
+  assert.deepEqual(where, ['shared/labels.ts']);
+});
+
 test('layers: upward imports and platform code in shared are each reported with file and line', () => {
   const files = new Map<string, string>([
     ['training/finetune.ts', "import { run } from '../lab/experiment/run.js';\n"],

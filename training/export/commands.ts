@@ -74,7 +74,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
   const tf = await import('@tensorflow/tfjs');
   // Export runs on the pure-JS cpu backend: exact float32 reference for the ONNX comparison.
   await tf.setBackend('cpu');
-  const { DEFAULT_SPEC, validateSpec } = await import('../../shared/index.js');
+  const { validateSpec } = await import('../../shared/index.js');
   const { loadCheckpoint } = await import('../checkpoint.js');
   const { exportModel } = await import('./export-model.js');
 
@@ -109,9 +109,12 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     }
     const info = (ckpt.state.info ?? {}) as Record<string, any>;
     const summary = findSummary(checkpoint);
-    const spec: PreprocessSpec = f.preprocess
-      ? validateSpec(readJson(f.preprocess, '--preprocess'))
-      : info.spec ? validateSpec(info.spec) : summary?.spec ? validateSpec(summary.spec) : { ...DEFAULT_SPEC, size: ckpt.config.inputSize };
+    // The card carries the spec the network was trained with; a default guessed here would grade with another one.
+    const recorded = f.preprocess ? readJson(f.preprocess, '--preprocess') : info.spec ?? summary?.spec;
+    if (recorded === undefined) {
+      throw new Error(`--checkpoint ${checkpoint}: no preprocessing spec recorded at training time (neither checkpoint.json state.info.spec nor the run's summary.json spec); give --preprocess <spec.json> with the spec the network was trained with`);
+    }
+    const spec: PreprocessSpec = validateSpec(recorded);
     let metrics: SplitMetrics[] = [];
     if (f.metrics) metrics = metricsFromFile(f.metrics);
     else if (summary?.best?.val) metrics = [{ dataset: data.name as string, split: 'val', ...summary.best.val }];
@@ -168,7 +171,7 @@ export function register(program: Command): void {
     .option('--name <name>', 'model name (default: the --out folder name)')
     .option('--version <version>', 'model version', '0.1.0')
     .option('--description <text>', 'one-line description for the card')
-    .option('--preprocess <json>', 'preprocessing spec file (default: the one saved with the run)')
+    .option('--preprocess <json>', 'preprocessing spec file (default: the one saved with the run; export refuses when there is none)')
     .option('--metrics <json>', 'validation metrics file (SplitMetrics or an array; default: the run summary)')
     .option('--data-preset <name>', `data attribution preset: ${Object.keys(DATA_PRESETS).join(', ')}`)
     .option('--data-name <text>', 'training data name')

@@ -1,10 +1,10 @@
 // Page controller: load runtime + model, check the reference, grade chosen/dropped photos, patients, CSV, model picker.
-import { sha256Hex, toGradeResult, type Grade } from '../shared/index.js';
+import { checkReference, sha256Hex, toGradeResult, type Grade } from '../shared/index.js';
 import type { ViewerManifest } from './build.js';
 import { toCsv, type CsvRow } from './csv.js';
 import { occlusionMap } from './heatmap.js';
 import { assessQuality, prepare, preprocess } from './pipeline.js';
-import { compareReference, fetchBytes, loadManifest, loadModel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
+import { fetchBytes, loadManifest, loadModel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
 import { decodePhoto, NotAnImageError } from './ui/decode.js';
 import { byId, el } from './ui/dom.js';
 import { groupPatients } from './ui/patients.js';
@@ -59,7 +59,7 @@ async function referenceCheck(m: LoadedModel): Promise<string> {
   const { image, bitmap } = await decodePhoto(new Blob([bytes as Uint8Array<ArrayBuffer>]), sample);
   bitmap.close();
   const [row] = await m.grader.runBatch(preprocess(image, m.card.preprocess), 1);
-  const check = compareReference(m.card, Array.from(row));
+  const check = checkReference(m.card, row);
   if (!check.ok) throw new Error(check.message);
   return check.message;
 }

@@ -4,7 +4,7 @@ import { NUM_GRADES, preprocess, type RgbImage } from '../shared/index.js';
 import { decodeImage } from '../node/decode.js';
 import type { LabeledTensors } from '../training/data/types.js';
 import { modelSpec, predictProbs, reportOf } from '../training/evaluate.js';
-import { augmentedTrain, DEFAULT_JITTER } from './default-finetune.js';
+import { CAMERA_JITTER, cameraAugmentedTrain } from '../training/augment.js';
 import { renderFundusPhantom } from '../lab/synth/fundus.js';
 
 /** Options of {@link probeRobustness}. */
@@ -127,7 +127,7 @@ export async function shiftedValidation(modelDir: string, npz = 'data/retinamnis
   const m = await readMedmnist(npz);
   const recs = medmnistRecords(m).splits.val ?? [];
   const raw = recs.map((r) => medmnistPixels(m.splits.val!.images, r.index!));
-  const all = augmentedTrain(raw, Int32Array.from(recs, (r) => r.label), spec, copies, DEFAULT_JITTER, 1000);
+  const all = cameraAugmentedTrain(raw, Int32Array.from(recs, (r) => r.label), spec, copies, CAMERA_JITTER, 1000);
   const per = spec.size * spec.size * 3;
   const n = all.n - raw.length;
   const data: LabeledTensors = { x: all.x.subarray(raw.length * per), y: all.y.subarray(raw.length), n, shape: all.shape, ids: [] };

@@ -84,7 +84,8 @@ export function finetuneFromFlags(f: Flags): FinetuneOptions {
     ...(f.inputSize !== undefined ? { inputSize: intFlag('input-size', f.inputSize as string, 8) } : {}),
     keepBn: Boolean(f.keepBn ?? d.keepBn),
     classWeight: oneOf('class-weight', String(f.classWeight ?? d.classWeight), CLASS_WEIGHTS),
-    augment: oneOf('augment', String(f.augment ?? d.augment), ['none', 'flip', 'photometric', 'all']),
+    augment: oneOf('augment', String(f.augment ?? d.augment), ['none', 'flip', 'photometric', 'all', 'camera']),
+    ...(f.copies !== undefined ? { copies: intFlag('copies', f.copies as string, 0) } : {}),
     keepPercent: numFlag('keep-percent', (f.keepPercent ?? d.keepPercent) as string, 1, 100),
     valFraction: numFlag('val-fraction', (f.valFraction ?? d.valFraction) as string, 0.01, 0.9),
     ...(f.spec !== undefined ? { specFile: String(f.spec) } : {}),
@@ -98,7 +99,8 @@ export function finetuneFlags(cmd: Command): Command {
     .option('--input-size <n>', 'input side in pixels (default: the spec, else the init model)')
     .option('--keep-bn', 'keep batch norm in the fine-tuned network (paper: removed)')
     .option('--class-weight <w>', 'loss weighting: none or balanced')
-    .option('--augment <name>', 'training augmentation: none, flip, photometric, all')
+    .option('--augment <name>', 'training augmentation: none, flip, photometric, all, camera (all + camera-jittered copies of the raw images)')
+    .option('--copies <n>', 'with --augment camera: jittered copies of every training image (default 8)')
     .option('--val-fraction <x>', 'validation fraction where the data has no official split (default 0.2)')
     .option('--spec <file>', 'preprocessing spec JSON (default: DEFAULT_SPEC at the input size)');
 }

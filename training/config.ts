@@ -51,6 +51,8 @@ export interface FinetuneOptions extends LoopOptions {
   classWeight: ClassWeighting;
   /** Augmentation preset name (see AUGMENT_PRESETS). */
   augment: string;
+  /** With augment 'camera': camera-jittered copies of every training image (default CAMERA_COPIES_DEFAULT, 8). */
+  copies?: number;
   /** Percent of each grade kept in train and validation (paper: 50 or 100). */
   keepPercent: number;
   /** Validation fraction for datasets without an official split. */

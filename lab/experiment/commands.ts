@@ -25,6 +25,7 @@ export function register(program: Command): void {
     .action(async (raw: Flags) => {
       const f = merged(raw);
       const ft = finetuneFromFlags(f);
+      if (ft.augment === 'camera') throw new Error('--augment camera works with `finetune` only (the experiment fine-tunes on preprocessed tensors); use all');
       const { init: _i, seed: _s, keepPercent: _k, ...finetune } = ft;
       const methods: Method[] = String(f.methods ?? 'random,pretrain,reptile').split(',').map((m) => oneOf('methods', m.trim(), ['random', 'pretrain', 'reptile'] as const));
       const meta = f.metaData ? { path: String(f.metaData), format: need(f, 'metaFormat', '--meta-format') } : undefined;

@@ -1,5 +1,7 @@
-// Request/reply over a worker thread: ids matched to replies, failures (error, exit) reject every pending call.
+// Worker threads of ours: one bootstrap, one start-up handshake ('ready' | 'fatal'), request/reply matched by id.
 import { Worker } from 'node:worker_threads';
+
+const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
 
 /** Replies every protocol shares: one 'ready' or 'fatal' at start, 'error' for a failed request. */
 export type BaseReply = { type: 'ready' } | { type: 'fatal'; message: string } | { type: 'error'; id: number; message: string };
@@ -44,33 +46,58 @@ export class WorkerHandle<Req extends { type: string; id: number }, Rep extends 
   }
 }
 
-/** Starts a worker from `bootstrap` with `init` as workerData; resolves once it posts 'ready'. */
-export function startWorker<Req extends { type: string; id: number }, Rep extends { type: string }>(
-  bootstrap: URL, init: unknown, label: string,
-): Promise<WorkerHandle<Req, Rep>> {
+/**
+ * The start-up handshake: runs the TypeScript module `entry` in a new worker thread (through the one
+ * bootstrap, worker-bootstrap.mjs) with `init` as its workerData, and resolves with the worker and its
+ * first 'ready' message. A 'fatal' message, an error or an exit before 'ready' rejects naming `label`.
+ */
+export function spawnWorker<Ready extends { type: 'ready' } = { type: 'ready' }>(
+  entry: URL, init: unknown, label: string,
+): Promise<{ worker: Worker; ready: Ready }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(bootstrap, { workerData: init });
-    const onMessage = (m: BaseReply | Rep) => {
-      if (m.type !== 'ready' && m.type !== 'fatal') return;
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      if (m.type === 'ready') resolve(new WorkerHandle<Req, Rep>(worker, label));
-      else {
+    const worker = new Worker(BOOTSTRAP, { workerData: init, argv: [entry.href] });
+    const onMessage = (m: { type: string; message?: string }) => {
+      if (m.type === 'ready') {
+        cleanup();
+        resolve({ worker, ready: m as Ready });
+      } else if (m.type === 'fatal') {
+        cleanup();
         void worker.terminate();
-        reject(new Error(`${label} worker failed to start: ${(m as { message: string }).message}`));
+        reject(new Error(`${label} worker failed to start: ${m.message}`));
       }
     };
-    const onError = (e: Error) => reject(e);
+    const onError = (e: Error) => {
+      cleanup();
+      reject(e);
+    };
+    const onExit = (code: number) => {
+      cleanup();
+      reject(new Error(`${label} worker exited with code ${code} during start-up`));
+    };
+    const cleanup = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
     worker.on('message', onMessage);
-    worker.once('error', onError);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
   });
+}
+
+/** Starts the worker module `entry` with `init`; resolves with its request/reply handle once it posts 'ready'. */
+export async function startWorker<Req extends { type: string; id: number }, Rep extends { type: string }>(
+  entry: URL, init: unknown, label: string,
+): Promise<WorkerHandle<Req, Rep>> {
+  const { worker } = await spawnWorker(entry, init, label);
+  return new WorkerHandle<Req, Rep>(worker, label);
 }
 
 /** Starts `n` workers; if any fails, terminates the others and throws the first failure. */
 export async function startWorkers<Req extends { type: string; id: number }, Rep extends { type: string }>(
-  n: number, bootstrap: URL, init: (rank: number) => unknown, label: string,
+  n: number, entry: URL, init: (rank: number) => unknown, label: string,
 ): Promise<WorkerHandle<Req, Rep>[]> {
-  const started = await Promise.allSettled(Array.from({ length: n }, (_, r) => startWorker<Req, Rep>(bootstrap, init(r), label)));
+  const started = await Promise.allSettled(Array.from({ length: n }, (_, r) => startWorker<Req, Rep>(entry, init(r), label)));
   const ok = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const bad = started.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
   if (bad) {

@@ -9,3 +9,4 @@ export * from './preprocess/spec.js';
 export * from './model-files.js';
 export * from './preprocess/apply.js';
 export * from './quality.js';
+export * from './prepare.js';

@@ -3,7 +3,7 @@ import { checkReference, sha256Hex, toGradeResult, type Grade } from '../shared/
 import type { ViewerManifest } from './build.js';
 import { toCsv, type CsvRow } from './csv.js';
 import { occlusionMap } from './heatmap.js';
-import { assessQuality, prepare, preprocess } from './pipeline.js';
+import { prepare, preprocess } from './pipeline.js';
 import { fetchBytes, loadManifest, loadModel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
 import { decodePhoto, NotAnImageError } from './ui/decode.js';
 import { byId, el } from './ui/dom.js';
@@ -132,12 +132,11 @@ async function gradeOne(job: Job): Promise<void> {
     const t0 = performance.now();
     const { image, bitmap } = await decodePhoto(job.blob, job.name);
     const t1 = performance.now();
-    const { data: x, box } = prepare(image, spec);
+    const { data: x, box, quality } = prepare(image, spec);
     const t2 = performance.now();
     const [row] = await m.grader.runBatch(x, 1);
     const t3 = performance.now();
     const result = toGradeResult(row);
-    const quality = assessQuality(image, spec);
     // Keep only a display-sized copy of the photo: a batch of camera photos would not fit in memory.
     const k = Math.min(1, (2 * DISPLAY_SIZE) / Math.max(bitmap.width, bitmap.height));
     const small = k < 1 ? await createImageBitmap(bitmap, { resizeWidth: Math.round(bitmap.width * k), resizeHeight: Math.round(bitmap.height * k), resizeQuality: 'high' }) : bitmap;

@@ -69,7 +69,7 @@ async function makeTrainStep(backend: BackendChoice, c: TrainStepCase): Promise<
 /**
  * The same step data-parallel: the batch split over `workers` replica threads (synchronized BN,
  * all-reduced gradients, Adam in each replica; training/parallel/data-parallel.ts), the path
- * `pretrain`/`finetune --workers N` take. Each step waits for the loss, as the single-thread one does.
+ * `pretrain`/`finetune --replicas N` take. Each step waits for the loss, as the single-thread one does.
  */
 async function makeParallelTrainStep(backend: BackendChoice, c: TrainStepCase, workers: number): Promise<{ step: () => Promise<number>; dispose: () => Promise<void> }> {
   const { initBackend, setBackendLogger } = await import('../tfjs-wasm/backend.js');

@@ -1,18 +1,37 @@
 // CLI commands of supervised training: pretrain, finetune, evaluate (flags → options; work imported lazily).
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { backend as backendFlag, int, keepPercent, num, oneOf, renamedWorkers, replicas, required, seed, valFraction, type Flags } from '../cli/flags.js';
+import type { BackendChoice } from '../tfjs-wasm/backend.js';
 import {
-  CLASS_WEIGHTS, FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS, intFlag, intList, loopFromFlags, numFlag, oneOf, readPreset,
-  type FinetuneOptions, type LoopOptions, type PretrainOptions,
+  CLASS_WEIGHTS, FINETUNE_DEFAULTS, PRETRAIN_DEFAULTS, readPreset, type FinetuneOptions, type LoopOptions, type PretrainOptions,
 } from './config.js';
-
 import { createProgress, type Progress } from './progress.js';
 
-export type Flags = Record<string, unknown>;
+export type { Flags } from '../cli/flags.js';
 
 /** Preset file values under explicit flags (commander leaves unset flags undefined: no defaults there). */
 export function merged(f: Flags): Flags {
   const preset = typeof f.preset === 'string' ? readPreset(f.preset) : {};
-  return { ...preset, ...Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) };
+  const out: Flags = { ...preset, ...Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined)) };
+  renamedWorkers(out, 'replicas', '--replicas');
+  return out;
+}
+
+/** The loop options (iterations, evaluation, Adam, seed, backend, replicas) from flags over `defaults`. */
+export function loopFromFlags(f: Flags, defaults: LoopOptions): LoopOptions {
+  const g = (k: string, d: unknown) => (f[k] === undefined ? d : f[k]);
+  return {
+    iters: int('--iters', g('iters', defaults.iters), { min: 1 }),
+    evalEvery: int('--eval-every', g('evalEvery', defaults.evalEvery), { min: 1 }),
+    patience: int('--patience', g('patience', defaults.patience), { min: 1 }),
+    batchSize: int('--batch-size', g('batchSize', defaults.batchSize), { min: 1 }),
+    lr: num('--lr', g('lr', defaults.lr), { min: 0, max: 10 }),
+    beta1: num('--beta1', g('beta1', defaults.beta1), { min: 0, max: 0.999999 }),
+    beta2: num('--beta2', g('beta2', defaults.beta2), { min: 0, max: 0.999999999 }),
+    seed: seed(g('seed', defaults.seed)),
+    backend: backendFlag(g('backend', defaults.backend)),
+    workers: replicas(g('replicas', defaults.workers ?? 1)),
+  };
 }
 
 function loopFlags(cmd: Command): Command {
@@ -26,7 +45,8 @@ function loopFlags(cmd: Command): Command {
     .option('--beta2 <x>', 'Adam β2')
     .option('--seed <n>', 'seed of init, batch order and augmentation')
     .option('--backend <name>', 'TF.js backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
-    .option('--workers <n>', 'worker threads for data-parallel train steps (synchronized BN; 1 = this thread)')
+    .option('--replicas <n>', 'data-parallel replica threads: each batch split over n threads, synchronized BN (1 = this thread)')
+    .addOption(new Option('--workers <n>', 'deprecated name of --replicas').hideHelp())
     .option('--preset <file>', 'JSON file of options (flags override it), e.g. training/runs/*.json');
 }
 
@@ -61,16 +81,10 @@ export function progressHooks(label: string) {
   return hooks;
 }
 
-/** Starts the chosen TF.js backend and returns the name of the one running. */
+/** Starts the TF.js backend `choice` (already checked by cli/flags.ts `backend`) and returns the name of the one running. */
 export async function backend(choice: string): Promise<string> {
-  const { initBackend, checkBackendChoice } = await import('../tfjs-wasm/backend.js');
-  return (await initBackend(checkBackendChoice(choice))).name;
-}
-
-/** The string flag `key`, or an error naming `flag` as required. */
-export function need(f: Flags, key: string, flag: string): string {
-  if (typeof f[key] !== 'string' || !(f[key] as string).length) throw new Error(`${flag} is required`);
-  return f[key] as string;
+  const { initBackend } = await import('../tfjs-wasm/backend.js');
+  return (await initBackend(choice as BackendChoice)).name;
 }
 
 /** Fine-tuning options from flags (shared by finetune and experiment). */
@@ -81,13 +95,13 @@ export function finetuneFromFlags(f: Flags): FinetuneOptions {
     ...loop,
     init: String(f.init ?? d.init),
     arch: String(f.arch ?? d.arch),
-    ...(f.inputSize !== undefined ? { inputSize: intFlag('input-size', f.inputSize as string, 8) } : {}),
+    ...(f.inputSize !== undefined ? { inputSize: int('--input-size', f.inputSize, { min: 8 }) } : {}),
     keepBn: Boolean(f.keepBn ?? d.keepBn),
-    classWeight: oneOf('class-weight', String(f.classWeight ?? d.classWeight), CLASS_WEIGHTS),
-    augment: oneOf('augment', String(f.augment ?? d.augment), ['none', 'flip', 'photometric', 'all', 'camera']),
-    ...(f.copies !== undefined ? { copies: intFlag('copies', f.copies as string, 0) } : {}),
-    keepPercent: numFlag('keep-percent', (f.keepPercent ?? d.keepPercent) as string, 1, 100),
-    valFraction: numFlag('val-fraction', (f.valFraction ?? d.valFraction) as string, 0.01, 0.9),
+    classWeight: oneOf('--class-weight', String(f.classWeight ?? d.classWeight), CLASS_WEIGHTS),
+    augment: oneOf('--augment', String(f.augment ?? d.augment), ['none', 'flip', 'photometric', 'all', 'camera']),
+    ...(f.copies !== undefined ? { copies: int('--copies', f.copies, { min: 0 }) } : {}),
+    keepPercent: keepPercent(f.keepPercent ?? d.keepPercent),
+    valFraction: valFraction(f.valFraction ?? d.valFraction),
     ...(f.spec !== undefined ? { specFile: String(f.spec) } : {}),
   };
 }
@@ -111,10 +125,10 @@ export function pretrainFromFlags(f: Flags): PretrainOptions {
   return {
     ...loopFromFlags(f, d),
     arch: String(f.arch ?? d.arch),
-    ...(f.inputSize !== undefined ? { inputSize: intFlag('input-size', f.inputSize as string, 8) } : {}),
+    ...(f.inputSize !== undefined ? { inputSize: int('--input-size', f.inputSize, { min: 8 }) } : {}),
     rotations: f.rotations === undefined ? d.rotations : Boolean(f.rotations),
-    holdout: numFlag('holdout', (f.holdout ?? d.holdout) as string, 0.01, 0.5),
-    valMax: intFlag('val-max', (f.valMax ?? d.valMax) as string, 0),
+    holdout: num('--holdout', f.holdout ?? d.holdout, { min: 0.01, max: 0.5 }),
+    valMax: int('--val-max', f.valMax ?? d.valMax, { min: 0 }),
   };
 }
 
@@ -134,7 +148,7 @@ export function register(program: Command): void {
       const opts = pretrainFromFlags(f);
       const name = await backend(opts.backend);
       const { pretrain } = await import('./pretrain.js');
-      const s = await pretrain({ ...opts, backend: name }, need(f, 'format', '--format'), need(f, 'data', '--data'), need(f, 'out', '--out'), progressHooks('pretrain'));
+      const s = await pretrain({ ...opts, backend: name }, required(f, 'format', '--format'), required(f, 'data', '--data'), required(f, 'out', '--out'), progressHooks('pretrain'));
       process.stdout.write(`${JSON.stringify({ best: s.best, steps: s.steps, stoppedEarly: s.stoppedEarly, classes: s.data.classes, wallSeconds: s.wallSeconds, backend: name })}\n`);
     });
 
@@ -153,7 +167,7 @@ export function register(program: Command): void {
       }
       const name = await backend(opts.backend);
       const { finetune } = await import('./finetune.js');
-      const s = await finetune(opts, need(f, 'format', '--format'), need(f, 'data', '--data'), need(f, 'out', '--out'), { ...progressHooks('finetune'), backend: name });
+      const s = await finetune(opts, required(f, 'format', '--format'), required(f, 'data', '--data'), required(f, 'out', '--out'), { ...progressHooks('finetune'), backend: name });
       process.stdout.write(`${JSON.stringify({ bestStep: s.best.step, val: s.best.val, steps: s.steps, stoppedEarly: s.stoppedEarly, wallSeconds: s.wallSeconds, backend: name })}\n`);
     });
 
@@ -167,14 +181,16 @@ export function register(program: Command): void {
     .option('--seed <n>', 'split seed for formats split here', '0')
     .option('--backend <name>', 'TF.js backend for checkpoints', 'auto')
     .action(async (data: string, f: Flags) => {
-      const split = oneOf('split', String(f.split), ['train', 'val', 'test']);
+      const split = oneOf('--split', String(f.split), ['train', 'val', 'test']);
+      const choice = backendFlag(f.backend);
+      const splitSeed = seed(f.seed);
       const { modelKind, resolveModelDir, evaluateModel } = await import('./evaluate.js');
       if (modelKind(resolveModelDir(String(f.model))) === 'checkpoint') {
         const { setBackendLogger } = await import('../tfjs-wasm/backend.js');
         if (f.json) setBackendLogger(() => {});
-        await backend(String(f.backend));
+        await backend(choice);
       }
-      const r = await evaluateModel(String(f.model), String(f.format), data, { split, flip: Boolean(f.flip), seed: intFlag('seed', String(f.seed)) });
+      const r = await evaluateModel(String(f.model), String(f.format), data, { split, flip: Boolean(f.flip), seed: splitSeed });
       if (f.json) process.stdout.write(`${JSON.stringify(r)}\n`);
       else {
         const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '–');

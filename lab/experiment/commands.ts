@@ -1,7 +1,7 @@
 // CLI `experiment`: the paper's Table 1 (methods × kept % × seeds) from fine-tuning flags; work imported lazily.
 import type { Command } from 'commander';
-import { intList, numFlag, oneOf } from '../../training/config.js';
-import { backend, finetuneFlags, finetuneFromFlags, merged, need, pretrainFromFlags, progressHooks, type Flags } from '../../training/commands.js';
+import { intList, num, oneOf, required, type Flags } from '../../cli/flags.js';
+import { backend, finetuneFlags, finetuneFromFlags, merged, pretrainFromFlags, progressHooks } from '../../training/commands.js';
 import type { Method } from './run.js';
 
 /** Adds `experiment` to the program. */
@@ -27,23 +27,23 @@ export function register(program: Command): void {
       const ft = finetuneFromFlags(f);
       if (ft.augment === 'camera') throw new Error('--augment camera works with `finetune` only (the experiment fine-tunes on preprocessed tensors); use all');
       const { init: _i, seed: _s, keepPercent: _k, ...finetune } = ft;
-      const methods: Method[] = String(f.methods ?? 'random,pretrain,reptile').split(',').map((m) => oneOf('methods', m.trim(), ['random', 'pretrain', 'reptile'] as const));
-      const meta = f.metaData ? { path: String(f.metaData), format: need(f, 'metaFormat', '--meta-format') } : undefined;
+      const methods: Method[] = String(f.methods ?? 'random,pretrain,reptile').split(',').map((m) => oneOf('--methods', m.trim(), ['random', 'pretrain', 'reptile'] as const));
+      const meta = f.metaData ? { path: String(f.metaData), format: required(f, 'metaFormat', '--meta-format') } : undefined;
       const pretrainOpts = pretrainFromFlags({ ...f, iters: f.pretrainIters, evalEvery: f.pretrainEvalEvery, patience: undefined });
       const name = await backend(ft.backend);
       const { runExperiment } = await import('./run.js');
       const { writeReport } = await import('./report.js');
-      const out = need(f, 'out', '--out');
+      const out = required(f, 'out', '--out');
       const t0 = Date.now();
       const hooks = progressHooks('experiment');
       let cellStart = Date.now();
       const cellTimes: number[] = [];
       const options = {
         outDir: out, target: { format: String(f.targetFormat), path: String(f.target) }, meta, methods,
-        keep: intList('keep', String(f.keep ?? '50,100'), 1), seeds: intList('seeds', String(f.seeds ?? '0,1,2,3')), arch: ft.arch,
+        keep: intList('--keep', f.keep ?? '50,100', { min: 1, max: 100 }), seeds: intList('--seeds', f.seeds ?? '0,1,2,3', { min: 0, max: 2 ** 31 - 1 }), arch: ft.arch,
         pretrainInit: f.pretrainInit as string | undefined, reptileInit: f.reptileInit as string | undefined,
         finetune, pretrain: pretrainOpts, metaTrainArgs: String(f.metaTrainArgs ?? '').split(/\s+/).filter(Boolean),
-        testFraction: numFlag('test-fraction', String(f.testFraction ?? 0.2), 0.01, 0.9), flipTta: Boolean(f.flipTta),
+        testFraction: num('--test-fraction', f.testFraction ?? 0.2, { min: 0.01, max: 0.9 }), flipTta: Boolean(f.flipTta),
       };
       const res = await runExperiment(options, {
         backend: name,

@@ -1,14 +1,9 @@
 // Commands of the synth area: `synth fundus` (Kaggle-layout DR phantoms) and `synth fewshot` (mini-ImageNet layout).
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { int, parser, seed } from '../../cli/flags.js';
 
-function intOpt(name: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}, got ${JSON.stringify(v)}`);
-    return n;
-  };
-}
+const intOpt = (flag: string, min: number, max: number) => parser((f, v) => int(f, v, { min, max }), flag);
+const seedOpt = parser((_, v) => seed(v), '--seed');
 
 /** Adds `synth fundus` and `synth fewshot` to the CLI program. */
 export function register(program: Command): void {
@@ -18,7 +13,7 @@ export function register(program: Command): void {
     .description('Kaggle DR layout (trainLabels.csv + <patient>_<left|right>.jpeg) of fundus phantoms with the Kaggle grade prior')
     .requiredOption('--out <dir>', 'output folder (created)')
     .requiredOption('--patients <n>', 'number of patients (two eyes each)', intOpt('--patients', 1, 1_000_000))
-    .option('--seed <n>', 'random seed (same seed → same files)', intOpt('--seed', 0, 2 ** 31 - 1), 0)
+    .option('--seed <n>', 'random seed (same seed → same files)', seedOpt, 0)
     .option('--size <px>', 'image height in px (some frames are 1.5× wide)', intOpt('--size', 64, 4096), 1024)
     .action(async (o: { out: string; patients: number; seed: number; size: number }) => {
       const { writeFundusDataset } = await import('./fundus-dataset.js');
@@ -41,7 +36,7 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'output folder (created)')
     .requiredOption('--classes <n>', 'number of classes', intOpt('--classes', 1, 100_000))
     .requiredOption('--per-class <k>', 'images per class', intOpt('--per-class', 1, 100_000))
-    .option('--seed <n>', 'random seed', intOpt('--seed', 0, 2 ** 31 - 1), 0)
+    .option('--seed <n>', 'random seed', seedOpt, 0)
     .option('--size <px>', 'image side in px', intOpt('--size', 8, 1024), 84)
     .action(async (o: { out: string; classes: number; perClass: number; seed: number; size: number }) => {
       const { writeFewShotDataset } = await import('./fewshot.js');

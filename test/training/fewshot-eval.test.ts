@@ -56,5 +56,5 @@ test('reptile-dr few-shot-eval: missing checkpoint or bad split → error naming
   const program = new Command().exitOverride();
   register(program);
   await assert.rejects(program.parseAsync(['node', 'x', 'few-shot-eval', '--checkpoint', '/nonexistent/ck', '--data', 'data/omniglot']), /--checkpoint \/nonexistent\/ck: no checkpoint\.json there/);
-  await assert.rejects(program.parseAsync(['node', 'x', 'few-shot-eval', '--checkpoint', 'random', '--data', 'data/omniglot', '--split', 'train']), /--split must be test or val, got 'train'/);
+  await assert.rejects(program.parseAsync(['node', 'x', 'few-shot-eval', '--checkpoint', 'random', '--data', 'data/omniglot', '--split', 'train']), /--split must be test or val, got ["']train["']/);
 });

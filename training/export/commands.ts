@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { oneOf, positive } from '../../cli/flags.js';
 import type { PreprocessSpec, SplitMetrics } from '../../shared/index.js';
 
 /** Data attribution presets for `--data-preset`. */
@@ -46,13 +47,6 @@ function readJson(path: string, flag: string): unknown {
   }
 }
 
-function positive(v: string, flag: string, integer = false): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new Error(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
 
 /** A finetune summary.json next to (or above) the checkpoint, if any. */
 function findSummary(checkpoint: string): Record<string, any> | null {
@@ -84,11 +78,11 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     return d;
   });
   const checkpoint = dirs[0];
-  if (f.tta !== 'none' && f.tta !== 'hflip') throw new Error(`--tta must be none or hflip, got ${JSON.stringify(f.tta)}`);
+  const tta = oneOf('--tta', f.tta, ['none', 'hflip']);
   const name = f.name ?? basename(resolve(f.out));
-  const tolerance = positive(f.tolerance, '--tolerance');
-  const referenceTolerance = positive(f.referenceTolerance, '--reference-tolerance');
-  const maxBatchSize = positive(f.tritonMaxBatch, '--triton-max-batch', true);
+  const tolerance = positive('--tolerance', f.tolerance);
+  const referenceTolerance = positive('--reference-tolerance', f.referenceTolerance);
+  const maxBatchSize = positive('--triton-max-batch', f.tritonMaxBatch, true);
   let data = { name: f.dataName, attribution: f.dataAttribution, licence: f.dataLicence };
   if (f.dataPreset) {
     const p = DATA_PRESETS[f.dataPreset];
@@ -123,7 +117,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     const res = await exportModel({
       model: ckpt.model,
       members: others.map((c) => c.model),
-      hflip: f.tta === 'hflip',
+      hflip: tta === 'hflip',
       outDir: resolve(f.out),
       name,
       version: f.version,
@@ -133,7 +127,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
       training: {
         method: typeof info.kind === 'string' ? info.kind : 'unknown',
         command: f.trainCommand ?? (typeof info.command === 'string' ? info.command : ''),
-        config: { model: ckpt.config, step: ckpt.step, options, ...ensemble, tta: f.tta },
+        config: { model: ckpt.config, step: ckpt.step, options, ...ensemble, tta },
         seed: typeof options.seed === 'number' && Number.isInteger(options.seed) ? options.seed : null,
       },
       data: data as { name: string; attribution: string; licence: string },

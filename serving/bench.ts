@@ -8,7 +8,7 @@ import { PACKAGE_ROOT, resolveServeConfig, workerCount } from './config.js';
 import { decodeImage } from './decode.js';
 import { findModelDirs } from './models.js';
 import { loadModelCard } from './grader.js';
-import { assessQuality, preprocess } from './pipeline.js';
+import { prepareImage } from './pipeline.js';
 import { startServer } from './server.js';
 
 /** One benchmark figure: `ratio` is higher-is-better (value/reference for rates, reference/value for latencies). */
@@ -103,8 +103,7 @@ async function rawRunner(modelDir: string, bytes: Buffer, maxPixels: number) {
   const size = card.input.shape[1];
   const once = async () => {
     const image = await decodeImage(bytes, { maxPixels });
-    assessQuality(image, card.preprocess);
-    const x = preprocess(image, card.preprocess);
+    const x = prepareImage(image, card.preprocess).input.data;
     const out = await session.run({ [card.input.name]: new ort.Tensor('float32', x, [1, size, size, 3]) });
     return out[card.outputs.probs].data[0];
   };

@@ -1,5 +1,6 @@
 // CLI commands of serving: `serve` (HTTP server) and `predict` (grade files offline through the same code path).
 import { Command, Option } from 'commander';
+import { renamedWorkers } from '../cli/flags.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -14,7 +15,8 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on (default 127.0.0.1; 0.0.0.0 for all) [REPTILE_DR_HOST]')
     .addOption(new Option('--device <device>', 'execution provider; cuda falls back to cpu with a log line when unavailable (default cpu) [REPTILE_DR_DEVICE]'))
     .option('--cuda-device-id <n>', 'CUDA device index (default 0) [REPTILE_DR_CUDA_DEVICE_ID]')
-    .option('--workers <n>', 'inference worker threads, one session each; 0 = one per core, at most 4 (default 0) [REPTILE_DR_WORKERS]')
+    .option('--inference-workers <n>', 'inference worker threads, one session each; 0 = one per core, at most 4 (default 0) [REPTILE_DR_WORKERS]')
+    .addOption(new Option('--workers <n>', 'deprecated name of --inference-workers').hideHelp())
     .option('--threads <n>', 'onnxruntime threads per worker, 0 = cores / workers (default 0) [REPTILE_DR_THREADS]')
     .option('--max-batch <n>', 'most images per onnxruntime run (default 16) [REPTILE_DR_MAX_BATCH]')
     .option('--batch-wait-ms <ms>', 'how long a run waits for more concurrent images (default 2) [REPTILE_DR_BATCH_WAIT_MS]')
@@ -31,6 +33,7 @@ export function register(program: Command): void {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info) [REPTILE_DR_LOG_LEVEL]')
     .option('--shutdown-timeout-ms <ms>', 'how long SIGTERM waits for in-flight requests (default 10000) [REPTILE_DR_SHUTDOWN_TIMEOUT_MS]')
     .action(async (o: Record<string, unknown>) => {
+      renamedWorkers(o, 'inferenceWorkers', '--inference-workers');
       const { resolveServeConfig } = await import('./config.js');
       const config = resolveServeConfig({
         modelsDir: o.models,
@@ -39,7 +42,7 @@ export function register(program: Command): void {
         host: o.host,
         device: o.device,
         cudaDeviceId: o.cudaDeviceId,
-        workers: o.workers,
+        workers: o.inferenceWorkers,
         intraOpThreads: o.threads,
         maxBatch: o.maxBatch,
         batchWaitMs: o.batchWaitMs,

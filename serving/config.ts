@@ -13,7 +13,7 @@ export const CONFIG_SOURCES = {
   host: { flag: '--host', env: 'REPTILE_DR_HOST' },
   device: { flag: '--device', env: 'REPTILE_DR_DEVICE' },
   cudaDeviceId: { flag: '--cuda-device-id', env: 'REPTILE_DR_CUDA_DEVICE_ID' },
-  workers: { flag: '--workers', env: 'REPTILE_DR_WORKERS' },
+  workers: { flag: '--inference-workers', env: 'REPTILE_DR_WORKERS' },
   intraOpThreads: { flag: '--threads', env: 'REPTILE_DR_THREADS' },
   maxBatch: { flag: '--max-batch', env: 'REPTILE_DR_MAX_BATCH' },
   batchWaitMs: { flag: '--batch-wait-ms', env: 'REPTILE_DR_BATCH_WAIT_MS' },

@@ -1,11 +1,11 @@
-// Image bytes → RgbImage for serving (training/data/decode.ts), and its error codes → HTTP errors.
+// Image bytes → RgbImage for serving (node/decode.ts), and its error codes → HTTP errors.
 import type { RgbImage } from '../shared/index.js';
-import { decodeImage as decodeWithSharp, ImageDecodeError } from '../training/data/decode.js';
+import { decodeImage as decodeWithSharp, ImageDecodeError } from '../node/decode.js';
 import { HttpError } from './errors.js';
 
 export { ImageDecodeError };
 
-/** Decodes JPEG/PNG/TIFF/WebP to 8-bit RGB with training/data/decode.ts (magic bytes checked first, EXIF, pixel limit). */
+/** Decodes JPEG/PNG/TIFF/WebP to 8-bit RGB with node/decode.ts (magic bytes checked first, EXIF, pixel limit). */
 export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string }): Promise<RgbImage> {
   return decodeWithSharp(bytes, { maxPixels: opts.maxPixels, source: opts.source ?? 'image' });
 }

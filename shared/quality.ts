@@ -1,6 +1,7 @@
 // Image-quality verdict for a fundus photo: field of view found, exposure, sharpness, size → gradable or why not.
 import type { RgbImage } from './grader.js';
-import { findFovCircle } from './preprocess/fov.js';
+import { discBox } from './preprocess/apply.js';
+import { findFovCircle, type FovCircle } from './preprocess/fov.js';
 import { cropResize } from './preprocess/resize.js';
 import { DEFAULT_SPEC, type PreprocessSpec } from './preprocess/spec.js';
 
@@ -55,8 +56,9 @@ const SHARP_SIZE = 256;
  * photo, uniform, noise ('no_field_of_view'); a disc smaller than the model input ('too_small'); mean
  * brightness inside the disc ('too_dark'); washed-out share ('too_bright'); vessel-scale sharpness
  * ('too_blurred', only for discs ≥ 256 px across). Uses `spec.fov.threshold` and `spec.size`.
+ * `located`: the disc from locateFov on this image and spec when the caller already searched (see prepareImage).
  */
-export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SPEC): QualityVerdict {
+export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SPEC, located?: FovCircle): QualityVerdict {
   const { width: W, height: H } = image;
   const measures: QualityMeasures = {
     width: W,
@@ -73,7 +75,7 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
   if (Math.min(W, H) < spec.size) {
     return verdict('too_small', `The image is ${W}×${H} pixels; the model needs at least ${spec.size}×${spec.size}.`);
   }
-  const fov = findFovCircle(image, { threshold: spec.fov.threshold });
+  const fov = located ?? findFovCircle(image, { threshold: spec.fov.threshold });
   if (!fov.found) {
     const whole = regionStats(cropResize(image, { x: 0, y: 0, width: W, height: H }, 64, 64), 64, 2);
     measures.meanBrightness = whole.meanMax;
@@ -86,13 +88,11 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
   measures.fovFound = true;
   measures.fovDiameter = 2 * radius;
   measures.fovFraction = discAreaInImage(fov.cx, fov.cy, radius, W, H) / (W * H);
-  const cropSide = 2 * radius * (1 + spec.fov.margin);
-  if (cropSide < 0.9 * spec.size) {
+  // The model's crop (preprocess, bbox mode) must give about spec.size pixels across.
+  if (discBox(fov, spec.fov.margin).width < 0.9 * spec.size) {
     return verdict('too_small', `The field of view is ${Math.round(2 * radius)} pixels across; the model needs about ${spec.size}.`);
   }
-  const side = Math.max(1, Math.round(2 * radius));
-  const box = { x: Math.round(fov.cx - side / 2), y: Math.round(fov.cy - side / 2), width: side, height: side };
-  const q = cropResize(image, box, SHARP_SIZE, SHARP_SIZE);
+  const q = cropResize(image, discBox(fov, 0), SHARP_SIZE, SHARP_SIZE);
   const disc = regionStats(q, SHARP_SIZE, 0.9);
   measures.meanBrightness = disc.meanMax;
   measures.washedOutFraction = disc.white;

@@ -151,6 +151,12 @@ export function checkpointExists(dir: string): boolean {
   return existsSync(join(target, 'checkpoint.json')) || existsSync(join(`${target}.old`, 'checkpoint.json'));
 }
 
+/** The checkpoint a training output folder offers: `best/`, else `last/`, else the folder itself. */
+export function initCheckpoint(dir: string): string {
+  for (const d of [join(dir, 'best'), join(dir, 'last'), dir]) if (checkpointExists(d)) return d;
+  throw new Error(`${dir}: no checkpoint (looked for best/, last/ and checkpoint.json)`);
+}
+
 function locate(dir: string): string {
   const target = resolve(dir);
   if (existsSync(join(target, 'checkpoint.json'))) return target;

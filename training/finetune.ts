@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SPEC, evaluatePredictions, NUM_GRADES, validateSpec, type EvaluationReport, type PreprocessSpec } from '../shared/index.js';
-import { AUGMENT_PRESETS } from './augment.js';
+import { AUGMENT_PRESETS, CAMERA_COPIES_DEFAULT, CAMERA_JITTER, cameraAugmentedTrain } from './augment.js';
 import { loadCheckpoint, readCheckpointMeta } from './checkpoint.js';
 import { archPreset, type FinetuneOptions } from './config.js';
 import { balancedClassWeights, blockSource, fit, predictSource, type EvalRecord, type FitResult, type ScoreFn } from './fit.js';
@@ -164,7 +164,14 @@ export async function finetune(opts: FinetuneOptions, format: string, path: stri
   const spec = resolveSpec(opts.specFile, size);
   if (spec.size !== size) throw new Error(`--input-size ${size} differs from the spec's size ${spec.size}`);
   const load = (split: 'train' | 'val') => loadLabeledSplit(format, path, { split, spec, keepPercent: opts.keepPercent, seed: 0, valFraction: opts.valFraction });
-  const train = await load('train');
+  const train = opts.augment === 'camera' ? await cameraTrain(opts, format, path, spec) : await load('train');
   const val = await load('val');
   return finetuneOnData(opts, outDir, { train, val }, spec, hooks);
+}
+
+/** `--augment camera`: the raw train split plus `copies` camera-jittered copies of each image, preprocessed by `spec`. */
+async function cameraTrain(opts: FinetuneOptions, format: string, path: string, spec: PreprocessSpec): Promise<LabeledTensors> {
+  const { loadRawSplit } = await import('./data/labeled.js');
+  const raw = await loadRawSplit(format, path, { split: 'train', keepPercent: opts.keepPercent, seed: 0, valFraction: opts.valFraction });
+  return cameraAugmentedTrain(raw.images, raw.y, spec, opts.copies ?? CAMERA_COPIES_DEFAULT, CAMERA_JITTER, opts.seed);
 }

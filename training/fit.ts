@@ -6,7 +6,7 @@ import { augmentActive, augmentBatch, type AugmentOptions } from './augment.js';
 import { checkpointExists, loadCheckpoint, saveCheckpoint, type OptimizerLike } from './checkpoint.js';
 import { forward, trainableVariables, type ModelConfig } from './models/backbone.js';
 import { softmaxCrossEntropy } from './models/loss.js';
-import { adam } from './optimizer.js';
+import { adam } from '../tfjs-wasm/fused-adam.js';
 import { DataParallelTrainer } from './parallel/data-parallel.js';
 import { openMetricsLog } from './progress.js';
 import { createRng } from './random.js';

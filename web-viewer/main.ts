@@ -1,10 +1,10 @@
 // Page controller: load runtime + model, check the reference, grade chosen/dropped photos, patients, CSV, model picker.
-import { sha256Hex, toGradeResult, type Grade } from '../shared/index.js';
+import { checkReference, sha256Hex, toGradeResult, type Grade } from '../shared/index.js';
 import type { ViewerManifest } from './build.js';
 import { toCsv, type CsvRow } from './csv.js';
 import { occlusionMap } from './heatmap.js';
-import { assessQuality, prepare, preprocess } from './pipeline.js';
-import { compareReference, fetchBytes, loadManifest, loadModel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
+import { prepare, preprocess } from './pipeline.js';
+import { fetchBytes, loadManifest, loadModel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
 import { decodePhoto, NotAnImageError } from './ui/decode.js';
 import { byId, el } from './ui/dom.js';
 import { groupPatients } from './ui/patients.js';
@@ -60,7 +60,7 @@ async function referenceCheck(m: LoadedModel): Promise<string> {
   const { image, bitmap } = await decodePhoto(new Blob([bytes as Uint8Array<ArrayBuffer>]), sample);
   bitmap.close();
   const [row] = await m.grader.runBatch(preprocess(image, m.card.preprocess), 1);
-  const check = compareReference(m.card, Array.from(row));
+  const check = checkReference(m.card, row);
   if (!check.ok) throw new Error(check.message);
   return check.message;
 }
@@ -133,12 +133,11 @@ async function gradeOne(job: Job): Promise<void> {
     const t0 = performance.now();
     const { image, bitmap } = await decodePhoto(job.blob, job.name);
     const t1 = performance.now();
-    const { data: x, box } = prepare(image, spec);
+    const { data: x, box, quality } = prepare(image, spec);
     const t2 = performance.now();
     const [row] = await m.grader.runBatch(x, 1);
     const t3 = performance.now();
     const result = toGradeResult(row, m.card.operatingPoint);
-    const quality = assessQuality(image, spec);
     // Keep only a display-sized copy of the photo: a batch of camera photos would not fit in memory.
     const k = Math.min(1, (2 * DISPLAY_SIZE) / Math.max(bitmap.width, bitmap.height));
     const small = k < 1 ? await createImageBitmap(bitmap, { resizeWidth: Math.round(bitmap.width * k), resizeHeight: Math.round(bitmap.height * k), resizeQuality: 'high' }) : bitmap;

@@ -1,6 +1,7 @@
 // Open Inference Protocol v2 (KServe/Triton): server + model metadata, readiness, and FP32 NHWC infer (JSON or binary tensors).
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
+import { NUM_GRADES } from '../../shared/index.js';
 import { HttpError } from '../errors.js';
 import type { ServingGrader } from '../grader.js';
 import type { ModelRegistry } from '../models.js';
@@ -63,7 +64,7 @@ function metadata(g: ServingGrader) {
     versions: [g.card.version],
     platform: 'onnxruntime_onnx',
     inputs: [{ name: g.card.input.name, datatype: 'FP32', shape: [-1, h, w, c] }],
-    outputs: [g.card.outputs.logits, g.card.outputs.probs].map((name) => ({ name, datatype: 'FP32', shape: [-1, 5] })),
+    outputs: [g.card.outputs.logits, g.card.outputs.probs].map((name) => ({ name, datatype: 'FP32', shape: [-1, NUM_GRADES] })),
   };
 }
 
@@ -139,9 +140,9 @@ export function v2Router(deps: { models: ModelRegistry; state: ServerState; vers
     const blobs: Buffer[] = [];
     const outputs = wanted.map((o) => {
       const key = o.name === g.card.outputs.logits ? 'logits' : 'probs';
-      const values = new Float32Array(n * 5);
-      rows.forEach((r, i) => values.set(r[key], i * 5));
-      const base = { name: o.name, datatype: 'FP32', shape: [n, 5] };
+      const values = new Float32Array(n * NUM_GRADES);
+      rows.forEach((r, i) => values.set(r[key], i * NUM_GRADES));
+      const base = { name: o.name, datatype: 'FP32', shape: [n, NUM_GRADES] };
       if (o.parameters?.binary_data === true || (binaryAll && o.parameters?.binary_data !== false)) {
         const buf = Buffer.alloc(values.length * 4);
         values.forEach((v, i) => buf.writeFloatLE(v, i * 4));

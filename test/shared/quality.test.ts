@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { assessQuality, DEFAULT_SPEC, type QualityReason, type RgbImage } from '../../shared/index.js';
-import { decodeImage } from '../../training/data/decode.js';
+import { decodeImage } from '../../node/decode.js';
 import { parseNpz } from '../../training/data/npy.js';
 import { FIXTURE_PATH, loadFixture } from './preprocess-helpers.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { saveCheckpoint } from '../../training/checkpoint.js';
 import { flipHorizontal } from '../../training/augment.js';
 import { modelSpec, predictProbs } from '../../training/evaluate.js';

@@ -1,6 +1,6 @@
 // loadLabeledSplit(): one split of a graded dataset → decoded, preprocessed NHWC tensors, cached on disk.
 import { readFile } from 'node:fs/promises';
-import { validateSpec, type PreprocessSpec } from '../../shared/index.js';
+import { validateSpec, type PreprocessSpec, type RgbImage } from '../../shared/index.js';
 import { openDataset } from './dataset.js';
 import type { DataRecord, SplitName } from './dataset-index.js';
 import { medmnistPixels, readMedmnist } from './formats/medmnist.js';
@@ -118,6 +118,33 @@ export async function loadLabeledSplit(format: string, path: string, opts: Label
     stats.cacheFile = `${cacheDir}/${key}.bin`;
   }
   return { x: xOut, y, n: y.length, shape: [size, size, 3], ids, patients, problems };
+}
+
+/**
+ * One split of a graded dataset as decoded RGB pixels (no preprocess, no cache), for augmentation that
+ * works on raw pixels (`--augment camera`). Same records and order as {@link loadLabeledSplit};
+ * images that fail to decode are skipped. Holds every image of the split in memory.
+ */
+export async function loadRawSplit(
+  format: string,
+  path: string,
+  opts: Pick<LabeledSplitOptions, 'split' | 'keepPercent' | 'seed' | 'valFraction' | 'concurrency'>,
+): Promise<{ images: RgbImage[]; y: Int32Array; ids: string[] }> {
+  if (!GRADED.includes(format)) throw new Error(`loadRawSplit: format ${JSON.stringify(format)} is not graded (use one of ${GRADED.join(', ')})`);
+  const index = await openDataset(format, path, { seed: opts.seed, valFraction: opts.valFraction, keepPercent: opts.keepPercent });
+  const records = index.splits[opts.split];
+  if (!records) throw new Error(`${format} dataset at ${path} has no '${opts.split}' split (has: ${Object.keys(index.splits).join(', ')})`);
+  const images: Array<RgbImage | undefined> = new Array(records.length);
+  if (format === 'medmnist') {
+    const m = await readMedmnist(index.sources[0]);
+    records.forEach((r, i) => (images[i] = medmnistPixels(m.splits[opts.split]!.images, r.index!)));
+  } else {
+    await decodeAll(records, opts.concurrency ?? 4, async (r, i) => {
+      images[i] = await decodeRgb(new Uint8Array(await readFile(r.file)), r.file).catch(() => undefined);
+    });
+  }
+  const keep = records.map((_, i) => i).filter((i) => images[i]);
+  return { images: keep.map((i) => images[i]!), y: Int32Array.from(keep, (i) => records[i].label), ids: keep.map((i) => records[i].id) };
 }
 
 /** Runs `fn` over records with at most `limit` in flight. */

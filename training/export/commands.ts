@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { oneOf, positive } from '../../cli/flags.js';
 import type { PreprocessSpec, SplitMetrics } from '../../shared/index.js';
 import { register as registerOperatingPoint } from './operating-point.js';
 
@@ -51,13 +52,6 @@ function readJson(path: string, flag: string): unknown {
   }
 }
 
-function positive(v: string, flag: string, integer = false): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new Error(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
 
 /** A finetune summary.json next to (or above) the checkpoint, if any. */
 function findSummary(checkpoint: string): Record<string, any> | null {
@@ -79,7 +73,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
   const tf = await import('@tensorflow/tfjs');
   // Export runs on the pure-JS cpu backend: exact float32 reference for the ONNX comparison.
   await tf.setBackend('cpu');
-  const { DEFAULT_SPEC, validateSpec } = await import('../../shared/index.js');
+  const { validateSpec } = await import('../../shared/index.js');
   const { loadCheckpoint } = await import('../checkpoint.js');
   const { exportModel } = await import('./export-model.js');
 
@@ -89,11 +83,11 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     return d;
   });
   const checkpoint = dirs[0];
-  if (f.tta !== 'none' && f.tta !== 'hflip') throw new Error(`--tta must be none or hflip, got ${JSON.stringify(f.tta)}`);
+  const tta = oneOf('--tta', f.tta, ['none', 'hflip']);
   const name = f.name ?? basename(resolve(f.out));
-  const tolerance = positive(f.tolerance, '--tolerance');
-  const referenceTolerance = positive(f.referenceTolerance, '--reference-tolerance');
-  const maxBatchSize = positive(f.tritonMaxBatch, '--triton-max-batch', true);
+  const tolerance = positive('--tolerance', f.tolerance);
+  const referenceTolerance = positive('--reference-tolerance', f.referenceTolerance);
+  const maxBatchSize = positive('--triton-max-batch', f.tritonMaxBatch, true);
   let data = { name: f.dataName, attribution: f.dataAttribution, licence: f.dataLicence };
   if (f.dataPreset) {
     const p = DATA_PRESETS[f.dataPreset];
@@ -121,9 +115,12 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     }
     const info = (ckpt.state.info ?? {}) as Record<string, any>;
     const summary = findSummary(checkpoint);
-    const spec: PreprocessSpec = f.preprocess
-      ? validateSpec(readJson(f.preprocess, '--preprocess'))
-      : info.spec ? validateSpec(info.spec) : summary?.spec ? validateSpec(summary.spec) : { ...DEFAULT_SPEC, size: ckpt.config.inputSize };
+    // The card carries the spec the network was trained with; a default guessed here would grade with another one.
+    const recorded = f.preprocess ? readJson(f.preprocess, '--preprocess') : info.spec ?? summary?.spec;
+    if (recorded === undefined) {
+      throw new Error(`--checkpoint ${checkpoint}: no preprocessing spec recorded at training time (neither checkpoint.json state.info.spec nor the run's summary.json spec); give --preprocess <spec.json> with the spec the network was trained with`);
+    }
+    const spec: PreprocessSpec = validateSpec(recorded);
     let metrics: SplitMetrics[] = [];
     if (f.metrics) metrics = metricsFromFile(f.metrics);
     else if (summary?.best?.val) metrics = [{ dataset: data.name as string, split: 'val', ...summary.best.val }];
@@ -132,7 +129,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     const res = await exportModel({
       model: ckpt.model,
       members: others.map((c) => c.model),
-      hflip: f.tta === 'hflip',
+      hflip: tta === 'hflip',
       outDir: resolve(f.out),
       name,
       version: f.version,
@@ -142,7 +139,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
       training: {
         method: typeof info.kind === 'string' ? info.kind : 'unknown',
         command: f.trainCommand ?? (typeof info.command === 'string' ? info.command : ''),
-        config: { model: ckpt.config, step: ckpt.step, options, ...ensemble, tta: f.tta },
+        config: { model: ckpt.config, step: ckpt.step, options, ...ensemble, tta },
         seed: typeof options.seed === 'number' && Number.isInteger(options.seed) ? options.seed : null,
       },
       data: data as { name: string; attribution: string; licence: string },
@@ -183,7 +180,7 @@ export function register(program: Command): void {
     .option('--name <name>', 'model name (default: the --out folder name)')
     .option('--version <version>', 'model version', '0.1.0')
     .option('--description <text>', 'one-line description for the card')
-    .option('--preprocess <json>', 'preprocessing spec file (default: the one saved with the run)')
+    .option('--preprocess <json>', 'preprocessing spec file (default: the one saved with the run; export refuses when there is none)')
     .option('--metrics <json>', 'validation metrics file (SplitMetrics or an array; default: the run summary)')
     .option('--data-preset <name>', `data attribution preset: ${Object.keys(DATA_PRESETS).join(', ')}`)
     .option('--data-name <text>', 'training data name')

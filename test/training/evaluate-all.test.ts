@@ -137,7 +137,7 @@ describe('evaluate --split all', () => {
 
   test('evaluate: bad --split / --bootstrap, or a folder without trainLabels.csv → message naming the problem', async () => {
     assert.match(await cliFails(['evaluate', '--model', TINY, '--format', 'kaggle', kaggle, '--split', 'everything']), /--split must be one of train, val, test, all, got "everything"/);
-    assert.match(await cliFails(['evaluate', '--model', TINY, '--format', 'kaggle', kaggle, '--split', 'all', '--bootstrap', '-1']), /--bootstrap must be a non-negative integer/);
+    assert.match(await cliFails(['evaluate', '--model', TINY, '--format', 'kaggle', kaggle, '--split', 'all', '--bootstrap', '-1']), /--bootstrap must be an integer ≥ 0, got "-1"/);
     assert.match(await cliFails(['evaluate', '--model', TINY, '--format', 'kaggle', dir, '--split', 'all']), /trainLabels\.csv not found/);
     assert.match(await cliFails(['operating-point', join(dir, 'preds.json'), '--min-sensitivity', '1.5']), /--min-sensitivity must be in \(0, 1\]/);
   });

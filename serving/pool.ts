@@ -1,4 +1,6 @@
 // Worker-thread pool for onnxruntime-node: a bounded queue and micro-batching of concurrent items into one run.
+// Before any worker starts: workers read the process environment this sets.
+import '../node/no-telemetry.mjs';
 import { Worker } from 'node:worker_threads';
 import type { PreprocessSpec, RgbImage } from '../shared/index.js';
 import type { Logger } from './logger.js';

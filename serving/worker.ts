@@ -1,5 +1,6 @@
 // Inference worker thread: one onnxruntime-node session (CUDA or CPU, created once); quality + preprocess + one run per batch.
 import { parentPort, workerData } from 'node:worker_threads';
+import '../node/no-telemetry.mjs';
 import * as ort from 'onnxruntime-node';
 import { assessQuality, preprocess } from './pipeline.js';
 import type { PoolItem, QualityVerdict, WorkerInit, WorkerReply, WorkerRequest } from './pool.js';

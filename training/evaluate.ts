@@ -44,6 +44,7 @@ export interface PredictOptions {
 
 async function probsOnnx(dir: string, data: LabeledTensors, batchSize: number): Promise<Float32Array> {
   const card = parseModelCard(readFileSync(join(dir, 'model.json'), 'utf8'), join(dir, 'model.json'));
+  await import('../node/no-telemetry.mjs');
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), { graphOptimizationLevel: 'all', executionMode: 'sequential' });
   const per = data.shape[0] * data.shape[1] * data.shape[2];

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { destination, pino } from 'pino';
 import { resolveServeConfig, threadsPerWorker, workerCount } from './config.js';
+import { UNGRADABLE_TEXT } from '../shared/index.js';
 import { HttpError } from './errors.js';
 import { checkReference, createGrader } from './grader.js';
 import { gradeUploads, groupPatients, parseImageMeta, type ImagePrediction } from './predict-core.js';
@@ -78,14 +79,17 @@ function printTable(
 ): void {
   const out: string[] = [];
   for (const r of results) {
-    const q = r.quality.gradable ? 'gradable' : `UNGRADABLE (${r.quality.reason ?? 'unknown'})`;
-    const p = r.probabilities.map((v) => v.toFixed(3)).join(' ');
-    out.push(`${r.file}\tgrade ${r.grade} ${r.label}${r.referable ? ' REFERABLE' : ''}\t${q}\t[${p}]`);
+    if (r.grade === null) {
+      out.push(`${r.file}\tno grade: ${UNGRADABLE_TEXT} (${r.quality.reason ?? 'unknown'})`);
+      continue;
+    }
+    const p = (r.probabilities ?? []).map((v) => v.toFixed(3)).join(' ');
+    out.push(`${r.file}\tgrade ${r.grade} ${r.label}${r.referable ? ' REFERABLE' : ''}\tgradable\t[${p}]`);
   }
   for (const e of errors) out.push(`${e.file}\tERROR ${e.error.message}`);
   for (const p of patients) {
     const who = p.patient ?? '(patient)';
-    out.push(p.gradable ? `${who}\tpatient grade ${p.grade} ${p.label}${p.referable ? ' REFERABLE' : ''}` : `${who}\tpatient ungradable`);
+    out.push(p.gradable ? `${who}\tpatient grade ${p.grade} ${p.label}${p.referable ? ' REFERABLE' : ''}` : `${who}\tpatient not graded: ${UNGRADABLE_TEXT}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -1,5 +1,5 @@
 // The one grading path shared by POST /predict and `reptile-dr predict`: bytes → decode → worker → per-image and per-patient results.
-import { patientResult, type Grade } from '../shared/index.js';
+import { imageAnswer, patientResult, type Grade, type ImageOutcome } from '../shared/index.js';
 import { decodeErrorToHttp, decodeImage } from './decode.js';
 import { HttpError } from './errors.js';
 import type { ServingGrader } from './grader.js';
@@ -18,15 +18,16 @@ export interface ImageMeta {
   patient: string | null;
 }
 
-/** One image's result in the response. */
+/** One image's result in the response. An ungradable photo gets no grade: outcome 'ungradable', grade fields null. */
 export interface ImagePrediction {
   index: number;
   eye: Eye | null;
   patient: string | null;
-  grade: Grade;
-  label: string;
-  probabilities: number[];
-  referable: boolean;
+  outcome: ImageOutcome;
+  grade: Grade | null;
+  label: string | null;
+  probabilities: number[] | null;
+  referable: boolean | null;
   quality: QualityVerdict;
   model: { name: string; version: string; sha256: string };
   timing: { decodeMs: number; queueMs: number; preprocessMs: number; inferenceMs: number; batchSize: number };
@@ -116,10 +117,10 @@ export function groupPatients(results: ImagePrediction[]): PatientPrediction[] {
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
   return [...groups].map(([patient, rs]) => {
-    const gradable = rs.filter((r) => r.quality.gradable);
-    const base = { patient, images: rs.map((r) => r.index), ungradableImages: rs.filter((r) => !r.quality.gradable).map((r) => r.index) };
-    if (gradable.length === 0) return { ...base, grade: null, label: null, referable: null, gradable: false };
-    return { ...base, ...patientResult(gradable.map((r) => r.grade)), gradable: true };
+    const grades = rs.flatMap((r) => (r.grade === null ? [] : [r.grade]));
+    const base = { patient, images: rs.map((r) => r.index), ungradableImages: rs.filter((r) => r.grade === null).map((r) => r.index) };
+    if (grades.length === 0) return { ...base, grade: null, label: null, referable: null, gradable: false };
+    return { ...base, ...patientResult(grades), gradable: true };
   });
 }
 
@@ -167,7 +168,7 @@ export async function gradeUploads(
       index: i,
       eye: meta[i].eye,
       patient: meta[i].patient,
-      ...result,
+      ...imageAnswer(result, q),
       quality: q,
       model,
       timing: {

@@ -8,3 +8,6 @@ export * from './preprocess/spec.js';
 export * from './model-files.js';
 export * from './preprocess/apply.js';
 export * from './quality.js';
+export * from './outcome.js';
+export * from './patients.js';
+export * from './results-csv.js';

@@ -1,5 +1,6 @@
-// Groups graded files named `<patient>_<left|right>.<ext>` into patient results (the worse eye decides).
-import { patientResult, type Grade } from '../../shared/index.js';
+// Patients from file names `<patient>_<left|right>.<ext>` and the patient grade (the worse gradable eye decides); viewer and `predict` share it.
+import type { Grade } from './labels.js';
+import { patientResult } from './postprocess.js';
 
 /** Which eye of which patient a file name says it is, or null when it does not follow the pattern. */
 export interface EyeName {
@@ -9,7 +10,7 @@ export interface EyeName {
 
 const EYE_NAME = /^(.+)[_-](left|right)(?:\.[a-z0-9]+)?$/i;
 
-/** Parses `<patient>_<left|right>[.ext]` (also `-` as separator; case-insensitive) → { patient, eye }. */
+/** Parses `<patient>_<left|right>[.ext]` (also `-` as separator; case-insensitive; folders ignored) → { patient, eye }. */
 export function parseEyeName(fileName: string): EyeName | null {
   const base = fileName.split(/[\\/]/).pop() ?? fileName;
   const m = EYE_NAME.exec(base);
@@ -20,7 +21,7 @@ export function parseEyeName(fileName: string): EyeName | null {
 /** One patient's result: its eyes and the worst gradable one (null grade when no eye was gradable), as the server does. */
 export interface PatientGroup {
   patient: string;
-  eyes: Array<{ eye: 'left' | 'right'; file: string; grade: Grade; gradable: boolean }>;
+  eyes: Array<{ eye: 'left' | 'right'; file: string; grade: Grade | null; gradable: boolean }>;
   gradable: boolean;
   grade: Grade | null;
   label: string | null;
@@ -28,19 +29,19 @@ export interface PatientGroup {
 }
 
 /** Groups graded files by patient name (files not following the pattern are left out); ungradable eyes do not count. */
-export function groupPatients(items: ReadonlyArray<{ file: string; grade: Grade; gradable?: boolean }>): PatientGroup[] {
+export function groupPatients(items: ReadonlyArray<{ file: string; grade: Grade | null; gradable?: boolean }>): PatientGroup[] {
   const byPatient = new Map<string, PatientGroup['eyes']>();
   for (const item of items) {
     const name = parseEyeName(item.file);
     if (!name) continue;
     const eyes = byPatient.get(name.patient) ?? [];
-    eyes.push({ eye: name.eye, file: item.file, grade: item.grade, gradable: item.gradable ?? true });
+    eyes.push({ eye: name.eye, file: item.file, grade: item.grade, gradable: (item.gradable ?? true) && item.grade !== null });
     byPatient.set(name.patient, eyes);
   }
   return [...byPatient.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([patient, eyes]) => {
-      const usable = eyes.filter((e) => e.gradable).map((e) => e.grade);
+      const usable = eyes.filter((e) => e.gradable).map((e) => e.grade as Grade);
       if (usable.length === 0) return { patient, eyes, gradable: false, grade: null, label: null, referable: null };
       return { patient, eyes, gradable: true, ...patientResult(usable) };
     });

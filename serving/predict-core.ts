@@ -1,8 +1,9 @@
 // The one grading path shared by POST /predict and `reptile-dr predict`: bytes → decode → worker → per-image and per-patient results.
-import { imageAnswer, patientResult, type Grade, type ImageOutcome } from '../shared/index.js';
+import { imageAnswer, type Grade, type ImageOutcome } from '../shared/index.js';
 import { decodeErrorToHttp, decodeImage } from './decode.js';
 import { HttpError } from './errors.js';
 import type { ServingGrader } from './grader.js';
+import { groupingOf, PatientTally } from './patient-tally.js';
 import { ItemError, PoolBusyError, type QualityVerdict } from './pool.js';
 
 export type Eye = 'left' | 'right';
@@ -104,24 +105,13 @@ export function parseImageMeta(n: number, src: { eye: string[]; patient: string[
 
 /**
  * Patient-level results. Images sharing a `patient` id form one patient; when no image names a
- * patient but some name an eye, the request is one (unnamed) patient. Otherwise none.
+ * patient but some name an eye, the request is one (unnamed) patient. Otherwise none. Ungradable
+ * images are listed but do not count towards the grade.
  */
 export function groupPatients(results: ImagePrediction[]): PatientPrediction[] {
-  const groups = new Map<string | null, ImagePrediction[]>();
-  const named = results.some((r) => r.patient !== null);
-  const anyEye = results.some((r) => r.eye !== null);
-  for (const r of results) {
-    if (!named && !anyEye) continue;
-    if (named && r.patient === null) continue;
-    const key = named ? r.patient : null;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  return [...groups].map(([patient, rs]) => {
-    const grades = rs.flatMap((r) => (r.grade === null ? [] : [r.grade]));
-    const base = { patient, images: rs.map((r) => r.index), ungradableImages: rs.filter((r) => r.grade === null).map((r) => r.index) };
-    if (grades.length === 0) return { ...base, grade: null, label: null, referable: null, gradable: false };
-    return { ...base, ...patientResult(grades), gradable: true };
-  });
+  const tally = new PatientTally(groupingOf(results));
+  for (const r of results) tally.add(r.index, r, r.grade);
+  return tally.patients();
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;

@@ -5,6 +5,9 @@ import { groupPatients, parseEyeName } from './patients.js';
 /** One image's row. Grade fields are null for an ungradable photo (written as empty cells). */
 export interface CsvRow {
   file: string;
+  /** Patient and eye when known otherwise (e.g. `predict --patient`); by default parsed from the file name. */
+  patient?: string | null;
+  eye?: 'left' | 'right' | null;
   grade: Grade | null;
   label: string | null;
   referable: boolean | null;
@@ -40,9 +43,10 @@ export function csvField(value: string | number | boolean): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** One image's CSV line (CRLF-terminated); patient and eye from the file name; probabilities with 6 decimals. */
+/** One image's CSV line (CRLF-terminated); patient and eye from the row or else the file name; probabilities with 6 decimals. */
 export function csvLine(r: CsvRow, patient: CsvPatient | undefined): string {
-  const eye = parseEyeName(r.file);
+  const named = parseEyeName(r.file);
+  const eye = { patient: r.patient !== undefined ? r.patient : named?.patient, eye: r.eye !== undefined ? r.eye : named?.eye };
   const probs = r.probabilities ? r.probabilities.map((v) => v.toFixed(6)) : ['', '', '', '', ''];
   const fields: Array<string | number | boolean> = [
     r.file, eye?.patient ?? '', eye?.eye ?? '', r.grade ?? '', r.label ?? '', r.referable ?? '',

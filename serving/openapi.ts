@@ -34,7 +34,10 @@ export function buildOpenApi(opts: { version: string; maxFiles: number; maxFileB
       version: opts.version,
       description:
         'Diabetic-retinopathy grading (ICDR 0–4) of colour fundus photos. Research use; not a medical device. ' +
-        'Errors are always `{ "error": { "code", "message" } }`.',
+        'Errors are always `{ "error": { "code", "message" } }`. ' +
+        'With API keys (--api-key), /predict, /v1, /v2 (except /v2/health) and /metrics need `Authorization: Bearer <key>`; ' +
+        'the web viewer stays public with its script, source map, bundled model.onnx and card (it grades in the browser and sends no photo), ' +
+        'as do /healthz, /readyz, /docs and this document.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (only when the server is started with --api-key)' } },

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SPEC, evaluatePredictions, NUM_GRADES, parseModelCard, validateSpec, type EvaluationReport, type PreprocessSpec } from '../shared/index.js';
 import { flipHorizontal } from './augment.js';
+import { describeProblems } from './data/problems.js';
 import type { LabeledTensors } from './data/types.js';
 
 /** How a model folder is run. */
@@ -122,5 +123,7 @@ export async function evaluateModel(modelDir: string, format: string, path: stri
   const spec = await modelSpec(modelDir);
   const data = await loadLabeledSplit(format, path, { split: opts.split, spec, seed: opts.seed ?? 0, valFraction: opts.valFraction, keepPercent: opts.keepPercent });
   if (data.n === 0) throw new Error(`${format} dataset at ${path}: split '${opts.split}' has no images`);
+  const skipped = describeProblems(`${format} data at ${path}`, data.problems ?? []);
+  if (skipped) process.stderr.write(`${skipped}\n`);
   return reportOf(data.y, await predictProbs(modelDir, data, opts));
 }

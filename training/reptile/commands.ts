@@ -64,6 +64,7 @@ export function register(program: Command): void {
     .option('--filters <n>', 'conv filters').option('--blocks <n>', 'conv blocks').option('--input-size <n>', 'input side in pixels')
     .option('--no-batch-norm', 'network without batch norm')
     .option('--val-split <name>', 'split of held-out classes for validation: val or test', 'val')
+    .option('--restart', 'discard an earlier run in --out and start from iteration 0 (needed when last/checkpoint.json is gone)')
     .option('--workers <n>', 'worker threads for meta-iterations; N > 1 gives each worker its own inner-Adam state (a variant: see training/reptile/parallel.ts)', '1')
     .action(async (f: Record<string, unknown>) => {
       const format = String(f.format);
@@ -87,7 +88,7 @@ export function register(program: Command): void {
       const val = evalTasks > 0 ? await loadFewShotPool(format, String(f.data), { split: valSplit, size, channels, rotations: false }) : undefined;
       process.stderr.write(`data: ${train.classes.length} training classes${val ? `, ${val.classes.length} ${valSplit} classes` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
       const { metaTrain } = await import('./train.js');
-      const res = await metaTrain({ cfg, train, val, outDir: String(f.out), seed, evalEvery, evalTasks, checkpointEvery, stopAfter, workers });
+      const res = await metaTrain({ cfg, train, val, outDir: String(f.out), seed, evalEvery, evalTasks, checkpointEvery, stopAfter, workers, restart: f.restart === true });
       process.stdout.write(`${JSON.stringify(res)}\n`);
     });
 

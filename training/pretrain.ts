@@ -93,6 +93,9 @@ export async function pretrain(opts: PretrainOptions, format: string, path: stri
   const size = opts.inputSize ?? base.inputSize;
   const { loadFewShotPool } = await import('./data/fewshot.js');
   const pool = await loadFewShotPool(format, path, { split: 'train', size, channels: base.channels === 1 ? 1 : 3, rotations: format === 'omniglot' && opts.rotations });
+  const { describeProblems } = await import('./data/problems.js');
+  const skipped = describeProblems(`${format} data at ${path}`, pool.problems ?? []);
+  if (skipped) process.stderr.write(`${skipped}\n`);
   return pretrainOnPool(opts, pool, outDir, { format, path }, hooks);
 }
 

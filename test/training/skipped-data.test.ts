@@ -97,3 +97,23 @@ test('checkpoint: checkpoint.json edited (step, config) → refused as corrupt m
   assert.equal(readCheckpointMeta(dir).step, 7);
   assert.ok(existsSync(join(dir, 'weights.bin')));
 });
+
+test('meta-train CLI (mini-ImageNet CSV layout): a row naming a missing image → "skipped 1 bad row(s)" with train.csv and its line', async () => {
+  const { writeFewShotDataset } = await import('../../training/synth/fewshot.js');
+  const dir = tmp('mini-');
+  await writeFewShotDataset({ out: dir, classes: 5, perClass: 6, seed: 1, size: 32 });
+  const csv = join(dir, 'train.csv');
+  const lines = readFileSync(csv, 'utf8').trimEnd().split('\n');
+  writeFileSync(csv, `${[...lines, `n00000000${'9'.repeat(8)}.jpg,${lines[1].split(',')[1]}`].join('\n')}\n`);
+  const out = join(dir, 'run');
+  const args = ['meta-train', '--data', dir, '--format', 'miniimagenet', '--out', out, '--iters', '1', '--eval-every', '0', '--eval-tasks', '0', '--backend', 'cpu',
+    '--ways', '2', '--train-shots', '2', '--inner-iters', '1', '--inner-batch', '2', '--meta-batch', '1', '--filters', '4', '--blocks', '1', '--input-size', '16'];
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CI: '1' } });
+  assert.equal(r.status, 0, r.stderr.slice(-800));
+  assert.match(r.stderr, new RegExp(`miniimagenet data at .*: skipped 1 bad row\\(s\\)/image\\(s\\) \\(.*train\\.csv:${lines.length + 1}: image n0+9+\\.jpg not found`));
+  // last/ lost after a finished run → the rerun refuses instead of starting over.
+  rmSync(join(out, 'last'), { recursive: true });
+  const again = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, CI: '1' } });
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /last\/checkpoint\.json is missing, but .* holds an earlier run .*--restart/);
+});

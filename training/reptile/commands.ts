@@ -86,6 +86,9 @@ export function register(program: Command): void {
       const t0 = Date.now();
       const train = await loadFewShotPool(format, String(f.data), { split: 'train', size, channels, rotations: cfg.rotations });
       const val = evalTasks > 0 ? await loadFewShotPool(format, String(f.data), { split: valSplit, size, channels, rotations: false }) : undefined;
+      const { describeProblems, uniqueProblems } = await import('../data/problems.js');
+      const skipped = describeProblems(`${format} data at ${String(f.data)}`, uniqueProblems(train.problems, val?.problems));
+      if (skipped) process.stderr.write(`${skipped}\n`);
       process.stderr.write(`data: ${train.classes.length} training classes${val ? `, ${val.classes.length} ${valSplit} classes` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
       const { metaTrain } = await import('./train.js');
       const res = await metaTrain({ cfg, train, val, outDir: String(f.out), seed, evalEvery, evalTasks, checkpointEvery, stopAfter, workers, restart: f.restart === true });

@@ -103,7 +103,7 @@ export async function createGrader(dir: string, options: GraderOptions): Promise
 
   const gradeImage: ServingGrader['gradeImage'] = async (image) => {
     const r = await pool.submit({ kind: 'rgb', image });
-    return { result: toGradeResult(r.probs), quality: r.quality, timing: r.timing };
+    return { result: toGradeResult(r.probs, card.operatingPoint), quality: r.quality, timing: r.timing };
   };
 
   return {

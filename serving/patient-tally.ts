@@ -30,32 +30,38 @@ interface Acc {
   images: number[];
   ungradableImages: number[];
   worst: Grade | null;
+  /** Whether any gradable image was referable (the card's rule, per image). */
+  anyReferable: boolean;
 }
 
-/** Per-patient state only: image indices and the worst grade so far. */
+/** Per-patient state only: image indices, the worst grade so far and whether any gradable image is referable. */
 export class PatientTally {
   private readonly groups = new Map<string | null, Acc>();
 
   constructor(private readonly grouping: Grouping) {}
 
-  /** Counts one image (grade null when ungradable); returns its patient key, undefined when it belongs to none. */
-  add(index: number, meta: ImageMeta, grade: Grade | null): string | null | undefined {
+  /** Counts one image (grade and referable null when ungradable); returns its patient key, undefined when it belongs to none. */
+  add(index: number, meta: ImageMeta, grade: Grade | null, referable: boolean | null): string | null | undefined {
     const key = patientKey(meta, this.grouping);
     if (key === undefined) return undefined;
-    const acc = this.groups.get(key) ?? { images: [], ungradableImages: [], worst: null };
+    const acc = this.groups.get(key) ?? { images: [], ungradableImages: [], worst: null, anyReferable: false };
     acc.images.push(index);
     if (grade === null) acc.ungradableImages.push(index);
-    else if (acc.worst === null || grade > acc.worst) acc.worst = grade;
+    else {
+      if (acc.worst === null || grade > acc.worst) acc.worst = grade;
+      if (referable) acc.anyReferable = true;
+    }
     this.groups.set(key, acc);
     return key;
   }
 
   /** One patient's result so far (image indices ascending). */
   result(key: string | null): PatientPrediction {
-    const acc = this.groups.get(key) ?? { images: [], ungradableImages: [], worst: null };
+    const acc = this.groups.get(key) ?? { images: [], ungradableImages: [], worst: null, anyReferable: false };
     const base = { patient: key, images: [...acc.images].sort((a, b) => a - b), ungradableImages: [...acc.ungradableImages].sort((a, b) => a - b) };
     if (acc.worst === null) return { ...base, grade: null, label: null, referable: null, gradable: false };
-    return { ...base, ...patientResult([acc.worst]), gradable: true };
+    // The worst grade decides the grade; the patient is referable when any gradable image is.
+    return { ...base, ...patientResult([acc.worst], [acc.anyReferable]), gradable: true };
   }
 
   /** Every patient, in the order their first image was counted. */

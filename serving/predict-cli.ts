@@ -63,9 +63,9 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
     const order = patientOrder(meta.map((m) => patientKey(m, grouping)));
     let next = 0;
     let failed = 0;
-    const done = async (i: number, grade: Parameters<PatientTally['add']>[2] | 'error') => {
+    const done = async (i: number, r: { grade: Parameters<PatientTally['add']>[2]; referable: boolean | null } | 'error') => {
       const k = patientKey(meta[i], grouping);
-      if (grade !== 'error') tally.add(i, meta[i], grade);
+      if (r !== 'error') tally.add(i, meta[i], r.grade, r.referable);
       if (k === undefined) return;
       const n = left.get(k)! - 1;
       left.set(k, n);
@@ -81,7 +81,7 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
           });
           const r = (await gradeUploads(grader, [{ bytes }], [meta[i]], { maxPixels: config.maxPixels })).results[0];
           await sink.image({ ...r, index: i, file });
-          await done(i, r.grade);
+          await done(i, r);
         } catch (e) {
           const h = e instanceof HttpError ? e : new HttpError(500, 'internal', (e as Error).message);
           failed++;

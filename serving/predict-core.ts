@@ -28,6 +28,8 @@ export interface ImagePrediction {
   grade: Grade | null;
   label: string | null;
   probabilities: number[] | null;
+  /** p(grade ≥ 2); null when ungradable. */
+  pReferable: number | null;
   referable: boolean | null;
   quality: QualityVerdict;
   model: { name: string; version: string; sha256: string };
@@ -110,7 +112,7 @@ export function parseImageMeta(n: number, src: { eye: string[]; patient: string[
  */
 export function groupPatients(results: ImagePrediction[]): PatientPrediction[] {
   const tally = new PatientTally(groupingOf(results));
-  for (const r of results) tally.add(r.index, r, r.grade);
+  for (const r of results) tally.add(r.index, r, r.grade, r.referable);
   return tally.patients();
 }
 

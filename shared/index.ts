@@ -3,6 +3,7 @@ export * from './labels.js';
 export * from './metrics.js';
 export * from './postprocess.js';
 export * from './model-card.js';
+export * from './operating-point.js';
 export * from './grader.js';
 export * from './preprocess/spec.js';
 export * from './model-files.js';

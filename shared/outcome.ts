@@ -15,11 +15,13 @@ export interface ImageAnswer {
   label: string | null;
   /** Grades 0–4, summing to 1; null when ungradable. */
   probabilities: number[] | null;
+  /** p(grade ≥ 2); null when ungradable. */
+  pReferable: number | null;
   referable: boolean | null;
 }
 
 /** The model's result on a photo and the photo's quality verdict → the answer shown for it. */
 export function imageAnswer(result: GradeResult, quality: { gradable: boolean }): ImageAnswer {
-  if (!quality.gradable) return { outcome: 'ungradable', grade: null, label: null, probabilities: null, referable: null };
-  return { outcome: 'graded', grade: result.grade, label: result.label, probabilities: result.probabilities, referable: result.referable };
+  if (!quality.gradable) return { outcome: 'ungradable', grade: null, label: null, probabilities: null, pReferable: null, referable: null };
+  return { outcome: 'graded', grade: result.grade, label: result.label, probabilities: result.probabilities, pReferable: result.pReferable, referable: result.referable };
 }

@@ -21,28 +21,33 @@ export function parseEyeName(fileName: string): EyeName | null {
 /** One patient's result: its eyes and the worst gradable one (null grade when no eye was gradable), as the server does. */
 export interface PatientGroup {
   patient: string;
-  eyes: Array<{ eye: 'left' | 'right'; file: string; grade: Grade | null; gradable: boolean }>;
+  eyes: Array<{ eye: 'left' | 'right'; file: string; grade: Grade | null; gradable: boolean; referable?: boolean | null }>;
   gradable: boolean;
   grade: Grade | null;
   label: string | null;
   referable: boolean | null;
 }
 
-/** Groups graded files by patient name (files not following the pattern are left out); ungradable eyes do not count. */
-export function groupPatients(items: ReadonlyArray<{ file: string; grade: Grade | null; gradable?: boolean }>): PatientGroup[] {
+/**
+ * Groups graded files by patient name (files not following the pattern are left out); ungradable eyes (grade
+ * null) do not count. `referable` per file (the card's rule, shared toGradeResult): a patient is referable when
+ * any gradable eye is; without it, by the worst grade.
+ */
+export function groupPatients(items: ReadonlyArray<{ file: string; grade: Grade | null; gradable?: boolean; referable?: boolean | null }>): PatientGroup[] {
   const byPatient = new Map<string, PatientGroup['eyes']>();
   for (const item of items) {
     const name = parseEyeName(item.file);
     if (!name) continue;
     const eyes = byPatient.get(name.patient) ?? [];
-    eyes.push({ eye: name.eye, file: item.file, grade: item.grade, gradable: (item.gradable ?? true) && item.grade !== null });
+    eyes.push({ eye: name.eye, file: item.file, grade: item.grade, gradable: (item.gradable ?? true) && item.grade !== null, ...(item.referable === undefined ? {} : { referable: item.referable }) });
     byPatient.set(name.patient, eyes);
   }
   return [...byPatient.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([patient, eyes]) => {
-      const usable = eyes.filter((e) => e.gradable).map((e) => e.grade as Grade);
+      const usable = eyes.filter((e) => e.gradable);
       if (usable.length === 0) return { patient, eyes, gradable: false, grade: null, label: null, referable: null };
-      return { patient, eyes, gradable: true, ...patientResult(usable) };
+      const flags = usable.every((e) => typeof e.referable === 'boolean') ? usable.map((e) => e.referable as boolean) : undefined;
+      return { patient, eyes, gradable: true, ...patientResult(usable.map((e) => e.grade as Grade), flags) };
     });
 }

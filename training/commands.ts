@@ -154,29 +154,33 @@ export function register(program: Command): void {
       process.stdout.write(`${JSON.stringify({ bestStep: s.best.step, val: s.best.val, steps: s.steps, stoppedEarly: s.stoppedEarly, wallSeconds: s.wallSeconds, backend: name })}\n`);
     });
 
-  program.command('evaluate').description('Metrics of a model (training checkpoint or exported model.onnx + model.json) on a dataset split')
+  program.command('evaluate').description('Metrics of a model (training checkpoint or exported model.onnx + model.json) on a dataset split, or every image of a folder (--split all)')
     .argument('<data>', 'dataset path')
     .requiredOption('--model <dir>', 'checkpoint folder (or a run folder with best/) or exported model folder')
     .requiredOption('--format <fmt>', 'kaggle, aptos, medmnist, folder')
-    .option('--split <name>', 'train, val or test', 'test')
-    .option('--json', 'print exactly {"qwk","accuracy","auc","confusion","referable":{"sensitivity","specificity"},"n"}')
+    .option('--split <name>', 'train, val, test, or all (every image the folder lists: external test sets)', 'test')
+    .option('--json', 'print one JSON line: {"qwk","accuracy","auc","confusion","referable":{"sensitivity","specificity"},"n","referableAuc","referableThreshold","intervals"}')
     .option('--flip', 'average with the horizontally flipped image (test-time augmentation)')
-    .option('--seed <n>', 'split seed for formats split here', '0')
+    .option('--seed <n>', 'split seed for formats split here; also seeds the bootstrap', '0')
+    .option('--bootstrap <n>', 'bootstrap resamples of the 95% intervals (0 = none)', '1000')
+    .option('--save-predictions <file>', 'also write [{id,patient,grade,probs}] (input of the operating-point command)')
     .option('--backend <name>', 'TF.js backend for checkpoints', 'auto')
     .action(async (data: string, f: Flags) => {
-      const split = oneOf('split', String(f.split), ['train', 'val', 'test']);
+      const split = oneOf('split', String(f.split), ['train', 'val', 'test', 'all']);
+      const resamples = Number(f.bootstrap);
+      if (!Number.isInteger(resamples) || resamples < 0) throw new Error(`--bootstrap must be a non-negative integer, got ${JSON.stringify(f.bootstrap)}`);
       const { modelKind, resolveModelDir, evaluateModel } = await import('./evaluate.js');
       if (modelKind(resolveModelDir(String(f.model))) === 'checkpoint') {
         const { setBackendLogger } = await import('./backend.js');
         if (f.json) setBackendLogger(() => {});
         await backend(String(f.backend));
       }
-      const r = await evaluateModel(String(f.model), String(f.format), data, { split, flip: Boolean(f.flip), seed: intFlag('seed', String(f.seed)) });
+      const r = await evaluateModel(String(f.model), String(f.format), data, {
+        split, flip: Boolean(f.flip), seed: intFlag('seed', String(f.seed)), resamples,
+        savePredictions: f.savePredictions === undefined ? undefined : String(f.savePredictions),
+      });
       if (f.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-      else {
-        const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : '–');
-        process.stdout.write(`${split}: n ${r.n} · QWK ${r.qwk.toFixed(4)} · accuracy ${pct(r.accuracy)} · AUC ${Number.isFinite(r.auc) ? r.auc.toFixed(4) : '–'} · referable sensitivity ${pct(r.referable.sensitivity)}, specificity ${pct(r.referable.specificity)}\nconfusion (rows truth 0–4, columns prediction):\n${r.confusion.map((row) => row.map((v) => String(v).padStart(6)).join('')).join('\n')}\n`);
-      }
+      else process.stdout.write((await import('./evaluate-report.js')).formatReport(split, r));
     });
 
   finetuneFlags(program.command('experiment').description('Table 1: methods (random, pretrain, reptile) × kept % × seeds → table.md, results.json, figures/; rerun to resume'))

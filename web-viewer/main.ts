@@ -45,7 +45,8 @@ function describeModel(m: LoadedModel, check: string): void {
   byId('model-info').textContent =
     `${m.card.name} v${m.card.version} (${where}) · ${m.grader.backend}` +
     `${rt && m.grader.backend === 'wasm' ? `, ${rt.threads} thread${rt.threads > 1 ? 's' : ''}` : ''}` +
-    ` · input ${m.card.preprocess.size}×${m.card.preprocess.size} · loaded in ${m.loadMs.toFixed(0)} ms · ${check}`;
+    ` · input ${m.card.preprocess.size}×${m.card.preprocess.size}` +
+    `${m.card.operatingPoint ? ` · referable at p(grade ≥ 2) ≥ ${m.card.operatingPoint.referableThreshold.toFixed(3)}` : ''} · loaded in ${m.loadMs.toFixed(0)} ms · ${check}`;
 }
 
 /** Grades the bundled sample with `m` and compares with the card's reference; throws on a mismatch. */
@@ -138,7 +139,7 @@ async function gradeOne(job: Job): Promise<void> {
     const t3 = performance.now();
     const quality = assessQuality(image, spec);
     // An ungradable photo gets no grade: the model's output on it is not shown as one.
-    const result = toGradeResult(row);
+    const result = toGradeResult(row, m.card.operatingPoint);
     const answer = imageAnswer(result, quality);
     // Keep only a display-sized copy of the photo: a batch of camera photos would not fit in memory.
     const k = Math.min(1, (2 * DISPLAY_SIZE) / Math.max(bitmap.width, bitmap.height));
@@ -198,13 +199,13 @@ function renderSummary(): void {
   byId('results-count').textContent = n ? `(${n})` : '';
   byId<HTMLButtonElement>('export').disabled = n === 0;
   byId<HTMLButtonElement>('clear').disabled = n === 0 && byId('results').childElementCount === 0;
-  const patients = groupPatients(state.rows.map((r) => ({ file: r.file, grade: r.grade, gradable: r.gradable })));
+  const patients = groupPatients(state.rows.map((r) => ({ file: r.file, grade: r.grade, gradable: r.gradable, referable: r.referable })));
   byId('patients-box').hidden = patients.length === 0;
   byId('patients').replaceChildren(
     ...patients.map((p) =>
       el(
         'tr',
-        { 'data-testid': 'patient', 'data-patient': p.patient, 'data-grade': p.grade ?? '' },
+        { 'data-testid': 'patient', 'data-patient': p.patient, 'data-grade': p.grade ?? '', 'data-referable': p.referable === null ? '' : String(p.referable) },
         el('th', { scope: 'row' }, p.patient),
         el('td', {}, p.eyes.map((e) => `${e.eye}: ${e.gradable ? e.grade : UNGRADABLE_TEXT}`).join(', ')),
         el('td', {}, p.grade === null ? `not graded: ${UNGRADABLE_TEXT}` : `${p.grade} · ${p.label}`),

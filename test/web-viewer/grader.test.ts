@@ -10,6 +10,7 @@ import { parseModelCard, type ModelCard, type RgbImage } from '../../shared/inde
 import { createWebGrader, type WebGrader } from '../../web-viewer/grader.js';
 import { preprocess } from '../../web-viewer/pipeline.js';
 import { compareReference } from '../../web-viewer/runtime.js';
+import { TEST_OPERATING_POINT } from '../helpers/op-model.js';
 
 const TINY = fileURLToPath(new URL('../fixtures/tiny/', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../fixtures/fundus-normal-left-cc0.jpg', import.meta.url));
@@ -88,6 +89,23 @@ describe('web-viewer grader (onnxruntime-web in Node)', () => {
   test('createWebGrader: bytes that are not ONNX → error naming the model', async () => {
     const ort = await import('onnxruntime-web');
     await assert.rejects(createWebGrader({ ort, model: new Uint8Array([1, 2, 3, 4]), card }), /model tiny: onnxruntime-web could not load it/);
+  });
+
+  test('gradeRgb with a card operating point at 0.8: fixture (grade 2, p(grade ≥ 2) ≈ 0.67) → not referable; without → referable', async () => {
+    const ort = await import('onnxruntime-web');
+    const opCard = parseModelCard({ ...card, operatingPoint: TEST_OPERATING_POINT });
+    const withOp = await createWebGrader({ ort, model: onnx, card: opCard });
+    try {
+      const image = await decode(FIXTURE);
+      const [r, plain] = [await withOp.gradeRgb(image), await grader.gradeRgb(image)];
+      assert.equal(r.grade, 2);
+      assert.ok(Math.abs(r.pReferable - r.probabilities.slice(2).reduce((a, b) => a + b, 0)) < 1e-9);
+      assert.ok(r.pReferable < TEST_OPERATING_POINT.referableThreshold);
+      assert.equal(r.referable, false, 'the threshold decides, not the grade');
+      assert.equal(plain.referable, true, 'no operating point: grade ≥ 2');
+    } finally {
+      await withOp.dispose();
+    }
   });
 
   test('compareReference: probabilities off by 0.05 → not ok, message names expected and actual', () => {

@@ -84,6 +84,16 @@ describe('web-viewer patients', () => {
     assert.equal(g[1].grade, null);
     assert.equal(g[1].gradable, false);
   });
+
+  test('groupPatients: per-eye referable flags (card operating point) → patient referable when a gradable eye is, whatever the grades', () => {
+    const g = groupPatients([
+      { file: 'd_left.jpg', grade: 1, referable: true },
+      { file: 'd_right.jpg', grade: 0, referable: false },
+      { file: 'e_left.jpg', grade: 2, referable: false },
+      { file: 'e_right.jpg', grade: 3, gradable: false, referable: true },
+    ]);
+    assert.deepEqual(g.map((p) => [p.patient, p.grade, p.referable]), [['d', 1, true], ['e', 2, false]]);
+  });
 });
 
 describe('web-viewer csv', () => {

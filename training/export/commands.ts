@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { PreprocessSpec, SplitMetrics } from '../../shared/index.js';
+import { register as registerOperatingPoint } from './operating-point.js';
 
 /** Data attribution presets for `--data-preset`. */
 export const DATA_PRESETS: Record<string, { name: string; attribution: string; licence: string }> = {
@@ -36,6 +37,10 @@ interface ExportFlags {
   triton?: string;
   tritonMaxBatch: string;
   json?: boolean;
+  operatingPoint?: string;
+  referableThreshold?: string;
+  minSensitivity?: string;
+  chosenOn?: string;
 }
 
 function readJson(path: string, flag: string): unknown {
@@ -99,6 +104,13 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     .filter(([, v]) => !v).map(([k]) => k);
   if (missing.length) throw new Error(`export needs the training data's attribution: give ${missing.join(', ')} or --data-preset (${Object.keys(DATA_PRESETS).join(', ')})`);
 
+  const { resolveOperatingPoint } = await import('./operating-point.js');
+  const operatingPoint = resolveOperatingPoint({
+    file: f.operatingPoint,
+    threshold: f.referableThreshold === undefined ? undefined : Number(f.referableThreshold),
+    minSensitivity: f.minSensitivity === undefined ? undefined : Number(f.minSensitivity),
+    chosenOn: f.chosenOn,
+  });
   const ckpt = await loadCheckpoint(checkpoint);
   const others: Awaited<ReturnType<typeof loadCheckpoint>>[] = [];
   try {
@@ -134,6 +146,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
         seed: typeof options.seed === 'number' && Number.isInteger(options.seed) ? options.seed : null,
       },
       data: data as { name: string; attribution: string; licence: string },
+      operatingPoint,
       fixtureImage: f.fixture,
       tolerance,
       referenceTolerance,
@@ -149,6 +162,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
       sha256: res.card.onnx.sha256,
       maxAbsDiff: res.verify.maxAbsDiff,
       reference: res.card.reference,
+      operatingPoint: res.card.operatingPoint ?? null,
     };
   } finally {
     for (const c of others) c.model.dispose();
@@ -157,8 +171,9 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
   }
 }
 
-/** Adds `export` to the CLI program. */
+/** Adds `export` (and `operating-point`) to the CLI program. */
 export function register(program: Command): void {
+  registerOperatingPoint(program);
   program
     .command('export')
     .description('export a trained checkpoint to ONNX + model card (verified against TF.js), optionally a Triton repository')
@@ -180,6 +195,10 @@ export function register(program: Command): void {
     .option('--reference-tolerance <x>', 'tolerance recorded in the card for the start-up reference check', '0.01')
     .option('--triton <dir>', 'also write a Triton/KServe model repository <dir>/<name>/')
     .option('--triton-max-batch <n>', 'Triton max_batch_size', '32')
+    .option('--operating-point <json>', 'referable operating point: held-out predictions [{probs:[5],grade}] (threshold chosen for --min-sensitivity at the best specificity) or a ready operating point (from the operating-point command)')
+    .option('--referable-threshold <x>', 'or: the threshold on p(grade ≥ 2) by hand, in (0, 1)')
+    .option('--min-sensitivity <x>', 'sensitivity the chosen threshold must reach', '0.87')
+    .option('--chosen-on <text>', 'what the operating-point predictions are, e.g. "5-fold cross-validation out-of-fold predictions"')
     .option('--json', 'print the result as JSON')
     .action(async (flags: ExportFlags) => {
       const r = await runExport(flags);

@@ -55,11 +55,12 @@ export function resultCard(d: CardData): ResultCard {
     ),
   );
 
+  const pRef = result.pReferable === null ? '' : `p(grade ≥ 2) ${(100 * result.pReferable).toFixed(0)}%`;
   const referable = result.referable === null
     ? el('p', { class: 'flag ungradable', 'data-testid': 'referable' }, 'Not graded: take the photo again or refer for examination')
     : result.referable
-    ? el('p', { class: 'flag referable', 'data-testid': 'referable' }, 'Referable DR: refer to an eye specialist')
-    : el('p', { class: 'flag not-referable', 'data-testid': 'referable' }, 'Not referable');
+    ? el('p', { class: 'flag referable', 'data-testid': 'referable' }, `Referable DR: refer to an eye specialist (${pRef})`)
+    : el('p', { class: 'flag not-referable', 'data-testid': 'referable' }, `Not referable (${pRef})`);
   const qualityLine = quality.gradable
     ? el('p', { class: 'quality ok', 'data-testid': 'quality' }, 'Image quality: gradable')
     : el('p', { class: 'quality bad', 'data-testid': 'quality', 'data-reason': quality.reason ?? '' }, `Image quality: not gradable. ${quality.message}`);
@@ -74,6 +75,7 @@ export function resultCard(d: CardData): ResultCard {
       'data-grade': result.grade ?? '',
       'data-label': result.label ?? '',
       'data-referable': String(result.referable),
+      'data-p-referable': result.pReferable === null ? '' : result.pReferable.toFixed(6),
       'data-gradable': String(quality.gradable),
       'data-probabilities': JSON.stringify(result.probabilities),
       'data-inference-ms': d.timing.inferenceMs.toFixed(2),

@@ -75,19 +75,21 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
       while (next < order.length) {
         const i = order[next++];
         const file = files[i];
+        let outcome: Parameters<typeof done>[1];
         try {
           const bytes = await readFile(file).catch(() => {
             throw new HttpError(400, 'file_not_found', `cannot read ${resolve(file)}`);
           });
           const r = (await gradeUploads(grader, [{ bytes }], [meta[i]], { maxPixels: config.maxPixels })).results[0];
           await sink.image({ ...r, index: i, file });
-          await done(i, r);
+          outcome = r;
         } catch (e) {
           const h = e instanceof HttpError ? e : new HttpError(500, 'internal', (e as Error).message);
           failed++;
           await sink.error({ index: i, file, error: { code: h.code, message: h.message.replace(/^image 1: /, '') } });
-          await done(i, 'error');
+          outcome = 'error';
         }
+        await done(i, outcome);
       }
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT_PER_WORKER * workerCount(config), files.length) }, lane));

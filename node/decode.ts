@@ -52,7 +52,8 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
     // Header only: no pixels decoded yet, so no limit is needed here; the size is checked below.
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
-    throw new ImageDecodeError('unsupported_format', `${source}: not a readable image (${firstLine(err)}); accepted: JPEG, PNG, TIFF, WebP`);
+    // The signature says JPEG/PNG/TIFF/WebP: an accepted type whose header is damaged (400, not 415).
+    throw new ImageDecodeError('corrupt', `${source}: the image header is damaged (${firstLine(err)})`);
   }
   const format = meta.format ?? 'unknown';
   if (!ACCEPTED_FORMATS.includes(format)) {

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
+import '../node/no-telemetry.mjs';
 import * as ort from 'onnxruntime-node';
 import { PACKAGE_ROOT, resolveServeConfig, workerCount } from './config.js';
 import { decodeImage } from './decode.js';

@@ -65,17 +65,32 @@ export function register(program: Command): void {
 
   program
     .command('predict')
-    .description('Grade fundus photos from the command line (same decode → quality → preprocess → ONNX path as /predict)')
+    .description('Grade fundus photos from the command line (same decode → quality → preprocess → ONNX path as /predict); results stream out as each photo finishes')
     .requiredOption('--model <dir>', 'model folder holding model.onnx + model.json')
-    .argument('<files...>', 'JPEG, PNG, TIFF or WebP files')
-    .option('--json', 'print the full JSON result (as /predict returns, plus file names)')
-    .option('--eye <eye>', 'left|right for each file in order, or once for all (repeatable)', collect)
-    .option('--patient <id>', 'patient id for each file in order, or once for all (repeatable)', collect)
+    .argument('[inputs...]', 'JPEG, PNG, TIFF or WebP files, folders (searched recursively) or quoted globs ("photos/**/*.jpg")')
+    .option('--files-from <list>', 'also grade the paths listed in this file, one per line (- for stdin)')
+    .option('--json', 'print one JSON document at the end (as /predict returns, plus file names); holds every result')
+    .option('--jsonl', 'print one JSON line per photo as it finishes, then one per patient')
+    .option('--csv', "print CSV with the web viewer's export columns (errors go to stderr)")
+    .option('--eye <eye>', 'left|right for each file in order, or once for all (repeatable); default: from <patient>_<left|right> file names', collect)
+    .option('--patient <id>', 'patient id for each file in order, or once for all (repeatable); default: from <patient>_<left|right> file names', collect)
     .option('--device <device>', 'cpu or cuda (falls back to cpu with a message)', 'cpu')
     .option('--fixtures <dir>', "folder holding the card's reference image (default test/fixtures)")
     .option('--max-pixels <n>', 'largest decoded image, width × height', '50000000')
-    .action(async (files: string[], o: { model: string; json?: boolean; eye?: string[]; patient?: string[]; device: string; fixtures?: string; maxPixels: string }) => {
+    .action(async (inputs: string[], o: { model: string; filesFrom?: string; json?: boolean; jsonl?: boolean; csv?: boolean; eye?: string[]; patient?: string[]; device: string; fixtures?: string; maxPixels: string }) => {
+      const formats = (['json', 'jsonl', 'csv'] as const).filter((f) => o[f]);
+      if (formats.length > 1) throw new Error(`give one of --json, --jsonl, --csv (got ${formats.map((f) => `--${f}`).join(', ')})`);
       const { runPredict } = await import('./predict-cli.js');
-      process.exitCode = await runPredict({ modelDir: o.model, files, json: !!o.json, eye: o.eye ?? [], patient: o.patient ?? [], device: o.device, fixturesDir: o.fixtures, maxPixels: o.maxPixels });
+      process.exitCode = await runPredict({
+        modelDir: o.model,
+        inputs,
+        filesFrom: o.filesFrom,
+        format: formats[0] ?? 'table',
+        eye: o.eye ?? [],
+        patient: o.patient ?? [],
+        device: o.device,
+        fixturesDir: o.fixtures,
+        maxPixels: o.maxPixels,
+      });
     });
 }

@@ -1,4 +1,6 @@
 // Worker-thread pool for onnxruntime-node: a bounded queue and micro-batching of concurrent items into one run.
+// Before any worker starts: workers read the process environment this sets.
+import '../node/no-telemetry.mjs';
 import { Worker } from 'node:worker_threads';
 import { NUM_GRADES, type PreprocessSpec, type RgbImage } from '../shared/index.js';
 import { spawnWorker } from '../node/worker-handle.js';

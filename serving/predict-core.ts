@@ -1,8 +1,9 @@
 // The one grading path shared by POST /predict and `reptile-dr predict`: bytes → decode → worker → per-image and per-patient results.
-import { patientResult, type Grade } from '../shared/index.js';
+import { imageAnswer, type Grade, type ImageOutcome } from '../shared/index.js';
 import { decodeErrorToHttp, decodeImage } from './decode.js';
 import { HttpError } from './errors.js';
 import type { ServingGrader } from './grader.js';
+import { groupingOf, PatientTally } from './patient-tally.js';
 import { ItemError, PoolBusyError, type QualityVerdict } from './pool.js';
 
 export type Eye = 'left' | 'right';
@@ -18,17 +19,18 @@ export interface ImageMeta {
   patient: string | null;
 }
 
-/** One image's result in the response. */
+/** One image's result in the response. An ungradable photo gets no grade: outcome 'ungradable', grade fields null. */
 export interface ImagePrediction {
   index: number;
   eye: Eye | null;
   patient: string | null;
-  grade: Grade;
-  label: string;
-  probabilities: number[];
-  /** p(grade ≥ 2). */
-  pReferable: number;
-  referable: boolean;
+  outcome: ImageOutcome;
+  grade: Grade | null;
+  label: string | null;
+  probabilities: number[] | null;
+  /** p(grade ≥ 2); null when ungradable. */
+  pReferable: number | null;
+  referable: boolean | null;
   quality: QualityVerdict;
   model: { name: string; version: string; sha256: string };
   timing: { decodeMs: number; queueMs: number; preprocessMs: number; inferenceMs: number; batchSize: number };
@@ -105,24 +107,13 @@ export function parseImageMeta(n: number, src: { eye: string[]; patient: string[
 
 /**
  * Patient-level results. Images sharing a `patient` id form one patient; when no image names a
- * patient but some name an eye, the request is one (unnamed) patient. Otherwise none.
+ * patient but some name an eye, the request is one (unnamed) patient. Otherwise none. Ungradable
+ * images are listed but do not count towards the grade.
  */
 export function groupPatients(results: ImagePrediction[]): PatientPrediction[] {
-  const groups = new Map<string | null, ImagePrediction[]>();
-  const named = results.some((r) => r.patient !== null);
-  const anyEye = results.some((r) => r.eye !== null);
-  for (const r of results) {
-    if (!named && !anyEye) continue;
-    if (named && r.patient === null) continue;
-    const key = named ? r.patient : null;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  return [...groups].map(([patient, rs]) => {
-    const gradable = rs.filter((r) => r.quality.gradable);
-    const base = { patient, images: rs.map((r) => r.index), ungradableImages: rs.filter((r) => !r.quality.gradable).map((r) => r.index) };
-    if (gradable.length === 0) return { ...base, grade: null, label: null, referable: null, gradable: false };
-    return { ...base, ...patientResult(gradable.map((r) => r.grade), gradable.map((r) => r.referable)), gradable: true };
-  });
+  const tally = new PatientTally(groupingOf(results));
+  for (const r of results) tally.add(r.index, r, r.grade, r.referable);
+  return tally.patients();
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
@@ -169,7 +160,7 @@ export async function gradeUploads(
       index: i,
       eye: meta[i].eye,
       patient: meta[i].patient,
-      ...result,
+      ...imageAnswer(result, q),
       quality: q,
       model,
       timing: {

@@ -1,5 +1,6 @@
 // Inference worker thread: one onnxruntime-node session (CUDA or CPU, created once); quality + preprocess + one run per batch.
 import { parentPort, workerData } from 'node:worker_threads';
+import '../node/no-telemetry.mjs';
 import * as ort from 'onnxruntime-node';
 import { NUM_GRADES } from '../shared/index.js';
 import { prepareImage } from './pipeline.js';

@@ -11,3 +11,6 @@ export * from './model-files.js';
 export * from './preprocess/apply.js';
 export * from './quality.js';
 export * from './prepare.js';
+export * from './outcome.js';
+export * from './patients.js';
+export * from './results-csv.js';

@@ -143,12 +143,13 @@ export function register(program: Command): void {
     .option('--no-rotations', 'Omniglot: do not add 90° rotations as classes')
     .option('--holdout <x>', 'fraction of each class held out for selection (default 0.1)')
     .option('--val-max <n>', 'evaluate at most n held-out images (0 = all; default 5000)')
+    .option('--restart', 'discard an earlier run in --out and start from step 0 (needed when last/checkpoint.json is gone)')
     .action(async (raw: Flags) => {
       const f = merged(raw);
       const opts = pretrainFromFlags(f);
       const name = await backend(opts.backend);
       const { pretrain } = await import('./pretrain.js');
-      const s = await pretrain({ ...opts, backend: name }, required(f, 'format', '--format'), required(f, 'data', '--data'), required(f, 'out', '--out'), progressHooks('pretrain'));
+      const s = await pretrain({ ...opts, backend: name }, required(f, 'format', '--format'), required(f, 'data', '--data'), required(f, 'out', '--out'), { ...progressHooks('pretrain'), restart: raw.restart === true });
       process.stdout.write(`${JSON.stringify({ best: s.best, steps: s.steps, stoppedEarly: s.stoppedEarly, classes: s.data.classes, wallSeconds: s.wallSeconds, backend: name })}\n`);
     });
 
@@ -158,6 +159,7 @@ export function register(program: Command): void {
     .requiredOption('--format <fmt>', 'kaggle, aptos, medmnist, folder')
     .requiredOption('--out <dir>', 'output folder (best/, last/, metrics.jsonl, summary.json); rerun to resume')
     .option('--keep-percent <p>', 'percent of each grade kept in train and validation (paper: 50, 100)')
+    .option('--restart', 'discard an earlier run in --out and start from step 0 (needed when last/checkpoint.json is gone)')
     .action(async (raw: Flags) => {
       const f = merged(raw);
       const opts = finetuneFromFlags(f);
@@ -167,7 +169,7 @@ export function register(program: Command): void {
       }
       const name = await backend(opts.backend);
       const { finetune } = await import('./finetune.js');
-      const s = await finetune(opts, required(f, 'format', '--format'), required(f, 'data', '--data'), required(f, 'out', '--out'), { ...progressHooks('finetune'), backend: name });
+      const s = await finetune(opts, required(f, 'format', '--format'), required(f, 'data', '--data'), required(f, 'out', '--out'), { ...progressHooks('finetune'), backend: name, restart: raw.restart === true });
       process.stdout.write(`${JSON.stringify({ bestStep: s.best.step, val: s.best.val, steps: s.steps, stoppedEarly: s.stoppedEarly, wallSeconds: s.wallSeconds, backend: name })}\n`);
     });
 

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SPEC, evaluatePredictions, NUM_GRADES, parseModelCard, validateSpec, type EvaluationReport, type OperatingPoint, type PreprocessSpec } from '../shared/index.js';
 import { flipHorizontal } from './augment.js';
+import { describeProblems } from './data/problems.js';
 import type { LabeledTensors } from './data/types.js';
 import { fullReport, type FullReport } from './evaluate-report.js';
 
@@ -45,6 +46,7 @@ export interface PredictOptions {
 
 async function probsOnnx(dir: string, data: LabeledTensors, batchSize: number): Promise<Float32Array> {
   const card = parseModelCard(readFileSync(join(dir, 'model.json'), 'utf8'), join(dir, 'model.json'));
+  await import('../node/no-telemetry.mjs');
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), { graphOptimizationLevel: 'all', executionMode: 'sequential' });
   const per = data.shape[0] * data.shape[1] * data.shape[2];
@@ -171,6 +173,8 @@ export async function evaluateModel(modelDir: string, format: string, path: stri
     ? await loadAllImages(format, path, spec)
     : await loadLabeledSplit(format, path, { split: opts.split, spec, seed: opts.seed ?? 0, valFraction: opts.valFraction, keepPercent: opts.keepPercent });
   if (data.n === 0) throw new Error(`${format} dataset at ${path}: split '${opts.split}' has no images`);
+  const skipped = describeProblems(`${format} data at ${path}`, data.problems ?? []);
+  if (skipped) process.stderr.write(`${skipped}\n`);
   const probs = await predictProbs(modelDir, data, opts);
   if (opts.savePredictions) {
     const { writeFileAtomic } = await import('./export/write-card.js');

@@ -8,6 +8,7 @@ import { loadCheckpoint, readCheckpointMeta } from './checkpoint.js';
 import { archPreset, type FinetuneOptions } from './config.js';
 import { balancedClassWeights, blockSource, fit, predictSource, type EvalRecord, type FitResult, type ScoreFn } from './fit.js';
 import { buildModel, transferWeights, type ModelConfig } from './models/backbone.js';
+import { describeProblems, uniqueProblems } from './data/problems.js';
 import type { LabeledTensors } from './data/types.js';
 
 /** Probability rows (n × k flat) → arrays of k, for shared/metrics. */
@@ -79,6 +80,10 @@ export interface FinetuneHooks {
   onStep?: (step: number, iters: number) => void;
   onEval?: (r: EvalRecord, best: { step: number; score: number }) => void;
   backend?: string;
+  /** Where notices go (skipped data); default stderr. */
+  log?: (line: string) => void;
+  /** Discard an earlier run in the output folder and start from step 0 (CLI --restart). */
+  restart?: boolean;
 }
 
 function gradeCounts(y: Int32Array): number[] {
@@ -116,7 +121,7 @@ export async function finetuneOnData(
       lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, seed: opts.seed, workers: opts.workers, augment,
       classWeights: opts.classWeight === 'balanced' ? balancedClassWeights(data.train.y, NUM_GRADES) : null,
       runInfo: { kind: 'finetune', options: rest, spec },
-      onStep: hooks.onStep, onEval: hooks.onEval,
+      onStep: hooks.onStep, onEval: hooks.onEval, restart: hooks.restart,
     });
   } finally {
     model.dispose();
@@ -166,6 +171,8 @@ export async function finetune(opts: FinetuneOptions, format: string, path: stri
   const load = (split: 'train' | 'val') => loadLabeledSplit(format, path, { split, spec, keepPercent: opts.keepPercent, seed: 0, valFraction: opts.valFraction });
   const train = opts.augment === 'camera' ? await cameraTrain(opts, format, path, spec) : await load('train');
   const val = await load('val');
+  const skipped = describeProblems(`${format} data at ${path}`, uniqueProblems(train.problems, val.problems));
+  if (skipped) (hooks.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(skipped);
   return finetuneOnData(opts, outDir, { train, val }, spec, hooks);
 }
 

@@ -29,10 +29,25 @@ const InferRequestSchema = z.object({
 
 type InferRequest = z.infer<typeof InferRequestSchema>;
 
-function flatten(data: unknown, out: number[]): void {
-  if (Array.isArray(data)) for (const d of data) flatten(d, out);
-  else if (typeof data === 'number' && Number.isFinite(data)) out.push(data);
-  else throw new HttpError(400, 'invalid_tensor', 'FP32 tensor data must hold finite numbers only');
+/**
+ * Appends the numbers of `data` (flat, or nested at most `maxDepth` arrays deep) to `out`, without
+ * recursion: a request nested 20,000 levels deep gets a 400, not a stack overflow.
+ */
+function flatten(data: unknown, out: number[], maxDepth: number): void {
+  const stack: Array<{ items: unknown[]; at: number }> = [];
+  const visit = (d: unknown) => {
+    if (Array.isArray(d)) {
+      if (stack.length >= maxDepth) throw new HttpError(400, 'invalid_tensor', `FP32 tensor data is nested deeper than its ${maxDepth} dimensions`);
+      stack.push({ items: d, at: 0 });
+    } else if (typeof d === 'number' && Number.isFinite(d)) out.push(d);
+    else throw new HttpError(400, 'invalid_tensor', 'FP32 tensor data must hold finite numbers only');
+  };
+  visit(data);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.at === top.items.length) stack.pop();
+    else visit(top.items[top.at++]);
+  }
 }
 
 /** Splits a request into its JSON header and optional binary section (binary tensor extension). */
@@ -120,7 +135,7 @@ export function v2Router(deps: { models: ModelRegistry; state: ServerState; vers
       for (let i = 0; i < count; i++) data[i] = binary.readFloatLE(i * 4);
     } else {
       const flat: number[] = [];
-      flatten(input.data, flat);
+      flatten(input.data, flat, s.length);
       if (flat.length !== count) throw new HttpError(400, 'invalid_tensor', `input data has ${flat.length} values, shape needs ${count}`);
       data = Float32Array.from(flat);
     }

@@ -1,4 +1,5 @@
 // exportModel, the export command, Triton config and the committed tiny fixture: files, card, reference, onnx.checker.
+import '../../node/no-telemetry.mjs';
 import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
 import assert from 'node:assert/strict';

@@ -1,4 +1,5 @@
 // Viewer grader (onnxruntime-web in Node) vs onnxruntime-node on the same decoded bytes; reference comparison.
+import '../../node/no-telemetry.mjs';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';

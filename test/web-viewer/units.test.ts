@@ -1,9 +1,9 @@
 // Viewer's pure parts: occlusion heat map, patient grouping from file names, CSV export.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CSV_COLUMNS, csvField, toCsv, type CsvRow } from '../../web-viewer/csv.js';
+import { CSV_COLUMNS, csvField, toCsv, type CsvRow } from '../../shared/results-csv.js';
 import { heatmapRgba, occlusionMap, patchStarts } from '../../web-viewer/heatmap.js';
-import { groupPatients, parseEyeName } from '../../web-viewer/ui/patients.js';
+import { groupPatients, parseEyeName } from '../../shared/patients.js';
 
 describe('web-viewer heatmap', () => {
   test('patchStarts: size 28, patch 4, stride 2 → 13 starts, last flush with the edge', () => {

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { validateSpec, type PreprocessSpec, type RgbImage } from '../../shared/index.js';
 import { openDataset } from './dataset.js';
+import { describeProblems } from './problems.js';
 import type { DataRecord, SplitName } from './dataset-index.js';
 import { medmnistPixels, readMedmnist } from './formats/medmnist.js';
 import { decodeRgb, PIPELINE_VERSION, preprocessRgb } from './pipeline.js';
@@ -44,7 +45,8 @@ const GRADED = ['kaggle', 'aptos', 'medmnist', 'folder'];
  * MedMNIST's 28×28 RGB arrays go through the same preprocess as decoded image files.
  * The result is cached under `cacheDir` keyed by the bytes of every source file, the spec and the
  * split options, so a second call decodes nothing. Images that fail to decode are skipped and listed
- * in `problems` (with the index's own problems).
+ * in `problems` (with the index's own problems). Throws, quoting the first problems, when no image of
+ * the split is usable (every row bad, every image undecodable).
  */
 export async function loadLabeledSplit(format: string, path: string, opts: LabeledSplitOptions): Promise<LabeledTensors> {
   if (!GRADED.includes(format)) throw new Error(`loadLabeledSplit: format ${JSON.stringify(format)} is not graded (use one of ${GRADED.join(', ')}; few-shot formats load with loadFewShotPool)`);
@@ -76,6 +78,7 @@ export async function loadLabeledSplit(format: string, path: string, opts: Label
       stats.cacheFile = `${cacheDir}/${key}.bin`;
       const m = hit.meta as { ids: string[]; patients: string[]; problems: DataProblem[] };
       const y = hit.arrays.y as Int32Array;
+      if (y.length === 0) throw nothingUsable(format, path, opts.split, records.length, m.problems);
       return { x: hit.arrays.x as Float32Array, y, n: y.length, shape: [size, size, 3], ids: m.ids, patients: m.patients, problems: m.problems };
     }
   }
@@ -113,6 +116,7 @@ export async function loadLabeledSplit(format: string, path: string, opts: Label
   const y = Int32Array.from(keep, (i) => records[i].label);
   const ids = keep.map((i) => records[i].id);
   const patients = keep.map((i) => records[i].patient);
+  if (keep.length === 0) throw nothingUsable(format, path, opts.split, records.length, problems);
   if (cacheDir) {
     await writeCache(cacheDir, key, { meta: { ids, patients, problems }, arrays: { x: xOut, y } });
     stats.cacheFile = `${cacheDir}/${key}.bin`;
@@ -145,6 +149,11 @@ export async function loadRawSplit(
   }
   const keep = records.map((_, i) => i).filter((i) => images[i]);
   return { images: keep.map((i) => images[i]!), y: Int32Array.from(keep, (i) => records[i].label), ids: keep.map((i) => records[i].id) };
+}
+
+function nothingUsable(format: string, path: string, split: string, listed: number, problems: DataProblem[]): Error {
+  const why = describeProblems('', problems).replace(/^: /, '');
+  return new Error(`${format} data at ${path}: no usable image in split '${split}' (${listed} listed, none decoded)${why ? `; ${why}` : ''}`);
 }
 
 /** Runs `fn` over records with at most `limit` in flight. */

@@ -60,6 +60,7 @@ export function register(program: Command): void {
     .option('--val-split <name>', 'split of held-out classes for validation: val or test', 'val')
     .option('--task-workers <n>', 'threads the tasks of a meta-iteration are spread over; n > 1 gives each its own inner-Adam state (a variant: see training/reptile/parallel.ts) (default 1)')
     .addOption(new Option('--workers <n>', 'deprecated name of --task-workers').hideHelp())
+    .option('--restart', 'discard an earlier run in --out and start from iteration 0 (needed when last/checkpoint.json is gone)')
     .action(async (f: Record<string, unknown>) => {
       renamedWorkers(f, 'taskWorkers', '--task-workers');
       const format = fewShotFormat(f.format);
@@ -80,9 +81,12 @@ export function register(program: Command): void {
       const t0 = Date.now();
       const train = await loadFewShotPool(format, String(f.data), { split: 'train', size, channels, rotations: cfg.rotations });
       const val = evalTasks > 0 ? await loadFewShotPool(format, String(f.data), { split: valSplit, size, channels, rotations: false }) : undefined;
+      const { describeProblems, uniqueProblems } = await import('../data/problems.js');
+      const skipped = describeProblems(`${format} data at ${String(f.data)}`, uniqueProblems(train.problems, val?.problems));
+      if (skipped) process.stderr.write(`${skipped}\n`);
       process.stderr.write(`data: ${train.classes.length} training classes${val ? `, ${val.classes.length} ${valSplit} classes` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
       const { metaTrain } = await import('./train.js');
-      const res = await metaTrain({ cfg, train, val, outDir: String(f.out), seed: runSeed, evalEvery, evalTasks, checkpointEvery, stopAfter, workers });
+      const res = await metaTrain({ cfg, train, val, outDir: String(f.out), seed: runSeed, evalEvery, evalTasks, checkpointEvery, stopAfter, workers, restart: f.restart === true });
       process.stdout.write(`${JSON.stringify(res)}\n`);
     });
 

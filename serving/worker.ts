@@ -1,7 +1,7 @@
 // Inference worker thread: one onnxruntime-node session (CUDA or CPU, created once); quality + preprocess + one run per batch.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
-import { assessQuality, preprocess } from './pipeline.js';
+import { assessQuality, locateFov, preprocess } from './pipeline.js';
 import type { PoolItem, QualityVerdict, WorkerInit, WorkerReply, WorkerRequest } from './pool.js';
 
 const init = workerData as WorkerInit;
@@ -53,8 +53,9 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       try {
         if (item.kind === 'rgb') {
-          quality[i] = assessQuality(item.image, init.spec);
-          input.set(preprocess(item.image, init.spec), ok.length * per);
+          const fov = locateFov(item.image, init.spec);
+          quality[i] = assessQuality(item.image, init.spec, fov);
+          input.set(preprocess(item.image, init.spec, fov), ok.length * per);
         } else {
           if (item.data.length !== per) throw new Error(`tensor has ${item.data.length} values, expected ${per}`);
           input.set(item.data, ok.length * per);

@@ -1,6 +1,6 @@
 // Image-quality verdict for a fundus photo: field of view found, exposure, sharpness, size → gradable or why not.
 import type { RgbImage } from './grader.js';
-import { findFovCircle } from './preprocess/fov.js';
+import { findFovCircle, type FovCircle } from './preprocess/fov.js';
 import { cropResize } from './preprocess/resize.js';
 import { DEFAULT_SPEC, type PreprocessSpec } from './preprocess/spec.js';
 
@@ -55,8 +55,9 @@ const SHARP_SIZE = 256;
  * photo, uniform, noise ('no_field_of_view'); a disc smaller than the model input ('too_small'); mean
  * brightness inside the disc ('too_dark'); washed-out share ('too_bright'); vessel-scale sharpness
  * ('too_blurred', only for discs ≥ 256 px across). Uses `spec.fov.threshold` and `spec.size`.
+ * `located`: the disc locateFov(image, spec) already found (shared with preprocessing: one search).
  */
-export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SPEC): QualityVerdict {
+export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SPEC, located?: FovCircle): QualityVerdict {
   const { width: W, height: H } = image;
   const measures: QualityMeasures = {
     width: W,
@@ -73,7 +74,7 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
   if (Math.min(W, H) < spec.size) {
     return verdict('too_small', `The image is ${W}×${H} pixels; the model needs at least ${spec.size}×${spec.size}.`);
   }
-  const fov = findFovCircle(image, { threshold: spec.fov.threshold });
+  const fov = located ?? findFovCircle(image, { threshold: spec.fov.threshold });
   if (!fov.found) {
     const whole = regionStats(cropResize(image, { x: 0, y: 0, width: W, height: H }, 64, 64), 64, 2);
     measures.meanBrightness = whole.meanMax;

@@ -1,13 +1,21 @@
 // Image bytes → RgbImage for serving (training/data/decode.ts), and its error codes → HTTP errors.
 import type { RgbImage } from '../shared/index.js';
-import { decodeImage as decodeWithSharp, ImageDecodeError } from '../training/data/decode.js';
+import { decodeImage as decodeWithSharp, ImageDecodeError, probeImage as probeWithSharp, type ImageHeader } from '../training/data/decode.js';
 import { HttpError } from './errors.js';
 
 export { ImageDecodeError };
 
-/** Decodes JPEG/PNG/TIFF/WebP to 8-bit RGB with training/data/decode.ts (magic bytes checked first, EXIF, pixel limit). */
-export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string }): Promise<RgbImage> {
-  return decodeWithSharp(bytes, { maxPixels: opts.maxPixels, source: opts.source ?? 'image' });
+/**
+ * Decodes JPEG/PNG/TIFF/WebP to 8-bit RGB with training/data/decode.ts (magic bytes checked first, EXIF,
+ * pixel limit); `strict` also refuses what the decoder only warns about (corrupt JPEG data).
+ */
+export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string; strict?: boolean }): Promise<RgbImage> {
+  return decodeWithSharp(bytes, { maxPixels: opts.maxPixels, source: opts.source ?? 'image', strict: opts.strict });
+}
+
+/** Format and size from the header alone (same refusals as decodeImage for format, emptiness and pixel limit). */
+export async function probeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string }): Promise<ImageHeader> {
+  return probeWithSharp(bytes, { maxPixels: opts.maxPixels, source: opts.source ?? 'image' });
 }
 
 /** Maps a decode failure to 415 (format), 413 (pixels) or 400 (corrupt/empty); other errors pass through. */

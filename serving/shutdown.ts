@@ -30,14 +30,20 @@ export interface ConnectionDrainer {
   open(): number;
 }
 
-/** How long the listener stays open after drain() starts, so connections the kernel already accepted (its backlog) are taken in and answered. */
-const ACCEPT_SWEEP_MS = 50;
+/**
+ * After drain() starts the listener stays open until no connection has come for ACCEPT_QUIET_MS (at most
+ * ACCEPT_SWEEP_MAX_MS): connections a client already sees as made may reach the accept queue late on a
+ * loaded machine (seen: 16 connects, the last accepted 100 ms after the signal); closing the listener
+ * would reset them.
+ */
+const ACCEPT_QUIET_MS = 200;
+const ACCEPT_SWEEP_MAX_MS = 1_000;
 const CHECK_MS = 25;
 
 /**
  * Attach before the app's 'request' listener. Node's own server.close() also closes every idle
  * connection at once, including ones a client has just opened and is writing its request to: those
- * clients see a reset. Here: the listener closes (after one short sweep of the accept backlog);
+ * clients see a reset. Here: the listener closes once connections stop arriving (see ACCEPT_QUIET_MS);
  * answers during the drain carry `Connection: close`; a connection that has not sent a request yet
  * gets until its headers deadline; a kept-alive idle one is closed after `idleGraceMs`; requests in
  * progress, bodies still arriving included (they have their own deadline), are answered first.
@@ -45,8 +51,10 @@ const CHECK_MS = 25;
 export function attachDrainer(server: Server): ConnectionDrainer {
   const conns = new Map<Socket, Conn>();
   let draining = false;
+  let lastConnection = 0;
   server.on('connection', (socket: Socket) => {
-    conns.set(socket, { active: 0, served: 0, since: Date.now() });
+    lastConnection = Date.now();
+    conns.set(socket, { active: 0, served: 0, since: lastConnection });
     socket.once('close', () => conns.delete(socket));
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -78,16 +86,24 @@ export function attachDrainer(server: Server): ConnectionDrainer {
           opts.onForce?.(conns.size);
           for (const socket of conns.keys()) socket.destroy();
         }, opts.timeoutMs);
-        setTimeout(() => {
-          // net.Server's close: stop listening without http.Server's "close every idle connection now";
-          // its callback runs once the last connection has closed.
+        // net.Server's close: stop listening without http.Server's "close every idle connection now";
+        // its callback runs once the last connection has closed. From setImmediate, so that at least one
+        // poll phase (which accepts what the kernel holds) runs after the sweep's last check.
+        const closeListener = () =>
           NetServer.prototype.close.call(server, () => {
             clearInterval(check);
             clearTimeout(force);
             server.close(); // http.Server's part: stops its headers/request-timeout checker
             resolve();
           });
-        }, ACCEPT_SWEEP_MS);
+        const started = Date.now();
+        const sweep = setInterval(() => {
+          const now = Date.now();
+          if (now - Math.max(started, lastConnection) >= ACCEPT_QUIET_MS || now - started >= ACCEPT_SWEEP_MAX_MS) {
+            clearInterval(sweep);
+            setImmediate(closeListener);
+          }
+        }, CHECK_MS);
       });
     },
   };

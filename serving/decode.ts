@@ -7,10 +7,17 @@ export { ImageDecodeError };
 
 /**
  * Decodes JPEG/PNG/TIFF/WebP to 8-bit RGB with training/data/decode.ts (magic bytes checked first, EXIF,
- * pixel limit); `strict` also refuses what the decoder only warns about (corrupt JPEG data).
+ * pixel limit); `strict` also refuses what the decoder only warns about (corrupt JPEG data). The pixels
+ * are in a transferable ArrayBuffer of their own.
  */
 export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string; strict?: boolean }): Promise<RgbImage> {
-  return decodeWithSharp(bytes, { maxPixels: opts.maxPixels, source: opts.source ?? 'image', strict: opts.strict });
+  const image = await decodeWithSharp(bytes, { maxPixels: opts.maxPixels, source: opts.source ?? 'image', strict: opts.strict });
+  // sharp's output lives in memory Node cannot detach: postMessage would clone it (seen: a copy in the
+  // worker while the original waits for GC here, ~3× the decoded size at peak). One copy into an
+  // ArrayBuffer of our own is moved to the inference worker instead; sharp's goes with the next GC.
+  const own = new Uint8Array(image.data.length);
+  own.set(image.data);
+  return { ...image, data: own };
 }
 
 /** Format and size from the header alone (same refusals as decodeImage for format, emptiness and pixel limit). */

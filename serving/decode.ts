@@ -3,15 +3,15 @@ import type { RgbImage } from '../shared/index.js';
 import { decodeImage as decodeWithSharp, ImageDecodeError, probeImage as probeWithSharp, type ImageHeader } from '../training/data/decode.js';
 import { HttpError } from './errors.js';
 
-export { ImageDecodeError };
+export { ImageDecodeError, type ImageHeader };
 
 /**
  * Decodes JPEG/PNG/TIFF/WebP to 8-bit RGB with training/data/decode.ts (magic bytes checked first, EXIF,
  * pixel limit); `strict` also refuses what the decoder only warns about (corrupt JPEG data). The pixels
  * are in a transferable ArrayBuffer of their own.
  */
-export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string; strict?: boolean }): Promise<RgbImage> {
-  const image = await decodeWithSharp(bytes, { maxPixels: opts.maxPixels, source: opts.source ?? 'image', strict: opts.strict });
+export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string; strict?: boolean; header?: ImageHeader }): Promise<RgbImage> {
+  const image = await decodeWithSharp(bytes, { maxPixels: opts.maxPixels, source: opts.source ?? 'image', strict: opts.strict, header: opts.header });
   // sharp's output lives in memory Node cannot detach: postMessage would clone it (seen: a copy in the
   // worker while the original waits for GC here, ~3× the decoded size at peak). One copy into an
   // ArrayBuffer of our own is moved to the inference worker instead; sharp's goes with the next GC.

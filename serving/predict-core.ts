@@ -2,7 +2,7 @@
 import { patientResult, type Grade } from '../shared/index.js';
 import type { RgbImage } from '../shared/index.js';
 import { BudgetError, type ByteBudget } from './budget.js';
-import { decodeErrorToHttp, decodeImage, probeImage } from './decode.js';
+import { decodeErrorToHttp, decodeImage, probeImage, type ImageHeader } from './decode.js';
 import { HttpError } from './errors.js';
 import type { ServingGrader } from './grader.js';
 import { ItemError, PoolBusyError, type QualityVerdict } from './pool.js';
@@ -158,14 +158,15 @@ export async function gradeUploads(
     return decodeErrorToHttp(e, `image ${i + 1}`);
   };
   // Headers first: refuse what cannot be decoded or is over budget before decoding anything.
-  const sizes: number[] = [];
+  const headers: ImageHeader[] = [];
   for (const [i, u] of uploads.entries()) {
     try {
-      sizes.push(decodedBytes(await probeImage(u.bytes, { maxPixels: opts.maxPixels, source: `image ${i + 1}` })));
+      headers.push(await probeImage(u.bytes, { maxPixels: opts.maxPixels, source: `image ${i + 1}` }));
     } catch (e) {
       throw rejected(e, i);
     }
   }
+  const sizes = headers.map(decodedBytes);
   const budget = opts.budget;
   const total = sizes.reduce((a, b) => a + b, 0);
   if (budget && total > budget.perRequestBytes) {
@@ -189,7 +190,7 @@ export async function gradeUploads(
       const t0 = performance.now();
       let image: RgbImage;
       try {
-        image = await decodeImage(u.bytes, { maxPixels: opts.maxPixels, source: `image ${i + 1}`, strict: true });
+        image = await decodeImage(u.bytes, { maxPixels: opts.maxPixels, source: `image ${i + 1}`, strict: true, header: headers[i] });
       } catch (e) {
         release();
         throw rejected(e, i);

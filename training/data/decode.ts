@@ -27,6 +27,8 @@ export interface DecodeOptions {
    * codes, premature end of data): sharp `failOn: 'warning'`. Default false: only truncation fails.
    */
   strict?: boolean;
+  /** What {@link probeImage} already read from these bytes: its checks are not repeated. */
+  header?: ImageHeader;
 }
 
 /** What {@link probeImage} reads from the header, before any pixel is decoded. */
@@ -86,7 +88,7 @@ export async function probeImage(bytes: Uint8Array, opts: DecodeOptions = {}): P
 export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<RgbImage> {
   const source = opts.source ?? 'image';
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const { format } = await probeImage(bytes, opts);
+  const { format } = opts.header ?? (await probeImage(bytes, opts));
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: opts.strict ? 'warning' : 'truncated', pages: 1 })
       .rotate()

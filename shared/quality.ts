@@ -104,7 +104,7 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
   }
   const side = Math.max(1, Math.round(2 * radius));
   const box = { x: Math.round(fov.cx - side / 2), y: Math.round(fov.cy - side / 2), width: side, height: side };
-  const q = cropResize(image, box, SHARP_SIZE, SHARP_SIZE);
+  const q = cropResize(image, box, SHARP_SIZE, SHARP_SIZE, { within: 0.9 }); // only the disc is read below
   const disc = regionStats(q, SHARP_SIZE, 0.9);
   measures.meanBrightness = disc.meanMax;
   measures.washedOutFraction = disc.white;

@@ -22,6 +22,20 @@ export interface DecodeOptions {
   maxPixels?: number;
   /** What to call the image in error messages (a file path, "upload 2"). Default "image". */
   source?: string;
+  /**
+   * Refuse as 'corrupt' what the decoder only warns about (libjpeg "Corrupt JPEG data", bad Huffman
+   * codes, premature end of data): sharp `failOn: 'warning'`. Default false: only truncation fails.
+   */
+  strict?: boolean;
+  /** What {@link probeImage} already read from these bytes: its checks are not repeated. */
+  header?: ImageHeader;
+}
+
+/** What {@link probeImage} reads from the header, before any pixel is decoded. */
+export interface ImageHeader {
+  format: string;
+  width: number;
+  height: number;
 }
 
 /** 50 megapixels: above any fundus camera (a 24 MP DSLR frame is 6000×4000). */
@@ -31,14 +45,11 @@ export const DEFAULT_MAX_PIXELS = 50_000_000;
 export const ACCEPTED_FORMATS: readonly string[] = Object.freeze(['jpeg', 'png', 'tiff', 'webp']);
 
 /**
- * Decodes JPEG, PNG, TIFF or WebP bytes to 8-bit sRGB RGB (channels 3), row-major:
- * EXIF orientation applied; CMYK, 16-bit, grayscale and palette images converted; alpha flattened
- * onto black (the fundus surround). Only the first page/frame of multi-page inputs is read.
- * Throws {@link ImageDecodeError}: 'empty' (no bytes), 'unsupported_format' (not one of
- * {@link ACCEPTED_FORMATS}, or not an image), 'too_large' (more than `maxPixels`), 'corrupt'
- * (truncated or damaged data).
+ * Checks the signature and header of image bytes without decoding pixels: the same refusals as
+ * {@link decodeImage} for empty, unsupported and over-limit images. Lets a caller budget the decoded
+ * size (width × height × 3 bytes) before decoding.
  */
-export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<RgbImage> {
+export async function probeImage(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<ImageHeader> {
   const source = opts.source ?? 'image';
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(Number.isInteger(maxPixels) && maxPixels > 0)) throw new Error(`maxPixels must be a positive integer, got ${maxPixels}`);
@@ -64,8 +75,23 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
   if (w * h > maxPixels) {
     throw new ImageDecodeError('too_large', `${source}: ${w}×${h} = ${w * h} pixels exceeds the limit of ${maxPixels}`);
   }
+  return { format, width: w, height: h };
+}
+
+/**
+ * Decodes JPEG, PNG, TIFF or WebP bytes to 8-bit sRGB RGB (channels 3), row-major:
+ * EXIF orientation applied; CMYK, 16-bit, grayscale and palette images converted; alpha flattened
+ * onto black (the fundus surround). Only the first page/frame of multi-page inputs is read.
+ * Throws {@link ImageDecodeError}: 'empty' (no bytes), 'unsupported_format' (not one of
+ * {@link ACCEPTED_FORMATS}, or not an image), 'too_large' (more than `maxPixels`), 'corrupt'
+ * (truncated or damaged data).
+ */
+export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<RgbImage> {
+  const source = opts.source ?? 'image';
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const { format } = opts.header ?? (await probeImage(bytes, opts));
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1 })
+    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: opts.strict ? 'warning' : 'truncated', pages: 1 })
       .rotate()
       .flatten({ background: { r: 0, g: 0, b: 0 } })
       .toColourspace('srgb')

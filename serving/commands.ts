@@ -31,7 +31,13 @@ export function register(program: Command): void {
     .option('--static <dir>', 'web viewer folder served at / (default web-viewer/dist) [REPTILE_DR_STATIC_DIR]')
     .option('--fixtures <dir>', "folder holding each card's reference image (default test/fixtures) [REPTILE_DR_FIXTURES]")
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info) [REPTILE_DR_LOG_LEVEL]')
-    .option('--shutdown-timeout-ms <ms>', 'how long SIGTERM waits for in-flight requests (default 10000) [REPTILE_DR_SHUTDOWN_TIMEOUT_MS]')
+    .option('--shutdown-timeout-ms <ms>', 'how long SIGTERM waits for connected requests, uploads included (default 40000) [REPTILE_DR_SHUTDOWN_TIMEOUT_MS]')
+    .option('--headers-timeout-ms <ms>', 'time a client may take to send its request headers (default 20000) [REPTILE_DR_HEADERS_TIMEOUT_MS]')
+    .option('--body-timeout-ms <ms>', 'time an upload may take after its headers; then 408 (default 30000) [REPTILE_DR_BODY_TIMEOUT_MS]')
+    .option('--max-upload-bytes <n>', 'request bodies held at once, all requests (default 256 MiB) [REPTILE_DR_MAX_UPLOAD_BYTES]')
+    .option('--max-decoded-bytes <n>', 'decoded pixels (w×h×3) held at once, all requests (default 512 MiB) [REPTILE_DR_MAX_DECODED_BYTES]')
+    .option('--max-request-decoded-bytes <n>', 'decoded pixels of one request; more → 413 (default 256 MiB) [REPTILE_DR_MAX_REQUEST_DECODED_BYTES]')
+    .option('--decode-wait-ms <ms>', 'how long an image waits for decode room before 503 (default 5000) [REPTILE_DR_DECODE_WAIT_MS]')
     .action(async (o: Record<string, unknown>) => {
       renamedWorkers(o, 'inferenceWorkers', '--inference-workers');
       const { resolveServeConfig } = await import('./config.js');
@@ -58,6 +64,12 @@ export function register(program: Command): void {
         fixturesDir: o.fixtures,
         logLevel: o.logLevel,
         shutdownTimeoutMs: o.shutdownTimeoutMs,
+        headersTimeoutMs: o.headersTimeoutMs,
+        bodyTimeoutMs: o.bodyTimeoutMs,
+        maxUploadBytes: o.maxUploadBytes,
+        maxDecodedBytes: o.maxDecodedBytes,
+        maxRequestDecodedBytes: o.maxRequestDecodedBytes,
+        decodeWaitMs: o.decodeWaitMs,
       });
       const { startServer } = await import('./server.js');
       await startServer(config, { handleSignals: true });

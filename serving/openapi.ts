@@ -4,13 +4,14 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
 const err = (description: string) => json(ref('Error'), description);
 const ERRORS = {
-  400: err('Bad request: no image, malformed upload, corrupt image, invalid field'),
+  400: err('Bad request: no image, malformed upload, corrupt image (decoder warnings included), invalid field'),
   401: err('Missing or wrong API key (when keys are configured)'),
   404: err('Unknown route or model'),
-  413: err('File, image (pixels) or request too large, or too many files'),
+  408: err('The request body did not arrive within the body deadline (--body-timeout-ms); the connection is closed'),
+  413: err('File, image (pixels) or request too large, too many files, or images decoding to more than one request may hold (--max-request-decoded-bytes)'),
   415: err('Not a JPEG, PNG, TIFF or WebP image'),
   429: err('Rate limit exceeded (see Retry-After)'),
-  503: err('Queue full or shutting down (see Retry-After)'),
+  503: err('Queue full, uploads or decoded images over the server budget, or shutting down (see Retry-After)'),
 };
 
 /** Builds the document for this server's limits. `auth` adds the bearer scheme to protected routes. */
@@ -51,7 +52,7 @@ export function buildOpenApi(opts: { version: string; maxFiles: number; maxFileB
         Quality: {
           type: 'object',
           required: ['gradable'],
-          properties: { gradable: { type: 'boolean' }, reason: { type: ['string', 'null'], description: 'Why not gradable, e.g. no field of view, too dark, too blurred' } },
+          properties: { gradable: { type: 'boolean' }, reason: { type: ['string', 'null'], description: 'Why not gradable: no_field_of_view, too_dark, too_bright, too_blurred, too_small, damaged (a corrupt-file seam across the disc)' } },
           additionalProperties: true,
         },
         ImageResult: {

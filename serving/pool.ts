@@ -146,7 +146,9 @@ export async function createPool(options: PoolOptions): Promise<InferencePool> {
   };
 
   const dispatch = (slot: Slot) => {
-    const batch = pending.splice(0, maxBatch);
+    // A worker preprocesses its batch's images one after another before the run: a fair share of what
+    // is waiting (not all of it) leaves work for the other workers, so every core stays busy.
+    const batch = pending.splice(0, Math.min(maxBatch, Math.ceil(pending.length / slots.length)));
     if (batch.length === 0) return;
     slot.busy = batch;
     slot.batchId = nextId++;

@@ -48,14 +48,14 @@ export function cropForFov(image: RgbImage, fov: FovCircle, spec: PreprocessSpec
  * Applies the spec (steps documented on PreprocessSpecSchema in spec.ts) and reports the crop and disc.
  * Pure and deterministic: the same bytes give the same floats in Node and the browser (the numeric path
  * uses only + − × ÷, sqrt, floor and round, which IEEE 754 fixes exactly; no Math.exp/cos/atan2/hypot).
- * `located`: the disc from {@link locateFov} on this image and spec, when the caller already searched
- * (the quality check does), so the search runs once per image.
+ * `located`: the disc {@link locateFov} already found for this image and spec (the quality check and
+ * preprocessing then share one search); it is used only with `fov.mode: 'bbox'`.
  */
 export function preprocessDetailed(image: RgbImage, spec: PreprocessSpec, located?: FovCircle): PreprocessResult {
   checkImage(image);
   const fov: FovCircle =
     spec.fov.mode === 'bbox'
-      ? located ?? findFovCircle(image, { threshold: spec.fov.threshold })
+      ? (located ?? findFovCircle(image, { threshold: spec.fov.threshold }))
       : { found: false, cx: image.width / 2, cy: image.height / 2, radius: Math.min(image.width, image.height) / 2, threshold: spec.fov.threshold };
   const crop = cropForFov(image, fov, spec);
   const { size } = spec;
@@ -72,9 +72,9 @@ export function preprocessDetailed(image: RgbImage, spec: PreprocessSpec, locate
   return { data, crop, fov: { found: fov.found, cx: fov.cx, cy: fov.cy, radius: fov.radius } };
 }
 
-/** RGB(A) image → size·size·3 float32 NHWC model input per `spec`. */
-export function preprocess(image: RgbImage, spec: PreprocessSpec): Float32Array {
-  return preprocessDetailed(image, spec).data;
+/** RGB(A) image → size·size·3 float32 NHWC model input per `spec` (`located`: see {@link preprocessDetailed}). */
+export function preprocess(image: RgbImage, spec: PreprocessSpec, located?: FovCircle): Float32Array {
+  return preprocessDetailed(image, spec, located).data;
 }
 
 function checkImage(image: RgbImage): void {

@@ -49,7 +49,7 @@ async function recipeOf(f: Flags): Promise<ClinicRecipe> {
 async function run(f: Flags): Promise<void> {
   const log = (m: string) => process.stderr.write(`${m}\n`);
   const recipe = await recipeOf(f);
-  const { initBackend, checkBackendChoice } = await import('../backend.js');
+  const { initBackend, checkBackendChoice } = await import('../../tfjs-wasm/backend.js');
   const tf = (await initBackend(checkBackendChoice(typeof f.backend === 'string' ? f.backend : 'wasm'))).tf;
   const { runClinicCv, trainFinalHead, cvSplitMetrics, CLINIC_DATA, MOBILENET_PROVENANCE } = await import('./recipe.js');
   const t0 = Date.now();

@@ -62,7 +62,7 @@ export function tfPads(padding: string, inHW: [number, number], kernel: [number,
 }
 
 /** Output height and width of a conv/pool: 'same' → ceil(in/stride); 'valid' → ⌊(in − effectiveKernel)/stride⌋ + 1. */
-function outSize(pad: 'same' | 'valid', inHW: [number, number], kernel: [number, number], strides: [number, number], dilation: [number, number] = [1, 1]): [number, number] {
+export function outSize(pad: 'same' | 'valid', inHW: [number, number], kernel: [number, number], strides: [number, number], dilation: [number, number] = [1, 1]): [number, number] {
   const one = (d: number) => pad === 'same'
     ? Math.ceil(inHW[d] / strides[d])
     : Math.floor((inHW[d] - ((kernel[d] - 1) * dilation[d] + 1)) / strides[d]) + 1;

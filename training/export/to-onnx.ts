@@ -1,8 +1,9 @@
-// TF.js LayersModel (a single chain of supported layers) → ONNX bytes: NHWC input, outputs logits and probs.
+// TF.js LayersModel (sequential or functional, of supported layers) → ONNX bytes: NHWC input, outputs logits and probs.
 import type * as tf from '@tensorflow/tfjs';
 import * as tfRef from '@tensorflow/tfjs';
 import { GraphBuilder, ONNX_OPSET, type Dim } from './onnx-graph.js';
-import { convertLayer, SUPPORTED_LAYERS, type FlowValue } from './layer-ops.js';
+import type { FlowValue } from './layer-ops.js';
+import { checkLayers, emitGraph } from './graph-ops.js';
 
 /** Names used in every exported graph unless overridden. */
 export const DEFAULT_IO_NAMES = Object.freeze({ input: 'input', logits: 'logits', probs: 'probs' });
@@ -41,54 +42,6 @@ function shapeOf(t: tf.SymbolicTensor): number[] {
   return s as number[];
 }
 
-/** Checks the model is one chain input → layer → … → output (no branches, no shared layers). */
-function chainOf(model: tf.LayersModel): tf.layers.Layer[] {
-  if (model.inputs.length !== 1) throw new Error(`model has ${model.inputs.length} inputs; export needs exactly 1`);
-  if (model.outputs.length !== 1) throw new Error(`model has ${model.outputs.length} outputs; export needs exactly 1`);
-  const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
-  let prev: tf.layers.Layer | null = model.inputs[0].sourceLayer as tf.layers.Layer;
-  for (const layer of layers) {
-    const nodes = layer.inboundNodes;
-    if (nodes.length !== 1) throw new Error(`cannot export layer "${layer.name}" (${layer.getClassName()}): it is used ${nodes.length} times; export needs a single chain`);
-    const from = nodes[0].inboundLayers;
-    if (from.length !== 1 || from[0] !== prev) {
-      throw new Error(`cannot export layer "${layer.name}" (${layer.getClassName()}): its inputs [${from.map((l) => l.name).join(', ')}] are not the previous layer "${prev?.name}"; export needs a single chain`);
-    }
-    prev = layer;
-  }
-  if (layers.length === 0) throw new Error('model has no layers to export');
-  if (model.outputs[0].sourceLayer !== prev) throw new Error(`model output is not the last layer "${prev?.name}"`);
-  return layers;
-}
-
-/** The model's layers as one chain of supported layers; throws naming the first it cannot export. */
-function supportedChain(model: tf.LayersModel): tf.layers.Layer[] {
-  const layers = chainOf(model);
-  for (const layer of layers) {
-    const cls = layer.getClassName();
-    if (!(SUPPORTED_LAYERS as readonly string[]).includes(cls)) {
-      throw new Error(`cannot export layer "${layer.name}" (${cls}): layer class ${cls} is not supported; supported: ${SUPPORTED_LAYERS.join(', ')}`);
-    }
-  }
-  return layers;
-}
-
-/** Emits `layers` on value `x`, checking each output shape against TF.js; returns the last value and a summary line per layer. */
-function emitChain(b: GraphBuilder, layers: tf.layers.Layer[], x: FlowValue, prefix = ''): { value: FlowValue; summary: string[] } {
-  const summary: string[] = [];
-  for (const layer of layers) {
-    const y = convertLayer(b, layer, x);
-    const expected = (layer.outputShape as number[]).slice(1);
-    if (expected.join(',') !== y.shape.join(',')) {
-      throw new Error(`cannot export layer "${layer.name}" (${layer.getClassName()}): exporter computed shape [N,${y.shape.join(',')}], TF.js says [N,${expected.join(',')}]`);
-    }
-    summary.push(`${prefix}${layer.name} ${layer.getClassName()} [N,${y.shape.join(',')}]`);
-    // preSoftmax survives only identity layers (Dropout, linear) after a softmax.
-    x = y;
-  }
-  return { value: x, summary };
-}
-
 /** Appends Transpose NCHW→NHWC when `v` is 4-D; returns the NHWC value name. */
 function toNhwc(b: GraphBuilder, v: FlowValue, base: string): string {
   return v.shape.length === 3 ? b.addNode('Transpose', [v.name], base, { perm: { ints: [0, 2, 3, 1] } }) : v.name;
@@ -102,7 +55,7 @@ function toNhwc(b: GraphBuilder, v: FlowValue, base: string): string {
  */
 export function toOnnx(model: tf.LayersModel, opts: ToOnnxOptions = {}): OnnxExport {
   const names = ioNames(opts);
-  const layers = supportedChain(model);
+  checkLayers(model);
   const inShape = shapeOf(model.inputs[0]);
   if (inShape.length !== 3 && inShape.length !== 1) throw new Error(`model input must be NHWC [N,H,W,C] or [N,F], got [N,${inShape.join(',')}]`);
   const b = new GraphBuilder();
@@ -111,7 +64,7 @@ export function toOnnx(model: tf.LayersModel, opts: ToOnnxOptions = {}): OnnxExp
   let x: FlowValue = { name: names.input, shape: inShape };
   if (inShape.length === 3) x = { name: b.addNode('Transpose', [names.input], 'input', { perm: { ints: [0, 3, 1, 2] } }), shape: inShape };
 
-  const { value, summary } = emitChain(b, layers, x);
+  const { value, summary } = emitGraph(b, model, x);
   x = value;
 
   const outDims: Dim[] = ['N', ...x.shape];
@@ -170,7 +123,7 @@ export interface EnsembleOptions extends ToOnnxOptions {
 export function toOnnxEnsemble(models: readonly tf.LayersModel[], opts: EnsembleOptions = {}): OnnxExport {
   if (models.length === 0) throw new Error('ensemble export needs at least one model');
   const names = ioNames(opts);
-  const chains = models.map((m) => supportedChain(m));
+  models.forEach(checkLayers);
   const inShape = shapeOf(models[0].inputs[0]);
   if (inShape.length !== 3) throw new Error(`ensemble export needs NHWC image inputs [N,H,W,C], got [N,${inShape.join(',')}]`);
   models.forEach((m, k) => {
@@ -193,9 +146,9 @@ export function toOnnxEnsemble(models: readonly tf.LayersModel[], opts: Ensemble
   const branchProbs: string[] = [];
   const summary: string[] = [];
   let outShape: number[] = [];
-  chains.forEach((layers, k) => {
+  models.forEach((model, k) => {
     const prefix = `m${k + 1}/`;
-    const { value, summary: lines } = emitChain(b, layers, nchw, prefix);
+    const { value, summary: lines } = emitGraph(b, model, nchw, prefix);
     summary.push(...lines);
     if (value.shape.length !== 1) throw new Error(`ensemble member ${k + 1}: output [N,${value.shape.join(',')}] is not a score vector`);
     outShape = value.shape;

@@ -1,0 +1,144 @@
+// Patient-level k-fold cross-validation of a feature head: folds, out-of-fold probabilities, metrics with bootstrap intervals.
+import { binaryAuc, NUM_GRADES, quadraticWeightedKappa, accuracy, argmax, REFERABLE_MIN_GRADE } from '../../shared/index.js';
+import { createRng } from '../random.js';
+import { headProbs, trainHead, type Head, type HeadOptions } from './head.js';
+import type { PhotoRecord } from './features.js';
+
+/**
+ * Assigns each patient to one of `k` folds, stratified by the patient's worst grade: patients sorted by
+ * (worst grade, seeded random) and dealt round-robin. Both eyes of a patient share a fold.
+ */
+export function patientFolds(photos: PhotoRecord[], k: number, seed = 0): number[] {
+  const worst = new Map<string, number>();
+  for (const p of photos) worst.set(p.patient, Math.max(worst.get(p.patient) ?? 0, p.label));
+  const rng = createRng(`folds-${seed}`);
+  const keyed = [...worst.entries()].map(([patient, g]) => ({ patient, g, r: rng.next() }));
+  keyed.sort((a, b) => a.g - b.g || a.r - b.r);
+  const fold = new Map<string, number>();
+  keyed.forEach((e, i) => fold.set(e.patient, i % k));
+  return photos.map((p) => fold.get(p.patient) as number);
+}
+
+/** p(grade ≥ 2) of one probability row: the referable score. */
+export function referableScore(p: ArrayLike<number>): number {
+  let s = 0;
+  for (let g = REFERABLE_MIN_GRADE; g < NUM_GRADES; g++) s += p[g];
+  return s;
+}
+
+/** Headline metrics of probability rows against grades. */
+export interface ClinicMetrics {
+  n: number;
+  qwk: number;
+  accuracy: number;
+  /** ROC AUC of p(grade ≥ 2) for referable (grade ≥ 2) truth. */
+  referableAuc: number;
+  /** Referable by argmax grade ≥ 2. */
+  sensitivity: number;
+  specificity: number;
+}
+
+export function clinicMetrics(truth: number[], probs: number[][]): ClinicMetrics {
+  const pred = probs.map((p) => argmax(p));
+  const ref = truth.map((t) => t >= REFERABLE_MIN_GRADE);
+  let tp = 0, fn = 0, tn = 0, fp = 0;
+  pred.forEach((g, i) => {
+    const p = g >= REFERABLE_MIN_GRADE;
+    if (ref[i]) p ? tp++ : fn++;
+    else p ? fp++ : tn++;
+  });
+  return {
+    n: truth.length,
+    qwk: quadraticWeightedKappa(truth, pred),
+    accuracy: accuracy(truth, pred),
+    referableAuc: binaryAuc(ref, probs.map(referableScore)),
+    sensitivity: tp / Math.max(1, tp + fn),
+    specificity: tn / Math.max(1, tn + fp),
+  };
+}
+
+/** 95% percentile intervals of every metric from `reps` bootstrap resamples of patients (both eyes together). */
+export function bootstrapIntervals(photos: PhotoRecord[], probs: number[][], reps = 1000, seed = 0): Record<keyof Omit<ClinicMetrics, 'n'>, [number, number]> {
+  const byPatient = new Map<string, number[]>();
+  photos.forEach((p, i) => byPatient.set(p.patient, [...(byPatient.get(p.patient) ?? []), i]));
+  const groups = [...byPatient.values()];
+  const rng = createRng(`boot-${seed}`);
+  const keys = ['qwk', 'accuracy', 'referableAuc', 'sensitivity', 'specificity'] as const;
+  const samples: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
+  for (let r = 0; r < reps; r++) {
+    const idx: number[] = [];
+    for (let g = 0; g < groups.length; g++) idx.push(...groups[Math.floor(rng.next() * groups.length)]);
+    const m = clinicMetrics(idx.map((i) => photos[i].label), idx.map((i) => probs[i]));
+    for (const k of keys) if (Number.isFinite(m[k])) samples[k].push(m[k]);
+  }
+  const q = (a: number[], f: number) => a[Math.min(a.length - 1, Math.max(0, Math.round(f * (a.length - 1))))];
+  return Object.fromEntries(keys.map((k) => {
+    const a = samples[k].sort((x, y) => x - y);
+    return [k, a.length ? [q(a, 0.025), q(a, 0.975)] : [Number.NaN, Number.NaN]];
+  })) as Record<(typeof keys)[number], [number, number]>;
+}
+
+/**
+ * Referable operating point: the largest threshold t on p(grade ≥ 2) whose sensitivity is ≥ `minSens`
+ * (so specificity is the best among those), with its sensitivity and specificity.
+ */
+export function operatingPoint(truth: number[], probs: number[][], minSens = 0.87): { threshold: number; sensitivity: number; specificity: number } {
+  const s = probs.map(referableScore);
+  const pos = truth.filter((t) => t >= REFERABLE_MIN_GRADE).length;
+  const neg = truth.length - pos;
+  const cands = [...new Set(s)].sort((a, b) => b - a);
+  for (const t of cands) {
+    let tp = 0, fp = 0;
+    s.forEach((v, i) => { if (v >= t) truth[i] >= REFERABLE_MIN_GRADE ? tp++ : fp++; });
+    if (tp / pos >= minSens) return { threshold: t, sensitivity: tp / pos, specificity: (neg - fp) / neg };
+  }
+  return { threshold: 0, sensitivity: 1, specificity: 0 };
+}
+
+/** Options of {@link crossValidate}. */
+export interface CvOptions {
+  folds: number;
+  head: HeadOptions;
+  /** Views of each training photo used as training rows (1 = the plain view only). */
+  trainViews: number;
+  /** Views averaged at test time (1 = plain only; 2 = plain + mirror, …). */
+  testViews: number;
+  /** Fraction of each fold's training patients kept (1 = all), seeded. */
+  fraction?: number;
+  seed?: number;
+}
+
+/** Out-of-fold probabilities of every photo and the fold each fell in. */
+export interface CvResult {
+  folds: number[];
+  probs: number[][];
+  metrics: ClinicMetrics;
+  perFold: ClinicMetrics[];
+}
+
+/** feats[photo * views + view] → patient-level k-fold CV of the head; every photo predicted once by a head that never saw its patient. */
+export function crossValidate(photos: PhotoRecord[], feats: Float32Array[], views: number, o: CvOptions): CvResult {
+  const folds = patientFolds(photos, o.folds, o.seed ?? 0);
+  const probs: number[][] = new Array(photos.length);
+  const perFold: ClinicMetrics[] = [];
+  const rng = createRng(`fraction-${o.seed ?? 0}`);
+  for (let f = 0; f < o.folds; f++) {
+    let train = photos.map((_, i) => i).filter((i) => folds[i] !== f);
+    if ((o.fraction ?? 1) < 1) {
+      const keepP = new Set([...new Set(train.map((i) => photos[i].patient))].filter(() => rng.next() < (o.fraction as number)));
+      train = train.filter((i) => keepP.has(photos[i].patient));
+    }
+    const xs: Float32Array[] = [], ys: number[] = [];
+    for (const i of train) for (let v = 0; v < Math.min(o.trainViews, views); v++) { xs.push(feats[i * views + v]); ys.push(photos[i].label); }
+    const head: Head = trainHead(xs, ys, { ...o.head, seed: (o.seed ?? 0) * 100 + f });
+    const test = photos.map((_, i) => i).filter((i) => folds[i] === f);
+    for (const i of test) {
+      const acc = new Array(NUM_GRADES).fill(0);
+      const tv = Math.min(o.testViews, views);
+      for (let v = 0; v < tv; v++) headProbs(head, feats[i * views + v]).forEach((p, k) => (acc[k] += p / tv));
+      probs[i] = acc;
+    }
+    perFold.push(clinicMetrics(test.map((i) => photos[i].label), test.map((i) => probs[i])));
+  }
+  return { folds, probs, metrics: clinicMetrics(photos.map((p) => p.label), probs), perFold };
+}

@@ -68,12 +68,15 @@ async function run(f: Flags): Promise<void> {
   await tf.setBackend('cpu');
   const { loadMobileNetV2 } = await import('../models/mobilenet.js');
   const { backboneClassifier } = await import('./classifier.js');
-  const { exportModel } = await import('../export/export-model.js');
+  const { exportWithWeights } = await import('../adapt/export-weights.js');
+  const { mobilenetIdentity } = await import('../adapt/weights.js');
   const backbone = await loadMobileNetV2({ inputSize: spec.size, outputs: [recipe.cut] });
   const model = backboneClassifier(backbone, head);
   const out = resolve(f.export);
   const name = typeof f.name === 'string' ? f.name : out.split('/').pop() as string;
-  const res = await exportModel({
+  // weights/head.json + backbone identity beside model.onnx (what `adapt` starts from); the folder is replaced atomically.
+  const res = await exportWithWeights({
+    head, backbone: mobilenetIdentity(recipe.cut, spec.size), force: true,
     model,
     hflip: recipe.testViews === 2,
     outDir: out,

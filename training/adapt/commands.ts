@@ -1,0 +1,73 @@
+// CLI: `adapt` (a bundled model retrained on a clinic's own graded photos) and `adapt-curve` (the initialisation experiment).
+import type { Command } from 'commander';
+import { ADAPT_FORMATS, type AdaptFormat } from './photos.js';
+
+type Flags = Record<string, string | boolean | undefined>;
+
+function num(v: unknown, flag: string, { int = false, min = -Infinity, max = Infinity } = {}): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max) {
+    throw new Error(`${flag} must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+async function runAdaptCommand(data: string, f: Flags): Promise<void> {
+  const log = (m: string) => process.stderr.write(`${m}\n`);
+  if (typeof f.model !== 'string') throw new Error('adapt needs --model <models/name> (a model folder with weights/head.json)');
+  if (typeof f.out !== 'string') throw new Error('adapt needs --out <dir> for the adapted model folder');
+  const format = (typeof f.format === 'string' ? f.format : 'kaggle') as AdaptFormat;
+  if (!(ADAPT_FORMATS as readonly string[]).includes(format)) throw new Error(`--format must be one of ${ADAPT_FORMATS.join(', ')}, got ${JSON.stringify(f.format)}`);
+  const { DEFAULT_SCHEDULE } = await import('./head-adapt.js');
+  const schedule = { ...DEFAULT_SCHEDULE };
+  if (f.iters !== undefined) schedule.iters = num(f.iters, '--iters', { int: true, min: 1, max: 100000 });
+  if (f.l2 !== undefined) schedule.l2 = num(f.l2, '--l2', { min: 0 });
+  if (f.lr !== undefined) schedule.lr = num(f.lr, '--lr', { min: 0 });
+  const holdout = f.holdout !== undefined ? num(f.holdout, '--holdout', { min: 0, max: 1 }) : undefined;
+  const { initBackend, checkBackendChoice } = await import('../backend.js');
+  const tf = (await initBackend(checkBackendChoice(typeof f.backend === 'string' ? f.backend : 'wasm'))).tf;
+  const { runAdapt } = await import('./adapt.js');
+  const s = await runAdapt({
+    model: f.model, format, data, out: f.out, force: f.force === true, holdout,
+    seed: f.seed !== undefined ? num(f.seed, '--seed', { int: true, min: 0 }) : 0,
+    views: f.views !== undefined ? num(f.views, '--views', { int: true, min: 1, max: 32 }) : undefined,
+    schedule, name: typeof f.name === 'string' ? f.name : undefined, version: typeof f.version === 'string' ? f.version : undefined,
+    log, beforeExport: () => tf.setBackend('cpu'),
+  });
+  if (s.holdout) {
+    const h = s.holdout;
+    const row = (label: string, m: typeof h.before) => `${label} QWK ${m.qwk.toFixed(3)} · accuracy ${m.accuracy.toFixed(3)} · referable sensitivity ${m.sensitivity.toFixed(3)} specificity ${m.specificity.toFixed(3)} · referable AUC ${m.referableAuc.toFixed(3)}`;
+    log(`held out ${h.patients} patients (${h.photos} photos), not trained on:`);
+    log(row('  before (parent):', h.before));
+    log(row('  after (adapted):', h.after));
+  }
+  if (f.json) {
+    process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+  } else {
+    process.stdout.write(`adapted ${s.parent.name} ${s.parent.version} → ${s.name} in ${s.out} on ${s.trainedPerGrade.reduce((a, b) => a + b, 0)} photos (per grade ${s.trainedPerGrade.join('/')}), ` +
+      `${s.skipped.length} skipped; ONNX vs TF.js max |Δ| ${s.verifyMaxAbsDiff.toExponential(2)}; fixture grade ${s.fixtureGrade}\n`);
+  }
+}
+
+/** Adds `adapt` to the CLI program. */
+export function register(program: Command): void {
+  program
+    .command('adapt')
+    .description('adapt a model to a clinic: retrain its head on the clinic\'s graded photos (features from the model\'s own frozen backbone) and write a complete model folder')
+    .argument('<data>', 'the clinic\'s graded photos: a Kaggle folder (trainLabels.csv image,level) or a folder per grade (0/ … 4/)')
+    .option('--model <dir>', 'the parent model folder, e.g. models/<name> (needs weights/head.json, see its card\'s "weights")')
+    .option('--format <f>', `dataset layout: ${ADAPT_FORMATS.join(' | ')} (default kaggle)`)
+    .option('--out <dir>', 'the adapted model folder to write (refused if it exists, unless --force)')
+    .option('--force', 'replace an existing --out')
+    .option('--holdout <fraction>', 'hold out this fraction of patients (not trained on) and print before/after metrics on them')
+    .option('--seed <n>', 'seed of the holdout draw and the augmented views (default 0)')
+    .option('--views <n>', 'views per photo used as training rows: plain, mirror, then augmentations (default 4)')
+    .option('--iters <n>', 'override the schedule: Adam iterations')
+    .option('--l2 <x>', 'override the schedule: L2 toward the parent weights')
+    .option('--lr <x>', 'override the schedule: Adam learning rate')
+    .option('--name <name>', 'model name (default: the --out folder name)')
+    .option('--version <v>', 'model version (default 1.0.0)')
+    .option('--backend <name>', 'TF.js backend for the features: wasm (default), cpu, tensorflow…')
+    .option('--json', 'print the summary as JSON on stdout')
+    .action(runAdaptCommand);
+}

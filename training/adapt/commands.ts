@@ -49,8 +49,46 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
   }
 }
 
-/** Adds `adapt` to the CLI program. */
+async function runCurveCommand(f: Flags): Promise<void> {
+  const log = (m: string) => process.stderr.write(`${m}\n`);
+  const { CURVE_DEFAULTS, runCurveExperiment } = await import('./curve-run.js');
+  const o: import('./curve-run.js').CurveRunOptions = { ...CURVE_DEFAULTS, schedule: { ...CURVE_DEFAULTS.schedule }, log };
+  if (typeof f.retina === 'string') o.retina = f.retina;
+  if (typeof f.target === 'string') o.target = f.target;
+  if (typeof f.out === 'string') o.out = f.out;
+  if (typeof f.extraCuts === 'string') o.extraCuts = f.extraCuts.split(',');
+  if (f.draws !== undefined) o.draws = num(f.draws, '--draws', { int: true, min: 2, max: 100 });
+  if (f.metaIters !== undefined) o.metaIters = num(f.metaIters, '--meta-iters', { int: true, min: 1 });
+  if (f.iters !== undefined) o.schedule.iters = num(f.iters, '--iters', { int: true, min: 1 });
+  if (f.l2 !== undefined) o.schedule.l2 = num(f.l2, '--l2', { min: 0 });
+  if (typeof f.ks === 'string') o.ks = f.ks.split(',').map((k) => num(k, '--ks', { int: true, min: 1, max: 15 }));
+  o.tune = f.tune === true;
+  const { existsSync } = await import('node:fs');
+  for (const [flag, p] of [['--retina', o.retina], ['--target', o.target]]) if (!existsSync(p)) throw new Error(`${flag} ${p}: not found (RetinaMNIST and clinic-photos live in ../shared/datasets; clinic-photos are not in this repository)`);
+  const { initBackend } = await import('../backend.js');
+  await initBackend('wasm');
+  const t0 = Date.now();
+  const r = await runCurveExperiment(o);
+  process.stdout.write(`${r.table}\n\nwrote ${o.out}/curve.json, table.md, ${r.fig.svg}, ${r.fig.png} (${((Date.now() - t0) / 1000).toFixed(0)} s: ${JSON.stringify(r.seconds)})\n`);
+}
+
+/** Adds `adapt` and `adapt-curve` to the CLI program. */
 export function register(program: Command): void {
+  program
+    .command('adapt-curve')
+    .description('which initialisation adapts best: adapt to K photos per grade of clinic-photos patients from a RetinaMNIST-only parent, a Reptile init over simulated cameras, a fresh head; grade the other patients')
+    .option('--retina <npz>', 'RetinaMNIST npz (the source that is not clinic-photos)')
+    .option('--target <dir>', 'clinic-photos Kaggle folder (the new clinic)')
+    .option('--out <dir>', 'output folder (default runs/adapt-curve)')
+    .option('--ks <list>', 'photos per grade, default 1,2,5,10')
+    .option('--draws <n>', 'draws of the K photos per K (default 10)')
+    .option('--meta-iters <n>', 'Reptile meta-iterations (default 1000)')
+    .option('--iters <n>', 'adapt schedule: Adam iterations')
+    .option('--l2 <x>', 'adapt schedule: L2 toward the initialisation')
+    .option('--extra-cuts <list>', 'also extract these cuts (only to share a feature cache with other runs)')
+    .option('--tune', 'first measure the adapt schedule grid (iterations × L2) on separate draws')
+    .action(runCurveCommand);
+
   program
     .command('adapt')
     .description('adapt a model to a clinic: retrain its head on the clinic\'s graded photos (features from the model\'s own frozen backbone) and write a complete model folder')

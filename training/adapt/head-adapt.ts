@@ -16,22 +16,9 @@ export interface AdaptSchedule {
 /** Chosen by `adapt-curve --tune` on simulated clinics (README "Adapting to a clinic"). */
 export const DEFAULT_SCHEDULE: Readonly<AdaptSchedule> = Object.freeze({ iters: 100, lr: 0.05, l2: 0.1, balance: 0.5 });
 
-/** A zero head of `dim` features (the "fresh head" initialisation). */
-export function zeroHead(dim: number): HeadWeights {
-  return { dim, W: new Float32Array(dim * NUM_GRADES), b: new Float32Array(NUM_GRADES) };
-}
-
-/**
- * Trains W = W₀ + D/s, b = b₀ + c − Σ m·D/s on rows `xs` (raw features) with grades `ys`: m, s are the
- * rows' per-feature mean and standard deviation (floored at a tenth of the median), the loss mean
- * class-weighted cross-entropy + l2/2·|D|², so the parent is kept where the photos say nothing.
- */
-export function adaptHead(parent: HeadWeights, xs: Float32Array[], ys: number[], o: AdaptSchedule): HeadWeights {
-  const K = NUM_GRADES;
-  const dim = parent.dim;
-  const n = xs.length;
-  if (n === 0) throw new Error('adaptHead: no photos');
-  if (xs.some((x) => x.length !== dim)) throw new Error(`adaptHead: features must have ${dim} values (the parent head's input)`);
+/** Per-feature mean and standard deviation of rows (std floored at a tenth of the median, and 1e-6). */
+export function featureStats(xs: Float32Array[]): { mean: Float32Array; std: Float32Array } {
+  const dim = xs[0].length, n = xs.length;
   const m = new Float64Array(dim), s = new Float64Array(dim);
   for (const x of xs) for (let j = 0; j < dim; j++) m[j] += x[j];
   for (let j = 0; j < dim; j++) m[j] /= n;
@@ -39,6 +26,45 @@ export function adaptHead(parent: HeadWeights, xs: Float32Array[], ys: number[],
   for (let j = 0; j < dim; j++) s[j] = Math.sqrt(s[j] / n);
   const floor = Math.max(1e-6, 0.1 * [...s].sort((a, b) => a - b)[dim >> 1]);
   for (let j = 0; j < dim; j++) s[j] = Math.max(floor, s[j]);
+  return { mean: Float32Array.from(m), std: Float32Array.from(s) };
+}
+
+/**
+ * Moment matching: the head that gives a feature x of the new rows the logits `h` gave the feature at the
+ * same standardised position of the distribution it was trained on (`from`), i.e. W' = W ⊙ σ/s,
+ * b' = b + Σ (μ − m σ/s) W, where m, s are the new rows' statistics. Removes a per-feature gain and shift
+ * (a camera's colour response and exposure, as far as the frozen features see them) without labels.
+ */
+export function transportHead(h: HeadWeights, from: { mean: Float32Array; std: Float32Array }, to: { mean: Float32Array; std: Float32Array }): HeadWeights {
+  const K = NUM_GRADES;
+  const W = new Float32Array(h.W.length), b = Float32Array.from(h.b);
+  for (let j = 0; j < h.dim; j++) {
+    const r = from.std[j] / to.std[j];
+    for (let k = 0; k < K; k++) {
+      W[j * K + k] = h.W[j * K + k] * r;
+      b[k] += (from.mean[j] - to.mean[j] * r) * h.W[j * K + k];
+    }
+  }
+  return { dim: h.dim, W, b };
+}
+
+/** A zero head of `dim` features (the "fresh head" initialisation). */
+export function zeroHead(dim: number): HeadWeights {
+  return { dim, W: new Float32Array(dim * NUM_GRADES), b: new Float32Array(NUM_GRADES) };
+}
+
+/**
+ * Trains W = W₀ + D/s, b = b₀ + c − Σ m·D/s on rows `xs` (raw features) with grades `ys`: m, s are the
+ * rows' {@link featureStats}, the loss mean class-weighted cross-entropy + l2/2·|D|², so the parent is
+ * kept where the photos say nothing.
+ */
+export function adaptHead(parent: HeadWeights, xs: Float32Array[], ys: number[], o: AdaptSchedule): HeadWeights {
+  const K = NUM_GRADES;
+  const dim = parent.dim;
+  const n = xs.length;
+  if (n === 0) throw new Error('adaptHead: no photos');
+  if (xs.some((x) => x.length !== dim)) throw new Error(`adaptHead: features must have ${dim} values (the parent head's input)`);
+  const { mean: m, std: s } = featureStats(xs);
   // Parent logits of every row (fixed) and the standardised rows.
   const base = xs.map((x) => {
     const l = Float64Array.from(parent.b);

@@ -1,0 +1,131 @@
+// `adapt-curve`: the initialisation comparison (leave clinic-photos out: parent and Reptile init from RetinaMNIST only), table, figure, JSON.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { barChart } from '../report/svg.js';
+import { writeFigure } from '../report/figure.js';
+import { writeFileAtomic } from '../export/write-card.js';
+import { CLINIC_DEFAULTS, loadSpec, readClinicPhotos } from '../clinic/recipe.js';
+import { extractFeatures, type PhotoRecord } from '../clinic/features.js';
+import { trainHead } from '../clinic/head.js';
+import { createProgress } from '../progress.js';
+import { curveTable, runCurve, summarise, type CurveInit, type CurveRow, type FeatureSource } from './curve.js';
+import { DEFAULT_SCHEDULE, featureStats, zeroHead, type AdaptSchedule } from './head-adapt.js';
+import { reptileHead, STRONG_CAMERA, unitStats } from './reptile-head.js';
+import { retinaPhotos } from './retina-source.js';
+
+export interface CurveRunOptions {
+  retina: string;
+  target: string;
+  out: string;
+  spec: string;
+  cut: string;
+  /** Extra cuts extracted alongside (only so the feature cache is shared with runs that used them). */
+  extraCuts: string[];
+  retinaPerGrade: number;
+  targetViews: number;
+  ks: number[];
+  draws: number;
+  metaIters: number;
+  schedule: AdaptSchedule;
+  tune: boolean;
+  seed: number;
+  log: (m: string) => void;
+}
+
+async function features(photos: PhotoRecord[], o: CurveRunOptions, views: number): Promise<FeatureSource> {
+  const cuts = [o.cut, ...o.extraCuts.filter((c) => c !== o.cut)];
+  const fs = await extractFeatures(photos, { spec: loadSpec(o.spec), cuts, views, log: o.log });
+  return { photos, feats: fs.features[0], views };
+}
+
+const fmt = (s: ReturnType<typeof summarise>) => `${s.mean.toFixed(3)} [${s.lo.toFixed(3)}, ${s.hi.toFixed(3)}]`;
+
+/** Markdown table: QWK (95% t-interval over draws) per initialisation and K, plus referable sensitivity/specificity at K=5. */
+export function markdownTable(rows: CurveRow[]): string {
+  const qwk = curveTable(rows, 'qwk');
+  const ks = qwk[0].byK.map((b) => b.k);
+  const lines = [`| initialisation | ${ks.map((k) => `QWK, K=${k}`).join(' | ')} | accuracy K=5 | sens/spec K=5 |`, `|---|${ks.map(() => '---').join('|')}|---|---|`];
+  for (const t of qwk) {
+    const at5 = rows.filter((r) => r.init === t.init && r.k === 5);
+    const acc = summarise(at5.map((r) => r.accuracy)), se = summarise(at5.map((r) => r.sensitivity)), sp = summarise(at5.map((r) => r.specificity));
+    lines.push(`| ${t.init} | ${t.byK.map(fmt).join(' | ')} | ${at5.length ? acc.mean.toFixed(3) : '–'} | ${at5.length ? `${se.mean.toFixed(2)} / ${sp.mean.toFixed(2)}` : '–'} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Runs the comparison; writes curve.json, table.md and figure qwk-vs-k.{svg,png,json} under `out`. */
+export async function runCurveExperiment(o: CurveRunOptions) {
+  const t0 = Date.now();
+  mkdirSync(o.out, { recursive: true });
+  const src = await features(await retinaPhotos(o.retina, '.cache/adapt/retina-png', o.retinaPerGrade, o.seed), o, 2);
+  const tgt = await features(await readClinicPhotos(o.target), o, o.targetViews);
+  const t1 = Date.now();
+  o.log(`features: ${src.photos.length} RetinaMNIST photos × 2 views, ${tgt.photos.length} clinic photos × ${o.targetViews} views (${((t1 - t0) / 1000).toFixed(0)} s)`);
+  // The parent: the recipe's head trained on RetinaMNIST only (the model that never saw clinic-photos).
+  const all = src.photos.flatMap((p, i) => [0, 1].map((v) => ({ x: src.feats[i * 2 + v], y: p.label })));
+  const parent = trainHead(all.map((r) => r.x), all.map((r) => r.y), { ...CLINIC_DEFAULTS.head, seed: 0 });
+  const parentStats = featureStats(all.map((r) => r.x));
+  const curveOpts = { ks: o.ks, draws: o.draws, schedule: o.schedule, testViews: 2 as const, trainViews: o.targetViews, seed: o.seed };
+  let tune: Array<{ schedule: AdaptSchedule; init: string; qwk: number }> | undefined;
+  if (o.tune) {
+    tune = [];
+    for (const iters of [30, 100, 300]) for (const l2 of [0.01, 0.1, 1]) {
+      const schedule = { ...o.schedule, iters, l2 };
+      const rows = runCurve(tgt, [{ name: 'parent', head: parent, adapt: true }, { name: 'fresh', head: zeroHead(parent.dim), adapt: true }], { ...curveOpts, ks: [2, 5, 10], draws: 5, seed: o.seed + 1000, schedule });
+      for (const init of ['parent', 'fresh']) {
+        const q = summarise(rows.filter((r) => r.init === init).map((r) => r.qwk)).mean;
+        tune.push({ schedule, init, qwk: q });
+        o.log(`tune iters ${iters} l2 ${l2} ${init}: mean QWK ${q.toFixed(3)} (K 2/5/10, 5 draws, draw seeds apart from the curve's)`);
+      }
+    }
+  }
+  const t2 = Date.now();
+  const bar = createProgress({ total: o.metaIters, label: 'reptile init', intervalSec: 15 });
+  const reptile = reptileHead(src, { metaIters: o.metaIters, ks: [1, 2, 5, 10], epsilon: 1, inner: o.schedule, camera: STRONG_CAMERA, trainViews: 2, seed: o.seed }, (i) => bar.update(i));
+  bar.stop();
+  const t3 = Date.now();
+  const inits: CurveInit[] = [
+    { name: 'no adaptation (RetinaMNIST parent)', head: parent, adapt: false },
+    { name: 'parent, moment-matched only (no labels)', head: parent, adapt: false, from: parentStats },
+    { name: 'parent head, adapted', head: parent, adapt: true },
+    { name: 'parent, moment-matched + adapted', head: parent, adapt: true, from: parentStats },
+    { name: 'ImageNet backbone + fresh head', head: zeroHead(parent.dim), adapt: true },
+    { name: 'Reptile init (simulated cameras), adapted', head: reptile, adapt: true, from: unitStats(parent.dim) },
+  ];
+  const total = o.ks.length * o.draws * inits.length;
+  const prog = createProgress({ total, label: 'adapt-curve', intervalSec: 15 });
+  let done = 0;
+  const rows = runCurve(tgt, inits, curveOpts, () => prog.update(++done));
+  prog.stop();
+  const t4 = Date.now();
+  const table = markdownTable(rows);
+  const qwk = curveTable(rows, 'qwk');
+  const fig = await writeFigure(join(o.out, 'qwk-vs-k'), barChart({
+    title: 'Adapting to clinic-photos from a model that never saw it: QWK on the other patients',
+    yLabel: `QWK (mean of ${o.draws} draws, 95% interval)`,
+    groups: o.ks.map((k) => `K=${k} per grade`),
+    series: qwk.map((t) => ({ name: t.init.replace(/ \(.*\)$/, ''), values: t.byK.map((b) => ({ mean: b.mean, error: (b.hi - b.lo) / 2 })) })),
+  }), { rows, table: qwk });
+  const seconds = { features: (t1 - t0) / 1000, tune: (t2 - t1) / 1000, reptile: (t3 - t2) / 1000, curve: (t4 - t3) / 1000 };
+  const report = { options: { ...o, log: undefined }, parentTrainedOn: `${src.photos.length} RetinaMNIST photos (upsampled 28 → ${loadSpec(o.spec).size} px)`, tune, table: qwk, rows, seconds };
+  writeFileAtomic(join(o.out, 'curve.json'), `${JSON.stringify(report, null, 1)}\n`);
+  writeFileAtomic(join(o.out, 'table.md'), `${table}\n`);
+  return { table, fig, seconds, rows, tune };
+}
+
+export const CURVE_DEFAULTS: Readonly<Omit<CurveRunOptions, 'log'>> = Object.freeze({
+  retina: '../shared/datasets/retinamnist/retinamnist-trainval.npz',
+  target: '../shared/datasets/clinic-photos',
+  out: 'runs/adapt-curve',
+  spec: CLINIC_DEFAULTS.spec,
+  cut: CLINIC_DEFAULTS.cut,
+  extraCuts: [] as string[],
+  retinaPerGrade: 110,
+  targetViews: 4,
+  ks: [1, 2, 5, 10],
+  draws: 10,
+  metaIters: 1000,
+  schedule: DEFAULT_SCHEDULE,
+  tune: false,
+  seed: 0,
+});

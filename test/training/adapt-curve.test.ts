@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NUM_GRADES } from '../../shared/index.js';
 import { drawClinic, evaluateHead, rowsOf, runCurve, summarise, type FeatureSource } from '../../training/adapt/curve.js';
-import { adaptHead, zeroHead } from '../../training/adapt/head-adapt.js';
+import { adaptHead, featureStats, probsOf, transportHead, zeroHead } from '../../training/adapt/head-adapt.js';
 import { reptileHead, sampleCamera, STRONG_CAMERA, unitStats } from '../../training/adapt/reptile-head.js';
 import { trainHead } from '../../training/clinic/head.js';
 import { createRng } from '../../training/random.js';
@@ -47,6 +47,16 @@ describe('adaptation parts', () => {
     const kept = adaptHead(parent, xs, ys, { iters: 100, lr: 0.05, l2: 1e6, balance: 0.5 });
     const maxDiff = Math.max(...Array.from(kept.W, (w, q) => Math.abs(w - parent.W[q])));
     assert.ok(maxDiff < 0.05, `L2 1e6 moved W by ${maxDiff}`);
+  });
+
+  test('transportHead: a per-feature gain and shift (a camera) is undone by moment matching, without labels', () => {
+    const home = source(60, 6);
+    const head = trainHead(home.feats, home.photos.flatMap((p) => [p.label, p.label]), { l2: 1e-2, iters: 100, lr: 0.05, balance: 0 });
+    const gain = Float32Array.from({ length: DIM }, (_, j) => 0.5 + 0.1 * j), shift = Float32Array.from({ length: DIM }, (_, j) => 3 - j);
+    const moved = home.feats.map((x) => Float32Array.from(x, (v, j) => gain[j] * v + shift[j]));
+    const matched = transportHead(head, featureStats(home.feats), featureStats(moved));
+    for (const i of [0, 7, 33]) probsOf(matched, moved[i]).forEach((p, k) => assert.ok(Math.abs(p - probsOf(head, home.feats[i])[k]) < 1e-4, `photo ${i} grade ${k}`));
+    assert.ok(Math.abs(probsOf(head, moved[0])[0] - probsOf(head, home.feats[0])[0]) > 1e-3, 'the camera does change the raw head\'s output');
   });
 
   test('reptileHead over simulated cameras: from it, 1 photo per grade of a new camera grades better than from a fresh head', () => {

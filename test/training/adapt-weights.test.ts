@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseModelCard, sha256Hex } from '../../shared/index.js';
-import { readAdaptableModel } from '../../training/adapt/weights.js';
+import { decodeHeadWeights, readAdaptableModel } from '../../training/adapt/weights.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 import { makeTinyParent, tinyHead } from './adapt-fixture.js';
 
@@ -35,6 +35,17 @@ describe('model weights for adaptation', () => {
 
     // An existing --out is refused without force.
     await assert.rejects(makeTinyParent(out), /already exists; pass --force/);
+  });
+
+  test('feature statistics in head.json round-trip; malformed ones are refused', async () => {
+    const out = join(tmp('adapt-s-'), 'parent');
+    const head = { ...tinyHead(32, 4), stats: { mean: Float32Array.from({ length: 32 }, (_, j) => j / 8), std: new Float32Array(32).fill(0.5) } };
+    await makeTinyParent(out, 'tiny-stats', head);
+    const m = readAdaptableModel(out);
+    assert.deepEqual(Array.from(m.head.stats!.mean), Array.from(head.stats.mean));
+    const field = m.card.weights!;
+    const bad = new TextEncoder().encode(readFileSync(join(out, field.file), 'utf8').replace('"featureStd":[0.5', '"featureStd":[0'));
+    assert.throws(() => decodeHeadWeights(bad, { ...field, bytes: bad.length, sha256: sha256Hex(bad) }, 'head.json'), /featureMean and featureStd must hold 32 numbers \(std > 0\)/);
   });
 
   test('a model without the weights field (the bundled RetinaMNIST model) is refused with the reason', () => {

@@ -9,7 +9,7 @@ import { loadMobileNetV2 } from '../models/mobilenet.js';
 import { createProgress } from '../progress.js';
 import { createRng } from '../random.js';
 import { exportWithWeights } from './export-weights.js';
-import { DEFAULT_SCHEDULE, adaptHead, photoProbs, type AdaptSchedule } from './head-adapt.js';
+import { DEFAULT_SCHEDULE, adaptHead, featureStats, photoProbs, transportHead, type AdaptSchedule } from './head-adapt.js';
 import { problemLine, readAdaptPhotos, type AdaptFormat } from './photos.js';
 import { readAdaptableModel, type AdaptableModel, type HeadWeights } from './weights.js';
 
@@ -31,6 +31,8 @@ export interface AdaptOptions {
   cacheDir?: string;
   /** Messages for the user (stderr in the CLI). */
   log?: (msg: string) => void;
+  /** Moment-match the clinic's features to the parent's before adapting, when the parent records its statistics (default true). */
+  momentMatch?: boolean;
   /** Switches TF.js to the exact reference backend for export verification (the CLI passes tf.setBackend('cpu')). */
   beforeExport?: () => Promise<unknown>;
 }
@@ -116,7 +118,10 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const train = read.photos.map((p, i) => i).filter((i) => !held.has(read.photos[i].patient));
   const xs: Float32Array[] = [], ys: number[] = [];
   for (const i of train) for (let v = 0; v < views; v++) { xs.push(feats[i * views + v]); ys.push(read.photos[i].label); }
-  const head: HeadWeights = adaptHead(parent.head, xs, ys, schedule);
+  // With the parent's training-feature statistics, first moment-match the clinic's features to them (no labels), then adapt.
+  const stats = featureStats(xs);
+  const start = parent.head.stats && o.momentMatch !== false ? transportHead(parent.head, parent.head.stats, stats) : parent.head;
+  const head: HeadWeights = { ...adaptHead(start, xs, ys, schedule), stats };
   const trainedPerGrade = new Array(NUM_GRADES).fill(0);
   train.forEach((i) => trainedPerGrade[read.photos[i].label]++);
   let holdout: AdaptSummary['holdout'];
@@ -163,7 +168,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
       limitations: `${pc.limitations} Adapted on ${train.length} photos of one clinic: validate on that clinic's held-out patients before use.`,
       extra: {
         parent: { name: pc.name, version: pc.version, sha256: pc.onnx.sha256 },
-        adaptation: { photosPerGrade: trainedPerGrade, photosSeen: train.length, contentSha256: read.contentSha256, skipped: skipped.length, schedule, views, holdout: holdout ?? null },
+        adaptation: { photosPerGrade: trainedPerGrade, photosSeen: train.length, contentSha256: read.contentSha256, skipped: skipped.length, schedule, views, momentMatched: start !== parent.head, holdout: holdout ?? null },
         ...(pc as Record<string, unknown>).backbone ? { backbone: (pc as Record<string, unknown>).backbone } : {},
       },
       log,

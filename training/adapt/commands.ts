@@ -56,13 +56,14 @@ async function runCurveCommand(f: Flags): Promise<void> {
   if (typeof f.retina === 'string') o.retina = f.retina;
   if (typeof f.target === 'string') o.target = f.target;
   if (typeof f.out === 'string') o.out = f.out;
-  if (typeof f.extraCuts === 'string') o.extraCuts = f.extraCuts.split(',');
+  if (typeof f.targetExtraCuts === 'string') o.targetExtraCuts = f.targetExtraCuts.split(',');
   if (f.draws !== undefined) o.draws = num(f.draws, '--draws', { int: true, min: 2, max: 100 });
   if (f.metaIters !== undefined) o.metaIters = num(f.metaIters, '--meta-iters', { int: true, min: 1 });
   if (f.iters !== undefined) o.schedule.iters = num(f.iters, '--iters', { int: true, min: 1 });
   if (f.l2 !== undefined) o.schedule.l2 = num(f.l2, '--l2', { min: 0 });
   if (typeof f.ks === 'string') o.ks = f.ks.split(',').map((k) => num(k, '--ks', { int: true, min: 1, max: 15 }));
   o.tune = f.tune === true;
+  if (typeof f.exportParent === 'string') o.exportParent = f.exportParent;
   const { existsSync } = await import('node:fs');
   for (const [flag, p] of [['--retina', o.retina], ['--target', o.target]]) if (!existsSync(p)) throw new Error(`${flag} ${p}: not found (RetinaMNIST and clinic-photos live in ../shared/datasets; clinic-photos are not in this repository)`);
   const { initBackend } = await import('../backend.js');
@@ -85,7 +86,8 @@ export function register(program: Command): void {
     .option('--meta-iters <n>', 'Reptile meta-iterations (default 1000)')
     .option('--iters <n>', 'adapt schedule: Adam iterations')
     .option('--l2 <x>', 'adapt schedule: L2 toward the initialisation')
-    .option('--extra-cuts <list>', 'also extract these cuts (only to share a feature cache with other runs)')
+    .option('--target-extra-cuts <list>', 'cuts extracted with the cut for the clinic photos, in this order (only to share a feature cache with other runs)')
+    .option('--export-parent <dir>', 'also export the RetinaMNIST-only parent as an adaptable model folder (for `adapt` on clinic photos)')
     .option('--tune', 'first measure the adapt schedule grid (iterations × L2) on separate draws')
     .action(runCurveCommand);
 

@@ -19,8 +19,8 @@ export interface CurveRunOptions {
   out: string;
   spec: string;
   cut: string;
-  /** Extra cuts extracted alongside (only so the feature cache is shared with runs that used them). */
-  extraCuts: string[];
+  /** Extra cuts extracted alongside for the target photos (only so the feature cache is shared with runs that used them). */
+  targetExtraCuts: string[];
   retinaPerGrade: number;
   targetViews: number;
   ks: number[];
@@ -28,15 +28,27 @@ export interface CurveRunOptions {
   metaIters: number;
   schedule: AdaptSchedule;
   tune: boolean;
+  /** Also export the RetinaMNIST parent as an adaptable model folder here. */
+  exportParent?: string;
   seed: number;
   log: (m: string) => void;
 }
 
-async function features(photos: PhotoRecord[], o: CurveRunOptions, views: number): Promise<FeatureSource> {
-  const cuts = [o.cut, ...o.extraCuts.filter((c) => c !== o.cut)];
+async function features(photos: PhotoRecord[], o: CurveRunOptions, views: number, extraCuts: string[] = []): Promise<FeatureSource> {
+  const cuts = [...new Set([...extraCuts, o.cut])];
   const fs = await extractFeatures(photos, { spec: loadSpec(o.spec), cuts, views, log: o.log });
-  return { photos, feats: fs.features[0], views };
+  return { photos, feats: fs.features[cuts.indexOf(o.cut)], views };
 }
+
+/** Legend names (the legend is narrow). */
+const SHORT: Record<string, string> = {
+  'no adaptation (RetinaMNIST parent)': 'no adaptation',
+  'parent, moment-matched only (no labels)': 'moment-matched',
+  'parent head, adapted': 'parent, adapted',
+  'parent, moment-matched + adapted': 'matched+adapted',
+  'ImageNet backbone + fresh head': 'fresh head',
+  'Reptile init (simulated cameras), adapted': 'Reptile init',
+};
 
 const fmt = (s: ReturnType<typeof summarise>) => `${s.mean.toFixed(3)} [${s.lo.toFixed(3)}, ${s.hi.toFixed(3)}]`;
 
@@ -58,7 +70,7 @@ export async function runCurveExperiment(o: CurveRunOptions) {
   const t0 = Date.now();
   mkdirSync(o.out, { recursive: true });
   const src = await features(await retinaPhotos(o.retina, '.cache/adapt/retina-png', o.retinaPerGrade, o.seed), o, 2);
-  const tgt = await features(await readClinicPhotos(o.target), o, o.targetViews);
+  const tgt = await features(await readClinicPhotos(o.target), o, o.targetViews, o.targetExtraCuts);
   const t1 = Date.now();
   o.log(`features: ${src.photos.length} RetinaMNIST photos × 2 views, ${tgt.photos.length} clinic photos × ${o.targetViews} views (${((t1 - t0) / 1000).toFixed(0)} s)`);
   // The parent: the recipe's head trained on RetinaMNIST only (the model that never saw clinic-photos).
@@ -69,13 +81,13 @@ export async function runCurveExperiment(o: CurveRunOptions) {
   let tune: Array<{ schedule: AdaptSchedule; init: string; qwk: number }> | undefined;
   if (o.tune) {
     tune = [];
-    for (const iters of [30, 100, 300]) for (const l2 of [0.01, 0.1, 1]) {
+    for (const iters of [100, 300, 1000]) for (const l2 of [0.001, 0.01, 0.1]) {
       const schedule = { ...o.schedule, iters, l2 };
-      const rows = runCurve(tgt, [{ name: 'parent', head: parent, adapt: true }, { name: 'fresh', head: zeroHead(parent.dim), adapt: true }], { ...curveOpts, ks: [2, 5, 10], draws: 5, seed: o.seed + 1000, schedule });
+      const rows = runCurve(tgt, [{ name: 'parent', head: parent, adapt: true, from: parentStats }, { name: 'fresh', head: zeroHead(parent.dim), adapt: true }], { ...curveOpts, ks: [2, 5, 10], draws: 5, seed: o.seed + 1000, schedule });
       for (const init of ['parent', 'fresh']) {
         const q = summarise(rows.filter((r) => r.init === init).map((r) => r.qwk)).mean;
         tune.push({ schedule, init, qwk: q });
-        o.log(`tune iters ${iters} l2 ${l2} ${init}: mean QWK ${q.toFixed(3)} (K 2/5/10, 5 draws, draw seeds apart from the curve's)`);
+        o.log(`tune iters ${iters} l2 ${l2} ${init === 'parent' ? 'parent moment-matched' : init}: mean QWK ${q.toFixed(3)} (K 2/5/10, 5 draws, draw seeds apart from the curve's)`);
       }
     }
   }
@@ -101,11 +113,16 @@ export async function runCurveExperiment(o: CurveRunOptions) {
   const table = markdownTable(rows);
   const qwk = curveTable(rows, 'qwk');
   const fig = await writeFigure(join(o.out, 'qwk-vs-k'), barChart({
-    title: 'Adapting to clinic-photos from a model that never saw it: QWK on the other patients',
+    title: 'Adapting to clinic-photos from a RetinaMNIST-only model',
     yLabel: `QWK (mean of ${o.draws} draws, 95% interval)`,
     groups: o.ks.map((k) => `K=${k} per grade`),
-    series: qwk.map((t) => ({ name: t.init.replace(/ \(.*\)$/, ''), values: t.byK.map((b) => ({ mean: b.mean, error: (b.hi - b.lo) / 2 })) })),
+    series: qwk.map((t) => ({ name: SHORT[t.init] ?? t.init, values: t.byK.map((b) => ({ mean: b.mean, error: (b.hi - b.lo) / 2 })) })),
   }), { rows, table: qwk });
+  if (o.exportParent) {
+    const { exportRetinaParent } = await import('./export-parent.js');
+    const r = await exportRetinaParent(o.exportParent, { ...parent, stats: parentStats }, loadSpec(o.spec), o.cut, src.photos.length, o.log);
+    o.log(`exported the RetinaMNIST parent to ${o.exportParent} (ONNX vs TF.js max |Δ| ${r.verify.maxAbsDiff.toExponential(2)})`);
+  }
   const seconds = { features: (t1 - t0) / 1000, tune: (t2 - t1) / 1000, reptile: (t3 - t2) / 1000, curve: (t4 - t3) / 1000 };
   const report = { options: { ...o, log: undefined }, parentTrainedOn: `${src.photos.length} RetinaMNIST photos (upsampled 28 → ${loadSpec(o.spec).size} px)`, tune, table: qwk, rows, seconds };
   writeFileAtomic(join(o.out, 'curve.json'), `${JSON.stringify(report, null, 1)}\n`);
@@ -119,7 +136,7 @@ export const CURVE_DEFAULTS: Readonly<Omit<CurveRunOptions, 'log'>> = Object.fre
   out: 'runs/adapt-curve',
   spec: CLINIC_DEFAULTS.spec,
   cut: CLINIC_DEFAULTS.cut,
-  extraCuts: [] as string[],
+  targetExtraCuts: [] as string[],
   retinaPerGrade: 110,
   targetViews: 4,
   ks: [1, 2, 5, 10],

@@ -12,6 +12,8 @@ export interface HeadWeights {
   dim: number;
   W: Float32Array;
   b: Float32Array;
+  /** Per-feature mean and standard deviation of the rows it was trained on: `adapt` moment-matches a clinic to them. */
+  stats?: { mean: Float32Array; std: Float32Array };
 }
 
 /** Which frozen backbone the head sits on: adapt must compute features with exactly this. */
@@ -39,7 +41,8 @@ export function mobilenetIdentity(cut: string, inputSize: number): BackboneIdent
 /** The bytes of weights/head.json. */
 export function encodeHeadWeights(head: HeadWeights, backbone: BackboneIdentity, hflip: boolean): Uint8Array {
   if (head.W.length !== head.dim * NUM_GRADES || head.b.length !== NUM_GRADES) throw new Error(`head weights do not fit ${head.dim} features × ${NUM_GRADES} grades`);
-  const doc = { format: HEAD_WEIGHTS_FORMAT, backbone, hflip, dim: head.dim, grades: NUM_GRADES, W: Array.from(head.W), b: Array.from(head.b) };
+  const stats = head.stats ? { featureMean: Array.from(head.stats.mean), featureStd: Array.from(head.stats.std) } : {};
+  const doc = { format: HEAD_WEIGHTS_FORMAT, backbone, hflip, dim: head.dim, grades: NUM_GRADES, W: Array.from(head.W), b: Array.from(head.b), ...stats };
   return new TextEncoder().encode(`${JSON.stringify(doc)}\n`);
 }
 
@@ -53,7 +56,7 @@ export function decodeHeadWeights(bytes: Uint8Array, field: ModelWeights, source
   if (bytes.length !== field.bytes || sha256Hex(bytes) !== field.sha256) {
     throw new Error(`${source}: sha256 ${sha256Hex(bytes)} (${bytes.length} bytes) does not match the card's weights.sha256 ${field.sha256} (${field.bytes} bytes): corrupted or from another model; refusing it`);
   }
-  let doc: { format?: string; dim?: number; W?: number[]; b?: number[]; backbone?: unknown; hflip?: unknown };
+  let doc: { format?: string; dim?: number; W?: number[]; b?: number[]; backbone?: unknown; hflip?: unknown; featureMean?: number[]; featureStd?: number[] };
   try {
     doc = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
@@ -65,7 +68,14 @@ export function decodeHeadWeights(bytes: Uint8Array, field: ModelWeights, source
   if (!Number.isInteger(dim) || !Array.isArray(doc.W) || !Array.isArray(doc.b) || doc.W.length !== (dim as number) * NUM_GRADES || doc.b.length !== NUM_GRADES) {
     throw new Error(`${source}: W must hold dim × ${NUM_GRADES} numbers and b ${NUM_GRADES}`);
   }
-  return { dim: dim as number, W: Float32Array.from(doc.W), b: Float32Array.from(doc.b) };
+  const head: HeadWeights = { dim: dim as number, W: Float32Array.from(doc.W), b: Float32Array.from(doc.b) };
+  if (doc.featureMean !== undefined || doc.featureStd !== undefined) {
+    if (!Array.isArray(doc.featureMean) || !Array.isArray(doc.featureStd) || doc.featureMean.length !== dim || doc.featureStd.length !== dim || doc.featureStd.some((v) => !(v > 0))) {
+      throw new Error(`${source}: featureMean and featureStd must hold ${dim} numbers (std > 0)`);
+    }
+    head.stats = { mean: Float32Array.from(doc.featureMean), std: Float32Array.from(doc.featureStd) };
+  }
+  return head;
 }
 
 /** A model folder that can be adapted: its card, ONNX checked, head weights checked. */

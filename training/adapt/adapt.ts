@@ -108,8 +108,6 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   skipped.forEach((s) => log(`skipped: ${s}`));
   const notes: string[] = [];
   if (read.photos.length === 0) throw new Error(`${o.data}: no readable graded photos${skipped.length ? ` (${skipped.length} skipped, see above)` : ''}`);
-  read.perGrade.forEach((c, g) => { if (c === 0) notes.push(`grade ${g} has no photo: the head keeps the parent's weights for it, moved only by the other grades`); });
-  notes.forEach((n) => log(`note: ${n}`));
 
   const t0 = Date.now();
   const feats = await featuresWithProgress(read.photos, parent, views, o.cacheDir, log);
@@ -124,6 +122,10 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const head: HeadWeights = { ...adaptHead(start, xs, ys, schedule), stats };
   const trainedPerGrade = new Array(NUM_GRADES).fill(0);
   train.forEach((i) => trainedPerGrade[read.photos[i].label]++);
+  trainedPerGrade.forEach((c, g) => {
+    if (c === 0) notes.push(`grade ${g} has no training photo${read.perGrade[g] ? ' (its photos are all held out)' : ''}: the head keeps the parent's weights for it, moved only by the other grades`);
+  });
+  notes.forEach((n) => log(`note: ${n}`));
   let holdout: AdaptSummary['holdout'];
   if (held.size) {
     const test = read.photos.map((p, i) => i).filter((i) => held.has(read.photos[i].patient));
@@ -131,6 +133,10 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
     const before = clinicMetrics(truth, test.map((i) => photoProbs(parent.head, testViewsOf(feats, i, views, hflip))));
     const after = clinicMetrics(truth, test.map((i) => photoProbs(head, testViewsOf(feats, i, views, hflip))));
     holdout = { fraction: o.holdout!, patients: held.size, photos: test.length, before, after };
+    if (!(after.qwk > before.qwk)) {
+      notes.push(`on the held-out patients the adapted model is not better than the parent (QWK ${after.qwk.toFixed(3)} vs ${before.qwk.toFixed(3)}): consider keeping the parent`);
+      log(`note: ${notes[notes.length - 1]}`);
+    }
   }
   const t2 = Date.now();
 

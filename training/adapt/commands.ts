@@ -63,6 +63,10 @@ async function runCurveCommand(f: Flags): Promise<void> {
   if (f.l2 !== undefined) o.schedule.l2 = num(f.l2, '--l2', { min: 0 });
   if (typeof f.ks === 'string') o.ks = f.ks.split(',').map((k) => num(k, '--ks', { int: true, min: 1, max: 15 }));
   o.tune = f.tune === true;
+  if (f.protocol !== undefined) {
+    if (!['loso', 'split', 'split-camera'].includes(String(f.protocol))) throw new Error(`--protocol must be loso, split or split-camera, got ${JSON.stringify(f.protocol)}`);
+    o.protocol = f.protocol as 'loso' | 'split' | 'split-camera';
+  }
   if (typeof f.exportParent === 'string') o.exportParent = f.exportParent;
   const { existsSync } = await import('node:fs');
   for (const [flag, p] of [['--retina', o.retina], ['--target', o.target]]) if (!existsSync(p)) throw new Error(`${flag} ${p}: not found (RetinaMNIST and clinic-photos live in ../shared/datasets; clinic-photos are not in this repository)`);
@@ -88,6 +92,7 @@ export function register(program: Command): void {
     .option('--l2 <x>', 'adapt schedule: L2 toward the initialisation')
     .option('--target-extra-cuts <list>', 'cuts extracted with the cut for the clinic photos, in this order (only to share a feature cache with other runs)')
     .option('--export-parent <dir>', 'also export the RetinaMNIST-only parent as an adaptable model folder (for `adapt` on clinic photos)')
+    .option('--protocol <p>', 'loso (default): parent and Reptile init from RetinaMNIST only; split: from half the clinic-photos patients, the other half is the new clinic; split-camera: that half through a simulated camera')
     .option('--tune', 'first measure the adapt schedule grid (iterations × L2) on separate draws')
     .action(runCurveCommand);
 

@@ -10,7 +10,9 @@ import { trainHead } from '../clinic/head.js';
 import { createProgress } from '../progress.js';
 import { curveTable, runCurve, summarise, type CurveInit, type CurveRow, type FeatureSource } from './curve.js';
 import { DEFAULT_SCHEDULE, featureStats, zeroHead, type AdaptSchedule } from './head-adapt.js';
-import { reptileHead, STRONG_CAMERA, unitStats } from './reptile-head.js';
+import { reptileHead, sampleCamera, STRONG_CAMERA, unitStats } from './reptile-head.js';
+import { holdoutPatients } from './adapt.js';
+import { createRng } from '../random.js';
 import { retinaPhotos } from './retina-source.js';
 
 export interface CurveRunOptions {
@@ -28,6 +30,8 @@ export interface CurveRunOptions {
   metaIters: number;
   schedule: AdaptSchedule;
   tune: boolean;
+  /** loso: parent/Reptile from RetinaMNIST, new clinic = clinic-photos; split: from half the clinic-photos patients, new clinic = the other half; split-camera: that half through a simulated camera. */
+  protocol: 'loso' | 'split' | 'split-camera';
   /** Also export the RetinaMNIST parent as an adaptable model folder here. */
   exportParent?: string;
   seed: number;
@@ -42,7 +46,7 @@ async function features(photos: PhotoRecord[], o: CurveRunOptions, views: number
 
 /** Legend names (the legend is narrow). */
 const SHORT: Record<string, string> = {
-  'no adaptation (RetinaMNIST parent)': 'no adaptation',
+  'no adaptation (parent as it is)': 'no adaptation',
   'parent, moment-matched only (no labels)': 'moment-matched',
   'parent head, adapted': 'parent, adapted',
   'parent, moment-matched + adapted': 'matched+adapted',
@@ -69,12 +73,32 @@ export function markdownTable(rows: CurveRow[]): string {
 export async function runCurveExperiment(o: CurveRunOptions) {
   const t0 = Date.now();
   mkdirSync(o.out, { recursive: true });
-  const src = await features(await retinaPhotos(o.retina, '.cache/adapt/retina-png', o.retinaPerGrade, o.seed), o, 2);
-  const tgt = await features(await readClinicPhotos(o.target), o, o.targetViews, o.targetExtraCuts);
+  const clinic = await features(await readClinicPhotos(o.target), o, o.targetViews, o.targetExtraCuts);
+  let src: FeatureSource, tgt: FeatureSource, sourceName: string;
+  if (o.protocol === 'loso') {
+    src = await features(await retinaPhotos(o.retina, '.cache/adapt/retina-png', o.retinaPerGrade, o.seed), o, 2);
+    tgt = clinic;
+    sourceName = `${src.photos.length} RetinaMNIST photos (upsampled 28 → ${loadSpec(o.spec).size} px)`;
+  } else {
+    // Half the clinic-photos patients train the parent and the Reptile init; the other half is the new clinic.
+    const a = holdoutPatients(clinic.photos, 0.5, o.seed);
+    const pick = (keep: (i: number) => boolean): FeatureSource => {
+      const idx = clinic.photos.map((_, i) => i).filter(keep);
+      return { photos: idx.map((i) => clinic.photos[i]), feats: idx.flatMap((i) => clinic.feats.slice(i * clinic.views, (i + 1) * clinic.views)), views: clinic.views };
+    };
+    src = pick((i) => a.has(clinic.photos[i].patient));
+    tgt = pick((i) => !a.has(clinic.photos[i].patient));
+    sourceName = `${src.photos.length} clinic-photos photos of ${a.size} patients (the other patients are the new clinic)`;
+    if (o.protocol === 'split-camera') {
+      const cam = sampleCamera(createRng(`new-camera-${o.seed}`), Float64Array.from(featureStats(src.feats).std), STRONG_CAMERA);
+      tgt = { ...tgt, feats: tgt.feats.map(cam) };
+      sourceName += '; the new clinic\'s features pass through one simulated camera (per-feature gain and shift)';
+    }
+  }
   const t1 = Date.now();
-  o.log(`features: ${src.photos.length} RetinaMNIST photos × 2 views, ${tgt.photos.length} clinic photos × ${o.targetViews} views (${((t1 - t0) / 1000).toFixed(0)} s)`);
-  // The parent: the recipe's head trained on RetinaMNIST only (the model that never saw clinic-photos).
-  const all = src.photos.flatMap((p, i) => [0, 1].map((v) => ({ x: src.feats[i * 2 + v], y: p.label })));
+  o.log(`protocol ${o.protocol}: parent and Reptile init from ${sourceName}; new clinic: ${tgt.photos.length} photos × ${tgt.views} views (${((t1 - t0) / 1000).toFixed(0)} s)`);
+  // The parent: the recipe's head trained on the source only.
+  const all = src.photos.flatMap((p, i) => Array.from({ length: src.views }, (_, v) => ({ x: src.feats[i * src.views + v], y: p.label })));
   const parent = trainHead(all.map((r) => r.x), all.map((r) => r.y), { ...CLINIC_DEFAULTS.head, seed: 0 });
   const parentStats = featureStats(all.map((r) => r.x));
   const curveOpts = { ks: o.ks, draws: o.draws, schedule: o.schedule, testViews: 2 as const, trainViews: o.targetViews, seed: o.seed };
@@ -93,11 +117,11 @@ export async function runCurveExperiment(o: CurveRunOptions) {
   }
   const t2 = Date.now();
   const bar = createProgress({ total: o.metaIters, label: 'reptile init', intervalSec: 15 });
-  const reptile = reptileHead(src, { metaIters: o.metaIters, ks: [1, 2, 5, 10], epsilon: 1, inner: o.schedule, camera: STRONG_CAMERA, trainViews: 2, seed: o.seed }, (i) => bar.update(i));
+  const reptile = reptileHead(src, { metaIters: o.metaIters, ks: [1, 2, 5, 10], epsilon: 1, inner: o.schedule, camera: STRONG_CAMERA, trainViews: src.views, seed: o.seed }, (i) => bar.update(i));
   bar.stop();
   const t3 = Date.now();
   const inits: CurveInit[] = [
-    { name: 'no adaptation (RetinaMNIST parent)', head: parent, adapt: false },
+    { name: 'no adaptation (parent as it is)', head: parent, adapt: false },
     { name: 'parent, moment-matched only (no labels)', head: parent, adapt: false, from: parentStats },
     { name: 'parent head, adapted', head: parent, adapt: true },
     { name: 'parent, moment-matched + adapted', head: parent, adapt: true, from: parentStats },
@@ -113,18 +137,18 @@ export async function runCurveExperiment(o: CurveRunOptions) {
   const table = markdownTable(rows);
   const qwk = curveTable(rows, 'qwk');
   const fig = await writeFigure(join(o.out, 'qwk-vs-k'), barChart({
-    title: 'Adapting to clinic-photos from a RetinaMNIST-only model',
+    title: o.protocol === 'loso' ? 'Adapting to clinic-photos from a RetinaMNIST-only model' : `New clinic = half the clinic-photos patients${o.protocol === 'split-camera' ? ', simulated camera' : ''}`,
     yLabel: `QWK (mean of ${o.draws} draws, 95% interval)`,
     groups: o.ks.map((k) => `K=${k} per grade`),
     series: qwk.map((t) => ({ name: SHORT[t.init] ?? t.init, values: t.byK.map((b) => ({ mean: b.mean, error: (b.hi - b.lo) / 2 })) })),
   }), { rows, table: qwk });
-  if (o.exportParent) {
+  if (o.exportParent && o.protocol === 'loso') {
     const { exportRetinaParent } = await import('./export-parent.js');
     const r = await exportRetinaParent(o.exportParent, { ...parent, stats: parentStats }, loadSpec(o.spec), o.cut, src.photos.length, o.log);
     o.log(`exported the RetinaMNIST parent to ${o.exportParent} (ONNX vs TF.js max |Δ| ${r.verify.maxAbsDiff.toExponential(2)})`);
   }
   const seconds = { features: (t1 - t0) / 1000, tune: (t2 - t1) / 1000, reptile: (t3 - t2) / 1000, curve: (t4 - t3) / 1000 };
-  const report = { options: { ...o, log: undefined }, parentTrainedOn: `${src.photos.length} RetinaMNIST photos (upsampled 28 → ${loadSpec(o.spec).size} px)`, tune, table: qwk, rows, seconds };
+  const report = { options: { ...o, log: undefined }, parentTrainedOn: sourceName, tune, table: qwk, rows, seconds };
   writeFileAtomic(join(o.out, 'curve.json'), `${JSON.stringify(report, null, 1)}\n`);
   writeFileAtomic(join(o.out, 'table.md'), `${table}\n`);
   return { table, fig, seconds, rows, tune };
@@ -144,5 +168,6 @@ export const CURVE_DEFAULTS: Readonly<Omit<CurveRunOptions, 'log'>> = Object.fre
   metaIters: 1000,
   schedule: DEFAULT_SCHEDULE,
   tune: false,
+  protocol: 'loso',
   seed: 0,
 });

@@ -64,6 +64,11 @@ async function run(f: Flags): Promise<void> {
     return;
   }
   const { spec, head, n } = await trainFinalHead(recipe, log);
+  // The training features' mean/std go into weights/head.json: `adapt` moment-matches a new clinic's features to them.
+  const { featureStats } = await import('../adapt/head-adapt.js');
+  const { recipeFeatures, readClinicPhotos } = await import('./recipe.js');
+  const { feats } = await recipeFeatures(await readClinicPhotos(recipe.data), recipe, log);
+  const stats = featureStats(feats.filter((_, i) => i % recipe.views < recipe.trainViews));
   // Export on the pure-JS backend: exact float32 reference for the ONNX comparison.
   await tf.setBackend('cpu');
   const { loadMobileNetV2 } = await import('../models/mobilenet.js');
@@ -76,7 +81,7 @@ async function run(f: Flags): Promise<void> {
   const name = typeof f.name === 'string' ? f.name : out.split('/').pop() as string;
   // weights/head.json + backbone identity beside model.onnx (what `adapt` starts from); the folder is replaced atomically.
   const res = await exportWithWeights({
-    head, backbone: mobilenetIdentity(recipe.cut, spec.size), force: true,
+    head: { ...head, stats }, backbone: mobilenetIdentity(recipe.cut, spec.size), force: true,
     model,
     hflip: recipe.testViews === 2,
     outDir: out,

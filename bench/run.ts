@@ -159,6 +159,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
         run: () => onnx.benchOnnx('onnxruntime-web', modelPath, batch, P.onnx, minRep) });
       refs.set(nodeKey, async () => ({ ...(await runNode()), name: 'onnxruntime-node' }));
     }
+    const { backboneCase, benchBackboneTf } = await import('./backbone.js');
+    const bb = backboneCase(modelPath);
+    if (bb) {
+      plan.push({ name: `backbone/${bb.label}/tfjs-wasm-b1`, unit: 'images/s', backend: 'wasm', tf: true, refKey: 'onnx-node:1',
+        run: () => benchBackboneTf(bb, 'wasm', 1, P.onnx, minRep) });
+    }
   } else if (keep('onnx/')) {
     log('bench: no ONNX model (models/<name>/model.onnx or test/fixtures/tiny/model.onnx; run npm run fixtures); ONNX cases skipped');
   }

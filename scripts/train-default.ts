@@ -1,4 +1,4 @@
-// `npm run train:default`: regenerates the bundled default model (Reptile on Omniglot → RetinaMNIST fine-tune → ONNX in models/).
+// `npm run train:retinamnist`: regenerates the bundled RetinaMNIST model (Reptile on Omniglot → RetinaMNIST fine-tune → ONNX in models/).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run train:default [-- --reuse-meta] [--init <checkpoint dir>] [--name <model>] [--out <run dir>] [--backend <name>]\n' +
+      'usage: npm run train:retinamnist [-- --reuse-meta] [--init <checkpoint dir>] [--name <model>] [--out <run dir>] [--backend <name>]\n' +
         '  1. meta-train on Omniglot in runs/omniglot-reptile (resumes; skipped with --reuse-meta or --init)\n' +
         '  2. fine-tune on RetinaMNIST train from that init, selecting on validation QWK (resumes)\n' +
         '  3. evaluate the selected checkpoint on validation, export ONNX + card to models/<name>, make it the default\n' +
@@ -78,14 +78,13 @@ async function main(): Promise<void> {
   const exportArgs = [
     'export', '--checkpoint', join(out, 'best'), '--out', modelDir, '--name', name,
     '--description', `Reptile (Omniglot) init, fine-tuned on RetinaMNIST train + 8 camera-jittered copies (step ${summary.best.step}, selected on validation QWK); 28×28 Graham-normalised input`,
-    '--preprocess', R.spec, '--data-preset', 'retinamnist', '--train-command', 'npm run train:default',
+    '--preprocess', R.spec, '--data-preset', 'retinamnist', '--train-command', 'npm run train:retinamnist',
   ];
   run(exportArgs);
   const val = JSON.parse(run(['evaluate', '--model', modelDir, '--format', R.format, R.data, '--split', 'val', '--json'], true));
   writeFileSync(metricsFile, `${JSON.stringify([{ dataset: 'RetinaMNIST (MedMNIST v2)', split: 'val', ...val }], null, 1)}\n`);
   run([...exportArgs, '--metrics', metricsFile]);
   mkdirSync('models', { recursive: true });
-  writeFileSync(join('models', 'default.json'), `${JSON.stringify({ default: name }, null, 1)}\n`);
 
   // 4. Robustness probe on full-size photos and camera-shifted validation (reported, not a gate).
   const { probeRobustness, formatProbe, shiftedValidation } = await import('./probe-robustness.js');
@@ -97,10 +96,10 @@ async function main(): Promise<void> {
       `validation under camera shift: QWK ${shifted.qwk.toFixed(4)}, accuracy ${shifted.accuracy.toFixed(4)}, AUC ${shifted.auc?.toFixed(4)} (n ${shifted.n})\n`,
   );
   if (probe.fixture.grade !== 0) process.stderr.write(`warning: the normal fixture photo is graded ${probe.fixture.grade}, not 0\n`);
-  process.stdout.write(`default model: ${modelDir} (models/default.json)\n`);
+  process.stdout.write(`RetinaMNIST model: ${modelDir} (models/default.json names the clinic-photo model: npm run train:default)\n`);
 }
 
 main().catch((e: Error) => {
-  process.stderr.write(`train:default: ${e.message}\n`);
+  process.stderr.write(`train:retinamnist: ${e.message}\n`);
   process.exit(1);
 });

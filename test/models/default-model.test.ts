@@ -1,4 +1,4 @@
-// The bundled default model: models/default.json names it, its card and ONNX agree, it grades the CC0 fixture 0, and evaluate reproduces its recorded validation metrics.
+// The bundled RetinaMNIST model (the default before the clinic-photo model): card and ONNX agree, it grades the CC0 fixture 0, evaluate reproduces its validation metrics.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
@@ -11,9 +11,9 @@ const run = promisify(execFile);
 const RETINA = 'data/retinamnist/retinamnist-trainval.npz';
 const FIXTURE = 'test/fixtures/fundus-normal-left-cc0.jpg';
 
+/** Still bundled under its own name; models/default.json names the clinic-photo model (test/models/clinic-model.test.ts). */
 function defaultDir(): string {
-  const v = JSON.parse(readFileSync('models/default.json', 'utf8')) as { default: string };
-  return join('models', v.default);
+  return join('models', 'reptile-omniglot-retinamnist');
 }
 
 function loadCard(): ModelCard {
@@ -26,7 +26,7 @@ async function cli(args: string[]): Promise<unknown> {
   return JSON.parse(stdout);
 }
 
-test('default model: models/default.json → a card that parses, ONNX sha256/bytes match, small, RetinaMNIST attribution', () => {
+test('RetinaMNIST model: a card that parses, ONNX sha256/bytes match, small, RetinaMNIST attribution', () => {
   const card = loadCard();
   const dir = defaultDir();
   assert.equal(card.name, dir.split('/').pop());
@@ -41,7 +41,7 @@ test('default model: models/default.json → a card that parses, ONNX sha256/byt
   assert.equal(val.n, 120);
 });
 
-test('default model: predict on the real normal fundus photo (CC0) → grade 0, matching the card reference', async () => {
+test('RetinaMNIST model: predict on the real normal fundus photo (CC0) → grade 0, matching the card reference', async () => {
   const card = loadCard();
   const out = (await cli(['predict', '--model', defaultDir(), FIXTURE, '--json'])) as { results: Array<{ grade: number; probabilities: number[] }> };
   const r = out.results[0];
@@ -50,7 +50,7 @@ test('default model: predict on the real normal fundus photo (CC0) → grade 0, 
   r.probabilities.forEach((p, g) => assert.ok(Math.abs(p - card.reference.probabilities[g]) <= card.reference.tolerance, `grade ${g}: ${p} vs reference ${card.reference.probabilities[g]}`));
 });
 
-test('default model: evaluate --format medmnist on RetinaMNIST val → the metrics recorded in the card', async () => {
+test('RetinaMNIST model: evaluate --format medmnist on RetinaMNIST val → the metrics recorded in the card', async () => {
   const card = loadCard();
   const want = card.metrics.find((m) => m.split === 'val')!;
   const got = (await cli(['evaluate', '--model', defaultDir(), '--format', 'medmnist', RETINA, '--split', 'val', '--json'])) as {

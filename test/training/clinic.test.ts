@@ -83,3 +83,47 @@ describe('clinic recipe parts', () => {
     assert.deepEqual(viewParams(3, 'a'), viewParams(3, 'a'), 'seeded');
   });
 });
+
+describe('clinic features cache', () => {
+  test('extractFeatures: second run reads the cache; another spec, cut or changed photo recomputes; features match a direct backbone run', async () => {
+    const tf = await import('@tensorflow/tfjs');
+    await tf.setBackend('cpu');
+    const { mkdtempSync, copyFileSync, rmSync, writeFileSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { extractFeatures } = await import('../../training/clinic/features.js');
+    const { loadMobileNetV2 } = await import('../../training/models/mobilenet.js');
+    const { preprocess, validateSpec } = await import('../../shared/index.js');
+    const { readImageFile } = await import('../../training/data/decode.js');
+    const dir = mkdtempSync(join(tmpdir(), 'clinic-cache-'));
+    try {
+      const photo = join(dir, '1_left.jpg');
+      copyFileSync('test/fixtures/fundus-normal-left-cc0.jpg', photo);
+      const photos = [{ id: '1_left', file: photo, label: 0, patient: '1' }];
+      const spec = validateSpec({ version: 1, size: 64, channels: 3, layout: 'NHWC', fov: { mode: 'bbox', threshold: 20, margin: 0.02 },
+        graham: { enabled: false, sigmaFraction: 0.1, gain: 4, maskRadius: 0.9 }, mean: [0, 0, 0], std: [1, 1, 1] });
+      const o = { spec, cuts: ['block_6_expand_relu'], views: 2, cacheDir: join(dir, 'cache') };
+      const a = await extractFeatures(photos, o);
+      assert.equal(a.computed, 1);
+      assert.deepEqual(a.dims, [192]);
+      const b = await extractFeatures(photos, o);
+      assert.equal(b.computed, 0, 'second run from the cache');
+      assert.deepEqual(b.features[0][1], a.features[0][1]);
+      assert.equal((await extractFeatures(photos, { ...o, spec: { ...spec, size: 96 } })).computed, 1, 'other spec');
+      assert.equal((await extractFeatures(photos, { ...o, cuts: ['block_10_project_BN'] })).computed, 1, 'other cut');
+      const bytes = readFileSync(photo);
+      writeFileSync(photo, Buffer.concat([bytes, Buffer.from([0])]));
+      assert.equal((await extractFeatures(photos, o)).computed, 1, 'changed photo bytes');
+      // view 0 equals the pooled cut of the backbone on the shared preprocess of the photo
+      const net = await loadMobileNetV2({ inputSize: 64, outputs: ['block_6_expand_relu'] });
+      const x = preprocess(await readImageFile(photo), spec);
+      const want = tf.tidy(() => tf.mean(net.predict(tf.tensor4d(x, [1, 64, 64, 3])) as import('@tensorflow/tfjs').Tensor, [1, 2]).dataSync());
+      const got = a.features[0][0];
+      const d = Math.max(...Array.from(want, (v, i) => Math.abs(v - got[i])));
+      assert.ok(d < 1e-3, `max |Δ| ${d}`);
+      net.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

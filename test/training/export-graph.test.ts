@@ -47,7 +47,9 @@ function tinyMobileNet(size = 17): tf.LayersModel {
   const p = L.batchNormalization({ epsilon: 1e-3 }).apply(L.conv2d({ filters: 8, kernelSize: 1, useBias: false }).apply(d) as tf.SymbolicTensor) as tf.SymbolicTensor;
   h = L.add().apply([h, p]) as tf.SymbolicTensor;
   h = L.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'valid', depthMultiplier: 2 }).apply(L.zeroPadding2d({ padding: 1 }).apply(h) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  const g1 = L.globalAveragePooling2d({}).apply(p) as tf.SymbolicTensor;
   h = L.globalAveragePooling2d({}).apply(h) as tf.SymbolicTensor;
+  h = L.concatenate().apply([g1, h]) as tf.SymbolicTensor;
   h = L.dropout({ rate: 0.3 }).apply(h) as tf.SymbolicTensor;
   const y = L.dense({ units: 5 }).apply(h) as tf.SymbolicTensor;
   return tf.model({ inputs: x, outputs: y });
@@ -64,12 +66,12 @@ function checker(path: string): string | null {
 }
 
 describe('functional (DAG) export', () => {
-  test('tiny MobileNetV2-like net (zero pad, depthwise, ReLU6, residual Add, GAP, dropout, dense) → ONNX within 1e-4 of TF.js at batch 1 and 3; onnx.checker passes', async () => {
+  test('tiny MobileNetV2-like net (zero pad, depthwise, ReLU6, residual Add, two GAPs concatenated, dropout, dense) → ONNX within 1e-4 of TF.js at batch 1 and 3; onnx.checker passes', async () => {
     const model = randomize(tinyMobileNet());
     const exp = toOnnx(model);
     const r = await verifyExport(model, exp, { randomBatches: [1, 3], seed: 4 });
     assert.ok(r.maxAbsDiff <= 1e-4, `max |Δ| ${r.maxAbsDiff}`);
-    for (const op of ['DepthwiseConv2D', 'ZeroPadding2D', 'Add', 'ReLU']) assert.ok(exp.summary.some((s) => s.includes(` ${op} `)), `summary lists a ${op}`);
+    for (const op of ['DepthwiseConv2D', 'ZeroPadding2D', 'Add', 'ReLU', 'Concatenate']) assert.ok(exp.summary.some((s) => s.includes(` ${op} `)), `summary lists a ${op}`);
     const path = join(dir, 'tiny.onnx');
     writeFileSync(path, exp.bytes);
     const res = checker(path);

@@ -74,9 +74,18 @@ async function featuresWithProgress(photos: PhotoRecord[], parent: AdaptableMode
   try {
     for (let s = 0; s < photos.length; s += chunk) {
       const part = photos.slice(s, s + chunk);
-      const fs = await extractFeatures(part, { spec: parent.card.preprocess, cuts: [parent.weights.backbone.cut], views, cacheDir, log: () => {} });
-      if (fs.dims[0] !== parent.head.dim) throw new Error(`backbone cut ${parent.weights.backbone.cut} gives ${fs.dims[0]} features, the parent head expects ${parent.head.dim}`);
-      out.push(...fs.features[0]);
+      // A cut "a+b" means several layers, each globally averaged, concatenated in order (as clinic-train builds it).
+      const cuts = parent.weights.backbone.cut.split('+');
+      const fs = await extractFeatures(part, { spec: parent.card.preprocess, cuts, views, cacheDir, log: () => {} });
+      const dim = fs.dims.reduce((a, d) => a + d, 0);
+      if (dim !== parent.head.dim) throw new Error(`backbone cut ${parent.weights.backbone.cut} gives ${dim} features, the parent head expects ${parent.head.dim}`);
+      for (let r = 0; r < fs.features[0].length; r++) {
+        if (cuts.length === 1) { out.push(fs.features[0][r]); continue; }
+        const x = new Float32Array(dim);
+        let off = 0;
+        for (const f of fs.features) { x.set(f[r], off); off += f[r].length; }
+        out.push(x);
+      }
       bar.update(Math.min(photos.length, s + chunk), `${Math.min(photos.length, s + chunk)} photos`);
     }
   } finally {
@@ -143,7 +152,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   await o.beforeExport?.();
   const pc = parent.card;
   const name = o.name ?? basename(resolve(o.out)).toLowerCase().replace(/[^a-z0-9._-]/g, '-');
-  const backbone = await loadMobileNetV2({ inputSize: pc.preprocess.size, outputs: [parent.weights.backbone.cut] });
+  const backbone = await loadMobileNetV2({ inputSize: pc.preprocess.size, outputs: parent.weights.backbone.cut.split('+') });
   const model = backboneClassifier(backbone, head);
   const orNull = (v: number) => (Number.isFinite(v) ? v : null);
   const a = holdout?.after;

@@ -1,4 +1,4 @@
-// The exported grader: frozen backbone → global average pooling → dropout → Dense(5) holding a head trained on cached features.
+// The exported grader: frozen backbone → global average pooling (per cut, concatenated) → dropout → Dense(5) holding a head trained on cached features.
 import * as tf from '@tensorflow/tfjs';
 import { NUM_GRADES } from '../../shared/index.js';
 
@@ -10,16 +10,16 @@ export interface DenseWeights {
 
 /**
  * One functional TF.js model, input [N,size,size,3] → logits [N,5], ready for `toOnnx`/`exportModel`:
- * the backbone's (single) output is averaged over space (the same features the head was trained on),
- * then dropout (identity at inference) and the head's dense layer.
+ * each backbone output (cut) is averaged over space and, with several, concatenated in order (the same
+ * features the head was trained on), then dropout (identity at inference) and the head's dense layer.
  */
 export function backboneClassifier(backbone: tf.LayersModel, head: DenseWeights, dropout = 0.2): tf.LayersModel {
-  if (backbone.outputs.length !== 1) throw new Error(`backbone has ${backbone.outputs.length} outputs; cut it at one layer`);
-  const dim = backbone.outputs[0].shape[3] as number;
+  const dim = backbone.outputs.reduce((a, o) => a + (o.shape[3] as number), 0);
   if (head.W.length !== dim * NUM_GRADES || head.b.length !== NUM_GRADES) {
     throw new Error(`head weights [${head.W.length}]+[${head.b.length}] do not fit ${dim} features × ${NUM_GRADES} grades`);
   }
-  const gap = tf.layers.globalAveragePooling2d({ name: 'head_pool' }).apply(backbone.outputs[0]) as tf.SymbolicTensor;
+  const pools = backbone.outputs.map((o, k) => tf.layers.globalAveragePooling2d({ name: `head_pool_${k + 1}` }).apply(o) as tf.SymbolicTensor);
+  const gap = pools.length === 1 ? pools[0] : tf.layers.concatenate({ name: 'head_concat' }).apply(pools) as tf.SymbolicTensor;
   const drop = tf.layers.dropout({ name: 'head_dropout', rate: dropout }).apply(gap) as tf.SymbolicTensor;
   const dense = tf.layers.dense({ name: 'head_logits', units: NUM_GRADES });
   const logits = dense.apply(drop) as tf.SymbolicTensor;

@@ -75,7 +75,7 @@ async function run(f: Flags): Promise<void> {
   const { backboneClassifier } = await import('./classifier.js');
   const { exportWithWeights } = await import('../adapt/export-weights.js');
   const { mobilenetIdentity } = await import('../adapt/weights.js');
-  const backbone = await loadMobileNetV2({ inputSize: spec.size, outputs: [recipe.cut] });
+  const backbone = await loadMobileNetV2({ inputSize: spec.size, outputs: recipe.cut.split('+') });
   const model = backboneClassifier(backbone, head);
   const out = resolve(f.export);
   const name = typeof f.name === 'string' ? f.name : out.split('/').pop() as string;
@@ -120,7 +120,7 @@ export function register(program: Command): void {
     .option('--preset <json>', 'recipe file (flags override it), e.g. training/runs/clinic-default.json')
     .option('--out <dir>', 'run folder for cv.json and oof.json (default runs/clinic)')
     .option('--spec <json>', 'preprocessing spec (its size is the backbone input)')
-    .option('--cut <layer>', 'MobileNetV2 layer feeding the head, e.g. block_10_project_BN, out_relu')
+    .option('--cut <layer>', 'MobileNetV2 layer feeding the head, e.g. block_10_project_BN, out_relu; a+b concatenates pooled cuts')
     .option('--views <n>', 'cached views per photo: plain, mirror, then random augmentations')
     .option('--train-views <n>', 'views per photo used for training the head')
     .option('--test-views <n>', '1 (plain) or 2 (plain + mirror, exported as hflip TTA)')

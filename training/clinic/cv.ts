@@ -74,7 +74,7 @@ export function bootstrapIntervals(photos: PhotoRecord[], probs: number[][], rep
   const q = (a: number[], f: number) => a[Math.min(a.length - 1, Math.max(0, Math.round(f * (a.length - 1))))];
   return Object.fromEntries(keys.map((k) => {
     const a = samples[k].sort((x, y) => x - y);
-    return [k, [q(a, 0.025), q(a, 0.975)]];
+    return [k, a.length ? [q(a, 0.025), q(a, 0.975)] : [Number.NaN, Number.NaN]];
   })) as Record<(typeof keys)[number], [number, number]>;
 }
 

@@ -24,6 +24,8 @@ export interface FeatureSet {
   views: number;
   /** features[cut][photo * views + view] = Float32Array(dims[cut]) (global average of the cut's map). */
   features: Float32Array[][];
+  /** Photos whose features were computed now (the rest came from the cache). */
+  computed: number;
 }
 
 export interface FeatureOptions {
@@ -109,5 +111,5 @@ export async function extractFeatures(photos: PhotoRecord[], o: FeatureOptions):
   }
   log(`features: ${photos.length} photos × ${o.views} views, ${computed} computed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   dims = dims.slice(0, o.cuts.length);
-  return { cuts: o.cuts, dims, views: o.views, features: out };
+  return { cuts: o.cuts, dims, views: o.views, features: out, computed };
 }

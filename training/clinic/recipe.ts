@@ -16,7 +16,7 @@ export interface ClinicRecipe {
   data: string;
   /** Preprocessing spec file (its size is the backbone input). */
   spec: string;
-  /** MobileNetV2 layer whose globally averaged output feeds the head. */
+  /** MobileNetV2 layer whose globally averaged output feeds the head; 'a+b' concatenates several. */
   cut: string;
   /** Views per photo cached: 0 plain, 1 mirror, 2.. random augmentations. */
   views: number;
@@ -83,8 +83,16 @@ export async function readClinicPhotos(data: string): Promise<PhotoRecord[]> {
 /** Features of every photo at the recipe's spec/cut/views (cached under .cache/features). */
 export async function recipeFeatures(photos: PhotoRecord[], r: ClinicRecipe, log: (m: string) => void) {
   const spec = loadSpec(r.spec);
-  const fs = await extractFeatures(photos, { spec, cuts: [r.cut], views: r.views, strength: r.strength, log });
-  return { spec, feats: fs.features[0] };
+  const cuts = r.cut.split('+');
+  const fs = await extractFeatures(photos, { spec, cuts, views: r.views, strength: r.strength, log });
+  const feats = fs.features[0].map((_, i) => {
+    if (cuts.length === 1) return fs.features[0][i];
+    const out = new Float32Array(fs.dims.reduce((a, d) => a + d, 0));
+    let off = 0;
+    fs.features.forEach((f) => { out.set(f[i], off); off += f[i].length; });
+    return out;
+  });
+  return { spec, feats };
 }
 
 /** Patient-level CV over every fold assignment; writes `<out>/cv.json` and `<out>/oof.json`. */

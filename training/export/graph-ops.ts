@@ -4,7 +4,7 @@ import type { GraphBuilder } from './onnx-graph.js';
 import { convertLayer, outSize, SUPPORTED_LAYERS, tfPads, type FlowValue } from './layer-ops.js';
 
 /** Layer classes this file adds to those of layer-ops.ts. */
-export const GRAPH_LAYERS = ['DepthwiseConv2D', 'ZeroPadding2D', 'Add'] as const;
+export const GRAPH_LAYERS = ['DepthwiseConv2D', 'ZeroPadding2D', 'Add', 'Concatenate'] as const;
 
 /** Everything the exporter writes. */
 export const ALL_SUPPORTED_LAYERS: readonly string[] = [...SUPPORTED_LAYERS, ...GRAPH_LAYERS];
@@ -88,7 +88,16 @@ function convertAny(b: GraphBuilder, layer: tf.layers.Layer, xs: FlowValue[]): F
     for (const v of xs.slice(1)) acc = b.addNode('Add', [acc, v.name], layer.name);
     return { name: acc, shape: xs[0].shape };
   }
-  if (xs.length !== 1) fail(layer, `has ${xs.length} inputs; only Add takes several`);
+  if (cls === 'Concatenate') {
+    const rank = xs[0].shape.length;
+    if (!(cfg.axis === -1 || cfg.axis === rank)) fail(layer, `axis ${JSON.stringify(cfg.axis)} is not supported (only the last, channel axis)`);
+    const lead = xs[0].shape.slice(0, -1).join(',');
+    xs.forEach((v) => { if (v.shape.length !== rank || v.shape.slice(0, -1).join(',') !== lead) fail(layer, `inputs [${xs.map((q) => q.shape.join(',')).join('] [')}] differ outside the channel axis`); });
+    // Channels are axis 1 of NCHW values and of [N, F] vectors alike.
+    const y = b.addNode('Concat', xs.map((v) => v.name), layer.name, { axis: { i: 1 } });
+    return { name: y, shape: [...xs[0].shape.slice(0, -1), xs.reduce((a, v) => a + v.shape[rank - 1], 0)] };
+  }
+  if (xs.length !== 1) fail(layer, `has ${xs.length} inputs; only Add and Concatenate take several`);
   if (cls === 'DepthwiseConv2D') return depthwise(b, layer, cfg, xs[0]);
   if (cls === 'ZeroPadding2D') return zeroPad(b, layer, cfg, xs[0]);
   if (!(SUPPORTED_LAYERS as readonly string[]).includes(cls)) fail(layer, `layer class ${cls} is not supported; supported: ${ALL_SUPPORTED_LAYERS.join(', ')}`);

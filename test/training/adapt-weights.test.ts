@@ -48,6 +48,14 @@ describe('model weights for adaptation', () => {
     assert.throws(() => decodeHeadWeights(bad, { ...field, bytes: bad.length, sha256: sha256Hex(bad) }, 'head.json'), /featureMean and featureStd must hold 32 numbers \(std > 0\)/);
   });
 
+  test('the bundled default model ships its head weights (adaptable), backbone identity matching its card', () => {
+    const name = (JSON.parse(readFileSync('models/default.json', 'utf8')) as { default: string }).default;
+    const m = readAdaptableModel(`models/${name}`);
+    assert.equal(m.weights.backbone.inputSize, m.card.preprocess.size);
+    assert.equal(m.head.W.length, m.head.dim * 5);
+    assert.ok(m.head.stats, 'records the training features\' mean/std for moment matching');
+  });
+
   test('a model without the weights field (the bundled RetinaMNIST model) is refused with the reason', () => {
     assert.throws(() => readAdaptableModel('models/reptile-omniglot-retinamnist'), /ships no trainable weights \(its card has no "weights" field\), so it cannot be adapted/);
   });

@@ -14,6 +14,7 @@ import { resolveServeConfig } from '../../serving/config.js';
 import { startServer } from '../../serving/server.js';
 import { Writable } from 'node:stream';
 import { makeTinyParent } from './adapt-fixture.js';
+import { compareReference, loadModel } from '../../web-viewer/runtime.js';
 
 const tmp = tempDirs();
 const quick = { iters: 30, lr: 0.05, l2: 0.1, balance: 0.5 };
@@ -106,6 +107,19 @@ describe('adapt', () => {
       body.results[0].probabilities.forEach((p, k) => assert.ok(Math.abs(p - card.reference.probabilities[k]) < 0.01, `grade ${k}: ${p} vs card ${card.reference.probabilities[k]}`));
     } finally {
       await server.close();
+    }
+    // The viewer's local-model picker path (shared checkModelFiles, onnxruntime-web) accepts it and passes the reference check.
+    const ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = 1;
+    const dir = join(served, 'clinic-b');
+    const loaded = await loadModel({ ort, providers: ['wasm'], threads: 1 }, new Uint8Array(readFileSync(join(dir, 'model.onnx'))), JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')), 'local', { card: 'model.json', onnx: 'model.onnx' });
+    try {
+      const { data, info } = await sharp(FIXTURE_JPEG).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const r = await loaded.grader.gradeRgb({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 });
+      const check = compareReference(loaded.card, r.probabilities);
+      assert.ok(check.ok, check.message);
+    } finally {
+      await loaded.grader.dispose();
     }
   });
 });

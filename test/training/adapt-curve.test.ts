@@ -59,6 +59,20 @@ describe('adaptation parts', () => {
     assert.ok(Math.abs(probsOf(head, moved[0])[0] - probsOf(head, home.feats[0])[0]) > 1e-3, 'the camera does change the raw head\'s output');
   });
 
+  test('randomMobileNetV2: same graph as the ImageNet cut, other (seeded) weights', async () => {
+    const tf = await import('@tensorflow/tfjs');
+    const { loadMobileNetV2 } = await import('../../training/models/mobilenet.js');
+    const { randomMobileNetV2 } = await import('../../training/adapt/random-backbone.js');
+    const [imagenet, r1, r2, r3] = await Promise.all([loadMobileNetV2({ inputSize: 64, outputs: ['block_3_project_BN'] }), randomMobileNetV2(64, 'block_3_project_BN', 1), randomMobileNetV2(64, 'block_3_project_BN', 1), randomMobileNetV2(64, 'block_3_project_BN', 2)]);
+    const x = tf.randomUniform([1, 64, 64, 3], 0, 1, 'float32', 3);
+    const f = (m: typeof imagenet) => Array.from((m.predict(x) as import('@tensorflow/tfjs').Tensor).mean([1, 2]).dataSync());
+    assert.equal(r1.weights.length, imagenet.weights.length);
+    assert.deepEqual(f(r1), f(r2), 'seeded');
+    assert.notDeepEqual(f(r1), f(r3));
+    assert.ok(f(r1).some((v, i) => Math.abs(v - f(imagenet)[i]) > 1e-3) && f(r1).every(Number.isFinite));
+    [imagenet, r1, r2, r3].forEach((m) => m.dispose());
+  });
+
   test('reptileHead over simulated cameras: from it, 1 photo per grade of a new camera grades better than from a fresh head', () => {
     const src = source(100, 4);
     const inner = { iters: 30, lr: 0.05, l2: 0.1, balance: 0.5 };

@@ -68,6 +68,7 @@ async function runCurveCommand(f: Flags): Promise<void> {
     o.protocol = f.protocol as 'loso' | 'split' | 'split-camera';
   }
   if (typeof f.exportParent === 'string') o.exportParent = f.exportParent;
+  o.random = f.random === true;
   const { existsSync } = await import('node:fs');
   for (const [flag, p] of [['--retina', o.retina], ['--target', o.target]]) if (!existsSync(p)) throw new Error(`${flag} ${p}: not found (RetinaMNIST and clinic-photos live in ../shared/datasets; clinic-photos are not in this repository)`);
   const { initBackend } = await import('../backend.js');
@@ -93,6 +94,7 @@ export function register(program: Command): void {
     .option('--target-extra-cuts <list>', 'cuts extracted with the cut for the clinic photos, in this order (only to share a feature cache with other runs)')
     .option('--export-parent <dir>', 'also export the RetinaMNIST-only parent as an adaptable model folder (for `adapt` on clinic photos)')
     .option('--protocol <p>', 'loso (default): parent and Reptile init from RetinaMNIST only; split: from half the clinic-photos patients, the other half is the new clinic; split-camera: that half through a simulated camera')
+    .option('--random', 'add the random initialisation (a freshly initialised MobileNetV2 + fresh head; its own feature extraction)')
     .option('--tune', 'first measure the adapt schedule grid (iterations × L2) on separate draws')
     .action(runCurveCommand);
 

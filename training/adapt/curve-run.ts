@@ -32,6 +32,8 @@ export interface CurveRunOptions {
   tune: boolean;
   /** loso: parent/Reptile from RetinaMNIST, new clinic = clinic-photos; split: from half the clinic-photos patients, new clinic = the other half; split-camera: that half through a simulated camera. */
   protocol: 'loso' | 'split' | 'split-camera';
+  /** Add the random initialisation: a freshly initialised MobileNetV2 (same cut) + fresh head (leave-out protocol only). */
+  random?: boolean;
   /** Also export the RetinaMNIST parent as an adaptable model folder here. */
   exportParent?: string;
   seed: number;
@@ -52,6 +54,7 @@ const SHORT: Record<string, string> = {
   'parent, moment-matched + adapted': 'matched+adapted',
   'ImageNet backbone + fresh head': 'fresh head',
   'Reptile init (simulated cameras), adapted': 'Reptile init',
+  'random MobileNetV2 + fresh head': 'random init',
 };
 
 const fmt = (s: ReturnType<typeof summarise>) => `${s.mean.toFixed(3)} [${s.lo.toFixed(3)}, ${s.hi.toFixed(3)}]`;
@@ -128,6 +131,11 @@ export async function runCurveExperiment(o: CurveRunOptions) {
     { name: 'ImageNet backbone + fresh head', head: zeroHead(parent.dim), adapt: true },
     { name: 'Reptile init (simulated cameras), adapted', head: reptile, adapt: true, from: unitStats(parent.dim) },
   ];
+  if (o.random && o.protocol === 'loso') {
+    const { randomFeatures } = await import('./random-backbone.js');
+    const feats = await randomFeatures(tgt.photos, loadSpec(o.spec), o.cut, 2, o.seed);
+    inits.push({ name: 'random MobileNetV2 + fresh head', head: zeroHead(feats[0].length), adapt: true, target: { photos: tgt.photos, feats, views: 2 } });
+  }
   const total = o.ks.length * o.draws * inits.length;
   const prog = createProgress({ total, label: 'adapt-curve', intervalSec: 15 });
   let done = 0;

@@ -86,7 +86,7 @@ export function runCurve(target: FeatureSource, inits: CurveInit[], o: CurveOpti
       for (const init of inits) {
         const src = init.target ?? target;
         let head = init.head;
-        const { xs, ys } = rowsOf(src, train, o.trainViews);
+        const { xs, ys } = rowsOf(src, train, Math.min(o.trainViews, src.views));
         if (init.from) head = transportHead(head, init.from, featureStats(xs));
         if (init.adapt) head = adaptHead(head, xs, ys, o.schedule);
         const m = evaluateHead(src, head, test, o.testViews);

@@ -94,7 +94,12 @@ export interface AdaptableModel {
 export function readAdaptableModel(dir: string): AdaptableModel {
   const cardPath = join(dir, 'model.json');
   if (!existsSync(cardPath)) throw new Error(`--model ${dir}: no model.json there (expected a model folder such as models/<name>)`);
-  const raw = JSON.parse(readFileSync(cardPath, 'utf8')) as { onnx?: { file?: string } };
+  let raw: { onnx?: { file?: string } };
+  try {
+    raw = JSON.parse(readFileSync(cardPath, 'utf8'));
+  } catch (e) {
+    throw new Error(`--model ${dir}: ${cardPath} is not valid JSON (${(e as Error).message})`);
+  }
   const onnxPath = join(dir, typeof raw.onnx?.file === 'string' ? raw.onnx.file : 'model.onnx');
   if (!existsSync(onnxPath)) throw new Error(`--model ${dir}: ${onnxPath} is missing`);
   const card = checkModelFiles(raw, new Uint8Array(readFileSync(onnxPath)), { card: cardPath, onnx: onnxPath });

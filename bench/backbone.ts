@@ -29,7 +29,7 @@ export function backboneCase(modelPath: string): BackboneCase | null {
  * MobileNetV2 to the card's cut, pooled, and a dense head, on `batch` photos (× views, as the ONNX graph does).
  */
 export async function benchBackboneTf(c: BackboneCase, backend: 'wasm' | 'cpu', batch: number, protocol: Protocol, minRepSeconds = 0.5): Promise<Summary> {
-  const { initBackend } = await import('../training/backend.js');
+  const { initBackend } = await import('../tfjs-wasm/backend.js');
   const { tf } = await initBackend(backend);
   const { loadMobileNetV2 } = await import('../training/models/mobilenet.js');
   const { backboneClassifier } = await import('../training/clinic/classifier.js');

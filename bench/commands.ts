@@ -1,24 +1,16 @@
 // The `bench` command: speed of training, Reptile, ONNX inference and serving beside same-run references.
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { oneOf, parser, positive } from '../cli/flags.js';
 
 const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const;
 
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer, got '${v}'`);
-    return n;
-  };
-}
+const positiveInt = (flag: string) => parser((f, v) => positive(f, v, true), flag);
 
-function backendList(v: string): (typeof BACKENDS)[number][] {
+const backendList = parser((flag, v): (typeof BACKENDS)[number][] => {
   const list = v.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const b of list) {
-    if (!(BACKENDS as readonly string[]).includes(b)) throw new InvalidArgumentError(`--backends: unknown backend '${b}' (valid: ${BACKENDS.join(', ')})`);
-  }
-  if (list.length === 0) throw new InvalidArgumentError(`--backends: empty list (valid: ${BACKENDS.join(', ')})`);
-  return list as (typeof BACKENDS)[number][];
-}
+  if (list.length === 0) throw new Error(`${flag}: empty list (valid: ${BACKENDS.join(', ')})`);
+  return list.map((b) => oneOf(flag, b, BACKENDS));
+}, '--backends');
 
 /** Adds `bench` to the CLI program. */
 export function register(program: Command): void {

@@ -77,6 +77,7 @@ export const ORT_THREADS = 2;
 
 async function createSession(runtime: OrtRuntime, modelPath: string): Promise<{ ort: OrtModule; session: OrtSession }> {
   if (runtime === 'onnxruntime-node') {
+    await import('../node/no-telemetry.mjs');
     const ort = (await import('onnxruntime-node')) as unknown as OrtModule;
     const session = await ort.InferenceSession.create(modelPath, {
       executionProviders: ['cpu'],

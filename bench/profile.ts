@@ -1,5 +1,5 @@
 // `bench --profile`: per-kernel time of one TF.js train step, as a table or JSON.
-import type { BackendChoice } from '../training/backend.js';
+import type { BackendChoice } from '../tfjs-wasm/backend.js';
 import { formatNumber } from './table.js';
 
 /**

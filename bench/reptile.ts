@@ -1,5 +1,5 @@
 // Reptile meta-iteration case: training/reptile's metaStep on the omniglot preset, with a synthetic task pool.
-import type { BackendChoice } from '../training/backend.js';
+import type { BackendChoice } from '../tfjs-wasm/backend.js';
 import type { FewShotPool } from '../training/data/types.js';
 import { measureRate, type Protocol, type Summary } from './measure.js';
 
@@ -34,7 +34,7 @@ export function syntheticPool(classes = 20, perClass = 20, side = 28, seed = 3):
  */
 export async function benchReptile(backend: BackendChoice, protocol: Protocol, workers = 1): Promise<Summary> {
   if (workers > 1) return benchParallelReptile(backend, protocol, workers);
-  const { initBackend, setBackendLogger } = await import('../training/backend.js');
+  const { initBackend, setBackendLogger } = await import('../tfjs-wasm/backend.js');
   const { buildModel, trainableVariables } = await import('../training/models/backbone.js');
   const { reptilePreset } = await import('../training/reptile/presets.js');
   const { metaStep } = await import('../training/reptile/reptile.js');
@@ -60,7 +60,7 @@ export async function benchReptile(backend: BackendChoice, protocol: Protocol, w
  * one inner-Adam lane per worker, each with its own `backend`): the way to use more than one core.
  */
 async function benchParallelReptile(backend: BackendChoice, protocol: Protocol, workers: number): Promise<Summary> {
-  const { initBackend, setBackendLogger } = await import('../training/backend.js');
+  const { initBackend, setBackendLogger } = await import('../tfjs-wasm/backend.js');
   const { buildModel } = await import('../training/models/backbone.js');
   const { reptilePreset } = await import('../training/reptile/presets.js');
   const { ParallelReptile } = await import('../training/reptile/parallel.js');

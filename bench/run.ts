@@ -2,7 +2,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BackendChoice } from '../training/backend.js';
+import type { BackendChoice } from '../tfjs-wasm/backend.js';
 import { resultRow, type BenchResult, type Protocol, type Summary } from './measure.js';
 import { formatNumber } from './table.js';
 import type { TorchMeasurement } from './torch.js';
@@ -65,7 +65,7 @@ interface PlannedCase {
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 async function backendProbe(b: BenchBackend): Promise<string | null> {
-  const { initBackend, setBackendLogger } = await import('../training/backend.js');
+  const { initBackend, setBackendLogger } = await import('../tfjs-wasm/backend.js');
   const lines: string[] = [];
   setBackendLogger((m) => lines.push(m));
   try {
@@ -232,8 +232,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
     try {
       const { benchServing } = await import('./serving.js');
       const got = await benchServing({ quick: opts.quick, modelPath: modelPath ?? undefined });
-      if ('skipped' in got) log(`bench: serving cases skipped (${got.skipped})`);
-      else rows.push(...got.rows.filter((r) => keep(r.name)));
+      rows.push(...got.rows.filter((r) => keep(r.name)));
     } catch (err) {
       rows.push({ name: 'serving', value: null, unit: '', reference: null, ratio: null, note: `failed: ${(err as Error).message}` });
     }

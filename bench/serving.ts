@@ -1,6 +1,4 @@
-// Serving case: calls serving/bench.ts (owned by serving) when it exists; its rows already carry their raw-loop reference.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+// Serving case: runs serving/bench.ts (owned by serving); its rows already carry their raw-loop reference.
 import type { BenchResult } from './measure.js';
 
 /** Options passed through to the serving benchmark. */
@@ -9,8 +7,6 @@ export interface ServingBenchOptions {
   /** Model file the serving bench should load, when it takes one. */
   modelPath?: string;
 }
-
-type ServingBenchFn = (opts: ServingBenchOptions & Record<string, unknown>) => Promise<unknown>;
 
 /** Checks one row returned by serving/bench.ts; throws naming the bad field. */
 export function checkRow(r: unknown, i: number): BenchResult {
@@ -22,18 +18,10 @@ export function checkRow(r: unknown, i: number): BenchResult {
   return { ...(o as unknown as BenchResult), name: o.name.startsWith('serving/') ? o.name : `serving/${o.name}` };
 }
 
-/**
- * Runs the serving benchmark: the first function exported by serving/bench.ts among `benchServing`,
- * `runServingBench`, `default`. Returns null (with the reason) when the module is not there yet.
- */
-export async function benchServing(opts: ServingBenchOptions): Promise<{ rows: BenchResult[] } | { skipped: string }> {
-  const file = fileURLToPath(new URL('../serving/bench.ts', import.meta.url));
-  if (!existsSync(file)) return { skipped: 'serving/bench.ts not present yet' };
-  const specifier = '../serving/bench.js';
-  const mod = (await import(specifier)) as Record<string, unknown>;
-  const fn = (['benchServing', 'runServingBench', 'default'] as const).map((k) => mod[k]).find((f) => typeof f === 'function') as ServingBenchFn | undefined;
-  if (!fn) return { skipped: `serving/bench.ts exports none of benchServing, runServingBench, default (has: ${Object.keys(mod).join(', ')})` };
-  const out = await fn({ ...opts });
+/** Runs serving/bench.ts's benchServing and checks its rows (each already carries its raw-loop reference). */
+export async function benchServing(opts: ServingBenchOptions): Promise<{ rows: BenchResult[] }> {
+  const { benchServing: run } = await import('../serving/bench.js');
+  const out: unknown = await run({ ...opts });
   if (!Array.isArray(out)) throw new Error(`serving/bench.ts returned ${typeof out}, expected an array of rows`);
   return { rows: out.map(checkRow) };
 }

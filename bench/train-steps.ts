@@ -1,6 +1,6 @@
 // TF.js train-step cases (forward + backward + Adam) of the paper's two nets, and a per-kernel profile of one step.
 import type * as tfType from '@tensorflow/tfjs';
-import type { BackendChoice } from '../training/backend.js';
+import type { BackendChoice } from '../tfjs-wasm/backend.js';
 import type { ModelConfig } from '../training/models/backbone.js';
 import { measureRate, type Protocol, type Summary } from './measure.js';
 
@@ -28,20 +28,20 @@ interface StepHarness {
 }
 
 /**
- * Switches TF.js to `backend` (through training/backend.ts, so wasm gets its extra kernels), builds the
+ * Switches TF.js to `backend` (through tfjs-wasm/backend.ts, so wasm gets its extra kernels), builds the
  * case's model (seed 1) and a fixed random batch, and returns a step that runs forward (BN in train mode,
  * moving stats updated, as torch does) + softmax cross-entropy + backward + Adam(1e-3, 0.9, 0.999, 1e-8)
  * and reads the loss back, so each call finishes its work.
  */
 async function makeTrainStep(backend: BackendChoice, c: TrainStepCase): Promise<StepHarness> {
-  const { initBackend, setBackendLogger } = await import('../training/backend.js');
+  const { initBackend, setBackendLogger } = await import('../tfjs-wasm/backend.js');
   const bb = await import('../training/models/backbone.js');
   setBackendLogger(() => {});
   const { tf } = await initBackend(backend);
   const cfg: ModelConfig = { ...bb[c.preset] };
   const model = bb.buildModel(cfg, 1);
   const vars = bb.trainableVariables(model);
-  const { adam } = await import('../training/optimizer.js');
+  const { adam } = await import('../tfjs-wasm/fused-adam.js');
   const optimizer = adam(1e-3, 0.9, 0.999, 1e-8);
   const x = tf.randomUniform([c.batch, cfg.inputSize, cfg.inputSize, cfg.channels], 0, 1, 'float32', 7) as tfType.Tensor4D;
   const labels = tf.tensor1d(Array.from({ length: c.batch }, (_, i) => i % cfg.numClasses), 'int32');
@@ -69,10 +69,10 @@ async function makeTrainStep(backend: BackendChoice, c: TrainStepCase): Promise<
 /**
  * The same step data-parallel: the batch split over `workers` replica threads (synchronized BN,
  * all-reduced gradients, Adam in each replica; training/parallel/data-parallel.ts), the path
- * `pretrain`/`finetune --workers N` take. Each step waits for the loss, as the single-thread one does.
+ * `pretrain`/`finetune --replicas N` take. Each step waits for the loss, as the single-thread one does.
  */
 async function makeParallelTrainStep(backend: BackendChoice, c: TrainStepCase, workers: number): Promise<{ step: () => Promise<number>; dispose: () => Promise<void> }> {
-  const { initBackend, setBackendLogger } = await import('../training/backend.js');
+  const { initBackend, setBackendLogger } = await import('../tfjs-wasm/backend.js');
   const bb = await import('../training/models/backbone.js');
   const { DataParallelTrainer } = await import('../training/parallel/data-parallel.js');
   setBackendLogger(() => {});

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The reptile-dr command: registers the TypeScript loader, then runs the CLI.
+import '../node/no-telemetry.mjs';
 import { register } from 'tsx/esm/api';
 
 register();

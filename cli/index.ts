@@ -7,9 +7,10 @@ export type CommandRegistrar = (program: Command) => void;
 
 const REGISTRARS: Array<() => Promise<{ register: CommandRegistrar }>> = [
   () => import('../training/data/commands.js'),
-  () => import('../training/synth/commands.js'),
+  () => import('../lab/synth/commands.js'),
   () => import('../training/reptile/commands.js'),
   () => import('../training/commands.js'),
+  () => import('../lab/experiment/commands.js'),
   () => import('../training/export/commands.js'),
   () => import('../training/clinic/commands.js'),
   () => import('../training/adapt/commands.js'),

@@ -1,4 +1,4 @@
-// Builds training/kernels/simd.wasm, and simd-relaxed.wasm with relaxed SIMD (fused multiply-add in the
+// Builds tfjs-wasm/kernels/simd.wasm, and simd-relaxed.wasm with relaxed SIMD (fused multiply-add in the
 // conv kernels), from their AssemblyScript source (run by `npm ci` through `prepare`).
 // Without the dev dependency (npm ci --omit=dev) it says so and exits 0: training then runs without
 // the SIMD kernels. The module must not write into the heap it imports, so a build with a data
@@ -7,10 +7,10 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const src = `${root}training/kernels/assembly/simd.ts`;
+const src = `${root}tfjs-wasm/kernels/assembly/simd.ts`;
 const outs = [
-  { out: `${root}training/kernels/simd.wasm`, features: 'simd' },
-  { out: `${root}training/kernels/simd-relaxed.wasm`, features: 'simd,relaxed-simd' },
+  { out: `${root}tfjs-wasm/kernels/simd.wasm`, features: 'simd' },
+  { out: `${root}tfjs-wasm/kernels/simd-relaxed.wasm`, features: 'simd,relaxed-simd' },
 ];
 const force = process.argv.includes('--force');
 
@@ -20,7 +20,7 @@ let asc;
 try {
   asc = (await import('assemblyscript/asc')).default ?? (await import('assemblyscript/asc'));
 } catch {
-  console.error('build-simd: assemblyscript is not installed (dev dependency); skipping training/kernels/simd*.wasm');
+  console.error('build-simd: assemblyscript is not installed (dev dependency); skipping tfjs-wasm/kernels/simd*.wasm');
   process.exit(0);
 }
 for (const { out, features } of outs) {

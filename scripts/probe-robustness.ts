@@ -1,11 +1,11 @@
 // Robustness probe of a grading model on full-size photos: the CC0 normal fixture and full-resolution fundus phantoms.
 import { readFile } from 'node:fs/promises';
 import { NUM_GRADES, preprocess, type RgbImage } from '../shared/index.js';
-import { decodeImage } from '../training/data/decode.js';
+import { decodeImage } from '../node/decode.js';
 import type { LabeledTensors } from '../training/data/types.js';
 import { modelSpec, predictProbs, reportOf } from '../training/evaluate.js';
-import { augmentedTrain, DEFAULT_JITTER } from './default-finetune.js';
-import { renderFundusPhantom } from '../training/synth/fundus.js';
+import { CAMERA_JITTER, cameraAugmentedTrain } from '../training/augment.js';
+import { renderFundusPhantom } from '../lab/synth/fundus.js';
 
 /** Options of {@link probeRobustness}. */
 export interface ProbeOptions {
@@ -127,7 +127,7 @@ export async function shiftedValidation(modelDir: string, npz = 'data/retinamnis
   const m = await readMedmnist(npz);
   const recs = medmnistRecords(m).splits.val ?? [];
   const raw = recs.map((r) => medmnistPixels(m.splits.val!.images, r.index!));
-  const all = augmentedTrain(raw, Int32Array.from(recs, (r) => r.label), spec, copies, DEFAULT_JITTER, 1000);
+  const all = cameraAugmentedTrain(raw, Int32Array.from(recs, (r) => r.label), spec, copies, CAMERA_JITTER, 1000);
   const per = spec.size * spec.size * 3;
   const n = all.n - raw.length;
   const data: LabeledTensors = { x: all.x.subarray(raw.length * per), y: all.y.subarray(raw.length), n, shape: all.shape, ids: [] };
@@ -147,7 +147,7 @@ export function formatProbe(r: ProbeReport): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dirs = process.argv.slice(2).filter((a) => !a.startsWith('--'));
   if (!dirs.length) throw new Error('usage: tsx scripts/probe-robustness.ts <model or checkpoint dir>... [--json]');
-  const { initBackend } = await import('../training/backend.js');
+  const { initBackend } = await import('../tfjs-wasm/backend.js');
   await initBackend('wasm');
   for (const dir of dirs) {
     const r = await probeRobustness(dir);

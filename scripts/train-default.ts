@@ -16,10 +16,11 @@ export const DEFAULT_RECIPE = {
   spec: 'training/runs/default-spec.json',
   finetuneOut: 'runs/default-finetune',
   /**
-   * Fine-tuning flags (scripts/default-finetune.ts: the train split plus `copies` camera-jittered copies of
-   * every image); selection is by validation QWK only (the official test split is not used).
+   * Fine-tuning preset (`finetune --augment camera --copies 8 …`: the train split plus 8 camera-jittered copies
+   * of every image, spec training/runs/default-spec.json); selection is by validation QWK only (the official
+   * test split is not used).
    */
-  finetuneArgs: ['--augment', 'all', '--copies', '8', '--iters', '3000', '--eval-every', '100', '--patience', '8', '--seed', '0'],
+  finetunePreset: 'training/runs/default-finetune.json',
 } as const;
 
 const CLI = ['bin/reptile-dr.mjs'];
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   // 2. Fine-tuning (resumes; skipped when its summary exists).
   const out = values.out!;
   if (!existsSync(join(out, 'summary.json'))) {
-    run(['--init', init, '--data', R.data, '--spec', R.spec, '--out', out, ...R.finetuneArgs, ...backend], false, ['--import', 'tsx', 'scripts/default-finetune.ts']);
+    run(['finetune', '--preset', R.finetunePreset, '--init', init, '--data', R.data, '--format', R.format, '--out', out, ...backend]);
   }
 
   // 3. Export, then record the exported ONNX model's own validation metrics in its card (what `evaluate` reproduces).

@@ -5,6 +5,7 @@ import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
+import { ByteBudget } from './budget.js';
 import type { ServeConfig } from './config.js';
 import { HttpError, errorHandler, notFound } from './errors.js';
 import { requestLogger, type Logger } from './logger.js';
@@ -19,7 +20,20 @@ import { v2Router } from './routes/v2.js';
 /** The parts of ServeConfig the app uses (paths already resolved). */
 export type AppConfig = Pick<
   ServeConfig,
-  'apiKeys' | 'corsOrigins' | 'rateLimitPerMinute' | 'trustProxy' | 'maxFileBytes' | 'maxFiles' | 'maxPixels' | 'maxQueue' | 'staticDir'
+  | 'apiKeys'
+  | 'corsOrigins'
+  | 'rateLimitPerMinute'
+  | 'trustProxy'
+  | 'maxFileBytes'
+  | 'maxFiles'
+  | 'maxPixels'
+  | 'maxQueue'
+  | 'staticDir'
+  | 'bodyTimeoutMs'
+  | 'maxUploadBytes'
+  | 'maxDecodedBytes'
+  | 'maxRequestDecodedBytes'
+  | 'decodeWaitMs'
 >;
 
 export interface AppDeps {
@@ -129,7 +143,23 @@ export function createApp(deps: AppDeps): { app: Express; state: ServerState; me
     );
   }
   if (config.apiKeys.length > 0) app.use(api, apiKeyAuth(config.apiKeys));
-  app.use(predictRouter({ models, limits: { ...limits, maxPixels: config.maxPixels, maxActive: config.maxQueue }, metrics }));
+  const decodeBudget = new ByteBudget(config.maxDecodedBytes, 'decoded images in memory');
+  app.use(
+    predictRouter({
+      models,
+      limits: {
+        ...limits,
+        maxPixels: config.maxPixels,
+        maxActive: config.maxQueue,
+        bodyTimeoutMs: config.bodyTimeoutMs,
+        uploadBudgetBytes: config.maxUploadBytes,
+        maxRequestDecodedBytes: config.maxRequestDecodedBytes,
+        decodeWaitMs: config.decodeWaitMs,
+      },
+      metrics,
+      decodeBudget,
+    }),
+  );
   app.use(modelsRouter(models));
   app.use(v2Router({ models, state, version, maxBodyBytes: config.maxFileBytes, maxBatch: config.maxQueue }));
   app.get('/metrics', async (_req, res) => {

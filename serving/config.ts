@@ -13,7 +13,7 @@ export const CONFIG_SOURCES = {
   host: { flag: '--host', env: 'REPTILE_DR_HOST' },
   device: { flag: '--device', env: 'REPTILE_DR_DEVICE' },
   cudaDeviceId: { flag: '--cuda-device-id', env: 'REPTILE_DR_CUDA_DEVICE_ID' },
-  workers: { flag: '--workers', env: 'REPTILE_DR_WORKERS' },
+  workers: { flag: '--inference-workers', env: 'REPTILE_DR_WORKERS' },
   intraOpThreads: { flag: '--threads', env: 'REPTILE_DR_THREADS' },
   maxBatch: { flag: '--max-batch', env: 'REPTILE_DR_MAX_BATCH' },
   batchWaitMs: { flag: '--batch-wait-ms', env: 'REPTILE_DR_BATCH_WAIT_MS' },
@@ -29,6 +29,12 @@ export const CONFIG_SOURCES = {
   fixturesDir: { flag: '--fixtures', env: 'REPTILE_DR_FIXTURES' },
   logLevel: { flag: '--log-level', env: 'REPTILE_DR_LOG_LEVEL' },
   shutdownTimeoutMs: { flag: '--shutdown-timeout-ms', env: 'REPTILE_DR_SHUTDOWN_TIMEOUT_MS' },
+  headersTimeoutMs: { flag: '--headers-timeout-ms', env: 'REPTILE_DR_HEADERS_TIMEOUT_MS' },
+  bodyTimeoutMs: { flag: '--body-timeout-ms', env: 'REPTILE_DR_BODY_TIMEOUT_MS' },
+  maxUploadBytes: { flag: '--max-upload-bytes', env: 'REPTILE_DR_MAX_UPLOAD_BYTES' },
+  maxDecodedBytes: { flag: '--max-decoded-bytes', env: 'REPTILE_DR_MAX_DECODED_BYTES' },
+  maxRequestDecodedBytes: { flag: '--max-request-decoded-bytes', env: 'REPTILE_DR_MAX_REQUEST_DECODED_BYTES' },
+  decodeWaitMs: { flag: '--decode-wait-ms', env: 'REPTILE_DR_DECODE_WAIT_MS' },
 } as const;
 
 export type ConfigKey = keyof typeof CONFIG_SOURCES;
@@ -85,7 +91,20 @@ export const ServeConfigSchema = z.object({
   staticDir: z.string().min(1).default(underRoot('web-viewer/dist')),
   fixturesDir: z.string().min(1).default(underRoot('test/fixtures')),
   logLevel: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-  shutdownTimeoutMs: int(0, 600_000).default(10_000),
+  /** Longest a graceful stop waits for connected requests (bodies still arriving included) before closing them. */
+  shutdownTimeoutMs: int(0, 600_000).default(40_000),
+  /** Time a client may take to send its request headers (Node's server.headersTimeout). */
+  headersTimeoutMs: int(100, 600_000).default(20_000),
+  /** Time an upload body may take after its headers; then 408 JSON and the connection closes. */
+  bodyTimeoutMs: int(100, 600_000).default(30_000),
+  /** Bytes of request bodies held at once over all requests (Content-Length); beyond, 503 with Retry-After. */
+  maxUploadBytes: int(1, 2 ** 40).default(256 * 1024 * 1024),
+  /** Decoded pixel bytes (width × height × 3) held at once over all requests; images wait for room, then 503. */
+  maxDecodedBytes: int(1, 2 ** 40).default(512 * 1024 * 1024),
+  /** Decoded pixel bytes of one request's images together; beyond, 413. */
+  maxRequestDecodedBytes: int(1, 2 ** 40).default(256 * 1024 * 1024),
+  /** How long an image waits for room in maxDecodedBytes before 503. */
+  decodeWaitMs: int(0, 600_000).default(5_000),
 });
 
 /** The resolved server configuration. */

@@ -1,13 +1,28 @@
-// Image bytes → RgbImage for serving (training/data/decode.ts), and its error codes → HTTP errors.
+// Image bytes → RgbImage for serving (node/decode.ts), and its error codes → HTTP errors.
 import type { RgbImage } from '../shared/index.js';
-import { decodeImage as decodeWithSharp, ImageDecodeError } from '../training/data/decode.js';
+import { decodeImage as decodeWithSharp, ImageDecodeError, probeImage as probeWithSharp, type ImageHeader } from '../node/decode.js';
 import { HttpError } from './errors.js';
 
-export { ImageDecodeError };
+export { ImageDecodeError, type ImageHeader };
 
-/** Decodes JPEG/PNG/TIFF/WebP to 8-bit RGB with training/data/decode.ts (magic bytes checked first, EXIF, pixel limit). */
-export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string }): Promise<RgbImage> {
-  return decodeWithSharp(bytes, { maxPixels: opts.maxPixels, source: opts.source ?? 'image' });
+/**
+ * Decodes JPEG/PNG/TIFF/WebP to 8-bit RGB with node/decode.ts (magic bytes checked first, EXIF,
+ * pixel limit); `strict` also refuses what the decoder only warns about (corrupt JPEG data). The pixels
+ * are in a transferable ArrayBuffer of their own.
+ */
+export async function decodeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string; strict?: boolean; header?: ImageHeader }): Promise<RgbImage> {
+  const image = await decodeWithSharp(bytes, { maxPixels: opts.maxPixels, source: opts.source ?? 'image', strict: opts.strict, header: opts.header });
+  // sharp's output lives in memory Node cannot detach: postMessage would clone it (seen: a copy in the
+  // worker while the original waits for GC here, ~3× the decoded size at peak). One copy into an
+  // ArrayBuffer of our own is moved to the inference worker instead; sharp's goes with the next GC.
+  const own = new Uint8Array(image.data.length);
+  own.set(image.data);
+  return { ...image, data: own };
+}
+
+/** Format and size from the header alone (same refusals as decodeImage for format, emptiness and pixel limit). */
+export async function probeImage(bytes: Uint8Array, opts: { maxPixels: number; source?: string }): Promise<ImageHeader> {
+  return probeWithSharp(bytes, { maxPixels: opts.maxPixels, source: opts.source ?? 'image' });
 }
 
 /** Maps a decode failure to 415 (format), 413 (pixels) or 400 (corrupt/empty); other errors pass through. */

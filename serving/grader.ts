@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { checkModelFiles, parseModelCard, toGradeResult, type GradeResult, type Grader, type ModelCard, type RgbImage } from '../shared/index.js';
+import { checkModelFiles, checkReference as compareWithCard, parseModelCard, toGradeResult, type GradeResult, type Grader, type ModelCard, type RgbImage } from '../shared/index.js';
 import { decodeImage } from './decode.js';
 import type { Logger } from './logger.js';
 import { createPool, type InferencePool, type QualityVerdict } from './pool.js';
@@ -103,7 +103,7 @@ export async function createGrader(dir: string, options: GraderOptions): Promise
 
   const gradeImage: ServingGrader['gradeImage'] = async (image) => {
     const r = await pool.submit({ kind: 'rgb', image });
-    return { result: toGradeResult(r.probs), quality: r.quality, timing: r.timing };
+    return { result: toGradeResult(r.probs, card.operatingPoint), quality: r.quality, timing: r.timing };
   };
 
   return {
@@ -143,14 +143,7 @@ export async function checkReference(grader: ServingGrader, fixturesDir: string,
   }
   const image = await decodeImage(bytes, { maxPixels, source: path });
   const { result } = await grader.gradeImage(image);
-  let maxAbsDiff = 0;
-  result.probabilities.forEach((p, i) => (maxAbsDiff = Math.max(maxAbsDiff, Math.abs(p - ref.probabilities[i]))));
-  if (maxAbsDiff > ref.tolerance || result.grade !== ref.grade) {
-    throw new Error(
-      `model "${grader.name}": reference check failed on ${path}: got grade ${result.grade} ` +
-        `[${result.probabilities.map((p) => p.toFixed(4)).join(', ')}], card expects grade ${ref.grade} ` +
-        `[${ref.probabilities.map((p) => p.toFixed(4)).join(', ')}] (max |Δ| ${maxAbsDiff.toExponential(2)} > tolerance ${ref.tolerance})`,
-    );
-  }
-  return { maxAbsDiff };
+  const check = compareWithCard(grader.card, result.probabilities);
+  if (!check.ok) throw new Error(`model "${grader.name}": reference check failed on ${path}: ${check.detail}`);
+  return { maxAbsDiff: check.maxAbsDiff };
 }

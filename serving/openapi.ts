@@ -4,13 +4,14 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
 const err = (description: string) => json(ref('Error'), description);
 const ERRORS = {
-  400: err('Bad request: no image, malformed upload, corrupt image, invalid field'),
+  400: err('Bad request: no image, malformed upload, corrupt image (decoder warnings included), invalid field'),
   401: err('Missing or wrong API key (when keys are configured)'),
   404: err('Unknown route or model'),
-  413: err('File, image (pixels) or request too large, or too many files'),
+  408: err('The request body did not arrive within the body deadline (--body-timeout-ms); the connection is closed'),
+  413: err('File, image (pixels) or request too large, too many files, or images decoding to more than one request may hold (--max-request-decoded-bytes)'),
   415: err('Not a JPEG, PNG, TIFF or WebP image'),
   429: err('Rate limit exceeded (see Retry-After)'),
-  503: err('Queue full or shutting down (see Retry-After)'),
+  503: err('Queue full, uploads or decoded images over the server budget, or shutting down (see Retry-After)'),
 };
 
 /** Builds the document for this server's limits. `auth` adds the bearer scheme to protected routes. */
@@ -34,7 +35,10 @@ export function buildOpenApi(opts: { version: string; maxFiles: number; maxFileB
       version: opts.version,
       description:
         'Diabetic-retinopathy grading (ICDR 0–4) of colour fundus photos. Research use; not a medical device. ' +
-        'Errors are always `{ "error": { "code", "message" } }`.',
+        'Errors are always `{ "error": { "code", "message" } }`. ' +
+        'With API keys (--api-key), /predict, /v1, /v2 (except /v2/health) and /metrics need `Authorization: Bearer <key>`; ' +
+        'the web viewer stays public with its script, source map, bundled model.onnx and card (it grades in the browser and sends no photo), ' +
+        'as do /healthz, /readyz, /docs and this document.',
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API key (only when the server is started with --api-key)' } },
@@ -48,19 +52,24 @@ export function buildOpenApi(opts: { version: string; maxFiles: number; maxFileB
         Quality: {
           type: 'object',
           required: ['gradable'],
-          properties: { gradable: { type: 'boolean' }, reason: { type: ['string', 'null'], description: 'Why not gradable, e.g. no field of view, too dark, too blurred' } },
+          properties: { gradable: { type: 'boolean' }, reason: { type: ['string', 'null'], description: 'Why not gradable: no_field_of_view, too_dark, too_bright, too_blurred, too_small, damaged (a corrupt-file seam across the disc)' } },
           additionalProperties: true,
         },
         ImageResult: {
           type: 'object',
+          description:
+            'One photo. A photo that fails the quality check gets no grade ("insufficient image quality"): outcome "ungradable", ' +
+            'grade, label, probabilities and referable null, the reason in quality; it is left out of its patient\'s grade.',
           properties: {
             index: { type: 'integer', description: 'Position of the file in the request' },
             eye: { type: ['string', 'null'], enum: ['left', 'right', null] },
             patient: { type: ['string', 'null'] },
-            grade: { type: 'integer', minimum: 0, maximum: 4 },
-            label: { type: 'string', example: 'No DR' },
-            probabilities: { type: 'array', items: { type: 'number' }, minItems: 5, maxItems: 5, description: 'Grades 0–4, summing to 1' },
-            referable: { type: 'boolean', description: 'grade ≥ 2' },
+            outcome: { type: 'string', enum: ['graded', 'ungradable'], description: 'ungradable: insufficient image quality, no grade given' },
+            grade: { type: ['integer', 'null'], minimum: 0, maximum: 4, description: 'ICDR grade; null when ungradable' },
+            label: { type: ['string', 'null'], example: 'No DR' },
+            probabilities: { type: ['array', 'null'], items: { type: 'number' }, minItems: 5, maxItems: 5, description: 'Grades 0–4, summing to 1; null when ungradable' },
+            pReferable: { type: ['number', 'null'], minimum: 0, maximum: 1, description: 'p(grade ≥ 2): sum of the probabilities of grades 2–4; null when ungradable' },
+            referable: { type: ['boolean', 'null'], description: "pReferable ≥ the card's operatingPoint.referableThreshold when the model card has one; else grade ≥ 2; null when ungradable" },
             quality: ref('Quality'),
             model: ref('Model'),
             timing: { type: 'object', description: 'Milliseconds: decodeMs, queueMs, preprocessMs, inferenceMs; batchSize of the run' },
@@ -68,7 +77,7 @@ export function buildOpenApi(opts: { version: string; maxFiles: number; maxFileB
         },
         PatientResult: {
           type: 'object',
-          description: 'Worst gradable eye decides; referable if either eye is',
+          description: 'Worst gradable eye decides; referable if either eye is; ungradable photos are left out (all ungradable: grade null, gradable false)',
           properties: {
             patient: { type: ['string', 'null'] },
             grade: { type: ['integer', 'null'] },
@@ -162,6 +171,10 @@ export function buildOpenApi(opts: { version: string; maxFiles: number; maxFileB
       '/v2/models/{name}/infer': {
         post: {
           summary: 'OIP v2 inference on preprocessed FP32 NHWC tensors (JSON, or the binary tensor extension)',
+          description:
+            'Returns the raw model outputs (logits, probs) for tensors the client preprocessed. No photo reaches this route, ' +
+            'so no quality check runs and no grade or outcome is given: a client must run its own quality check and must not ' +
+            'report a grade for an ungradable photo. For clinical grading use POST /predict.',
           security,
           parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
           requestBody: {

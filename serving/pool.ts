@@ -1,6 +1,9 @@
 // Worker-thread pool for onnxruntime-node: a bounded queue and micro-batching of concurrent items into one run.
+// Before any worker starts: workers read the process environment this sets.
+import '../node/no-telemetry.mjs';
 import { Worker } from 'node:worker_threads';
-import type { PreprocessSpec, RgbImage } from '../shared/index.js';
+import { NUM_GRADES, type PreprocessSpec, type RgbImage } from '../shared/index.js';
+import { spawnWorker } from '../node/worker-handle.js';
 import type { Logger } from './logger.js';
 
 /** What a worker needs to create its session (sent as workerData). */
@@ -106,7 +109,7 @@ interface Slot {
   batchId: number;
 }
 
-const BOOTSTRAP = new URL('./worker-bootstrap.mjs', import.meta.url);
+const WORKER = new URL('./worker.ts', import.meta.url);
 
 function transferables(items: PoolItem[]): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
@@ -121,35 +124,7 @@ function transferables(items: PoolItem[]): ArrayBuffer[] {
 
 /** Spawns one worker and waits for its session. */
 function spawn(init: WorkerInit): Promise<{ worker: Worker; ready: Extract<WorkerReply, { type: 'ready' }> }> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(BOOTSTRAP, { workerData: init });
-    const onMessage = (m: WorkerReply) => {
-      if (m.type === 'ready') {
-        cleanup();
-        resolve({ worker, ready: m });
-      } else if (m.type === 'fatal') {
-        cleanup();
-        void worker.terminate();
-        reject(new Error(m.message));
-      }
-    };
-    const onError = (e: Error) => {
-      cleanup();
-      reject(e);
-    };
-    const onExit = (code: number) => {
-      cleanup();
-      reject(new Error(`inference worker exited with code ${code} during start-up`));
-    };
-    const cleanup = () => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    };
-    worker.on('message', onMessage);
-    worker.on('error', onError);
-    worker.on('exit', onExit);
-  });
+  return spawnWorker<Extract<WorkerReply, { type: 'ready' }>>(WORKER, init, 'inference');
 }
 
 /** Starts `options.workers` workers (each creates its session once) and returns the pool. */
@@ -171,7 +146,9 @@ export async function createPool(options: PoolOptions): Promise<InferencePool> {
   };
 
   const dispatch = (slot: Slot) => {
-    const batch = pending.splice(0, maxBatch);
+    // A worker preprocesses its batch's images one after another before the run: a fair share of what
+    // is waiting (not all of it) leaves work for the other workers, so every core stays busy.
+    const batch = pending.splice(0, Math.min(maxBatch, Math.ceil(pending.length / slots.length)));
     if (batch.length === 0) return;
     slot.busy = batch;
     slot.batchId = nextId++;
@@ -216,8 +193,8 @@ export async function createPool(options: PoolOptions): Promise<InferencePool> {
         const err = m.errors[i];
         if (err) return p.reject(new ItemError(err));
         p.resolve({
-          probs: m.probs.slice(i * 5, i * 5 + 5),
-          logits: m.logits.slice(i * 5, i * 5 + 5),
+          probs: m.probs.slice(i * NUM_GRADES, (i + 1) * NUM_GRADES),
+          logits: m.logits.slice(i * NUM_GRADES, (i + 1) * NUM_GRADES),
           quality: m.quality[i],
           timing: {
             queueMs: Math.max(0, now - p.enqueued - m.inferenceMs - m.preprocessMs[i]),

@@ -1,8 +1,10 @@
 // The one grading path shared by POST /predict and `reptile-dr predict`: bytes → decode → worker → per-image and per-patient results.
-import { patientResult, type Grade } from '../shared/index.js';
-import { decodeErrorToHttp, decodeImage } from './decode.js';
+import { imageAnswer, type Grade, type ImageOutcome, type RgbImage } from '../shared/index.js';
+import { BudgetError, type ByteBudget } from './budget.js';
+import { decodeErrorToHttp, decodeImage, probeImage, type ImageHeader } from './decode.js';
 import { HttpError } from './errors.js';
 import type { ServingGrader } from './grader.js';
+import { groupingOf, PatientTally } from './patient-tally.js';
 import { ItemError, PoolBusyError, type QualityVerdict } from './pool.js';
 
 export type Eye = 'left' | 'right';
@@ -18,15 +20,18 @@ export interface ImageMeta {
   patient: string | null;
 }
 
-/** One image's result in the response. */
+/** One image's result in the response. An ungradable photo gets no grade: outcome 'ungradable', grade fields null. */
 export interface ImagePrediction {
   index: number;
   eye: Eye | null;
   patient: string | null;
-  grade: Grade;
-  label: string;
-  probabilities: number[];
-  referable: boolean;
+  outcome: ImageOutcome;
+  grade: Grade | null;
+  label: string | null;
+  probabilities: number[] | null;
+  /** p(grade ≥ 2); null when ungradable. */
+  pReferable: number | null;
+  referable: boolean | null;
   quality: QualityVerdict;
   model: { name: string; version: string; sha256: string };
   timing: { decodeMs: number; queueMs: number; preprocessMs: number; inferenceMs: number; batchSize: number };
@@ -103,50 +108,96 @@ export function parseImageMeta(n: number, src: { eye: string[]; patient: string[
 
 /**
  * Patient-level results. Images sharing a `patient` id form one patient; when no image names a
- * patient but some name an eye, the request is one (unnamed) patient. Otherwise none.
+ * patient but some name an eye, the request is one (unnamed) patient. Otherwise none. Ungradable
+ * images are listed but do not count towards the grade.
  */
 export function groupPatients(results: ImagePrediction[]): PatientPrediction[] {
-  const groups = new Map<string | null, ImagePrediction[]>();
-  const named = results.some((r) => r.patient !== null);
-  const anyEye = results.some((r) => r.eye !== null);
-  for (const r of results) {
-    if (!named && !anyEye) continue;
-    if (named && r.patient === null) continue;
-    const key = named ? r.patient : null;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
-  }
-  return [...groups].map(([patient, rs]) => {
-    const gradable = rs.filter((r) => r.quality.gradable);
-    const base = { patient, images: rs.map((r) => r.index), ungradableImages: rs.filter((r) => !r.quality.gradable).map((r) => r.index) };
-    if (gradable.length === 0) return { ...base, grade: null, label: null, referable: null, gradable: false };
-    return { ...base, ...patientResult(gradable.map((r) => r.grade)), gradable: true };
-  });
+  const tally = new PatientTally(groupingOf(results));
+  for (const r of results) tally.add(r.index, r, r.grade, r.referable);
+  return tally.patients();
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
+const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
 
-/** Decodes and grades `uploads` with `grader` (micro-batched with concurrent requests). Throws HttpError on bad input or a full queue. */
+/** Decoded-pixel limits of one gradeUploads call (serving passes them; the CLI grades one file at a time). */
+export interface DecodeBudgetOptions {
+  /** Shared by every request in flight: an image waits for room (up to `waitMs`, then 503), or 413 if it can never fit. */
+  decoded: ByteBudget;
+  /** Decoded bytes (width × height × 3) of all images of one request; beyond, 413 before any is decoded. */
+  perRequestBytes: number;
+  waitMs: number;
+}
+
+/** Decoded size of an image as the budget counts it: 8-bit RGB. */
+const decodedBytes = (h: { width: number; height: number }) => h.width * h.height * 3;
+
+/**
+ * Decodes and grades `uploads` with `grader` (micro-batched with concurrent requests). Images are
+ * decoded one after another (strictly: decoder warnings refuse the image as corrupt), each holding
+ * its decoded bytes in `budget.decoded` until its grade is back. Throws HttpError on bad input, a
+ * request over its decode budget (413) or a full server (503).
+ */
 export async function gradeUploads(
   grader: ServingGrader,
   uploads: Upload[],
   meta: ImageMeta[],
-  opts: { maxPixels: number; onImage?: (outcome: 'graded' | 'ungradable' | 'rejected') => void },
+  opts: { maxPixels: number; onImage?: (outcome: 'graded' | 'ungradable' | 'rejected') => void; budget?: DecodeBudgetOptions },
 ): Promise<PredictResponse> {
   const model = { name: grader.card.name, version: grader.card.version, sha256: grader.sha256 };
-  const decoded = await Promise.allSettled(
-    uploads.map(async (u, i) => {
-      const t0 = performance.now();
-      const image = await decodeImage(u.bytes, { maxPixels: opts.maxPixels, source: `image ${i + 1}` });
-      return { image, decodeMs: performance.now() - t0 };
-    }),
-  );
-  const failed = decoded.findIndex((d) => d.status === 'rejected');
-  if (failed >= 0) {
+  const rejected = (e: unknown, i: number) => {
     opts.onImage?.('rejected');
-    throw decodeErrorToHttp((decoded[failed] as PromiseRejectedResult).reason, `image ${failed + 1}`);
+    return decodeErrorToHttp(e, `image ${i + 1}`);
+  };
+  // Headers first: refuse what cannot be decoded or is over budget before decoding anything.
+  const headers: ImageHeader[] = [];
+  for (const [i, u] of uploads.entries()) {
+    try {
+      headers.push(await probeImage(u.bytes, { maxPixels: opts.maxPixels, source: `image ${i + 1}` }));
+    } catch (e) {
+      throw rejected(e, i);
+    }
   }
-  const ok = decoded.map((d) => (d as PromiseFulfilledResult<{ image: import('../shared/index.js').RgbImage; decodeMs: number }>).value);
-  const graded = await Promise.allSettled(ok.map((d) => grader.gradeImage(d.image)));
+  const sizes = headers.map(decodedBytes);
+  const budget = opts.budget;
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (budget && total > budget.perRequestBytes) {
+    opts.onImage?.('rejected');
+    throw new HttpError(413, 'request_too_large', `the images decode to ${mib(total)}; one request may decode at most ${mib(budget.perRequestBytes)}: send fewer or smaller images per request`);
+  }
+  const ok: Array<{ decodeMs: number }> = [];
+  const pending: Array<Promise<Awaited<ReturnType<ServingGrader['gradeImage']>>>> = [];
+  try {
+    for (const [i, u] of uploads.entries()) {
+      let release = () => {};
+      if (budget) {
+        try {
+          release = await budget.decoded.acquire(sizes[i], budget.waitMs);
+        } catch (e) {
+          if (!(e instanceof BudgetError)) throw e;
+          if (e.reason === 'too_large') throw new HttpError(413, 'image_too_large', `image ${i + 1}: decodes to ${mib(sizes[i])}, more than the server decodes at once (${mib(budget.decoded.capacity)})`);
+          throw new HttpError(503, 'overloaded', `image ${i + 1}: ${e.message}`, { 'Retry-After': '1' });
+        }
+      }
+      const t0 = performance.now();
+      let image: RgbImage;
+      try {
+        image = await decodeImage(u.bytes, { maxPixels: opts.maxPixels, source: `image ${i + 1}`, strict: true, header: headers[i] });
+      } catch (e) {
+        release();
+        throw rejected(e, i);
+      }
+      ok.push({ decodeMs: performance.now() - t0 });
+      const p = grader.gradeImage(image);
+      void p.then(release, release);
+      pending.push(p);
+    }
+  } catch (e) {
+    // Images already submitted finish (and free their budget) on their own.
+    for (const p of pending) p.catch(() => {});
+    throw e;
+  }
+  const graded = await Promise.allSettled(pending);
   const bad = graded.find((g) => g.status === 'rejected') as PromiseRejectedResult | undefined;
   if (bad) {
     const e = bad.reason as Error;
@@ -167,7 +218,7 @@ export async function gradeUploads(
       index: i,
       eye: meta[i].eye,
       patient: meta[i].patient,
-      ...result,
+      ...imageAnswer(result, q),
       quality: q,
       model,
       timing: {

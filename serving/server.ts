@@ -1,10 +1,11 @@
-// startServer(): config → load + check models → app → listen; graceful stop on SIGTERM/SIGINT (finish in-flight requests).
+// startServer(): config → load + check models → app → listen; graceful stop on SIGTERM/SIGINT (answer every connected request).
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { createApp } from './app.js';
+import { attachDrainer } from './shutdown.js';
 import { PACKAGE_ROOT, threadsPerWorker, workerCount, type ServeConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -18,7 +19,7 @@ export interface RunningServer {
   server: Server;
   models: ModelRegistry;
   logger: Logger;
-  /** Stops accepting, lets in-flight requests finish (up to shutdownTimeoutMs), then stops the workers. Idempotent. */
+  /** Stops accepting, answers every request on a connection already made (up to shutdownTimeoutMs), then stops the workers. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -53,9 +54,13 @@ export async function startServer(
     onBatch: (model, n, ms) => metrics.observeBatch(model, n, ms),
   });
   const { app, state } = createApp({ models, config: { ...config, staticDir: resolve(config.staticDir) }, logger, version: packageVersion(), metrics });
-  const server = createServer(app);
-  server.requestTimeout = 120_000;
-  server.headersTimeout = 30_000;
+  // The drainer's 'request' listener runs before the app's (it marks answers during a stop Connection: close).
+  const server = createServer();
+  const drainer = attachDrainer(server);
+  server.on('request', app);
+  server.headersTimeout = config.headersTimeoutMs;
+  // Backstop for bodies outside /predict (whose intake answers 408 JSON at bodyTimeoutMs): Node's plain 408.
+  server.requestTimeout = config.headersTimeoutMs + config.bodyTimeoutMs + 1_000;
   server.keepAliveTimeout = 5_000;
   try {
     await new Promise<void>((res, rej) => {
@@ -81,13 +86,13 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       state.ready = false;
-      logger.info({ inFlight: models.load() }, 'shutting down: finishing in-flight requests');
-      const force = setTimeout(() => {
-        logger.warn('shutdown timeout: closing remaining connections');
-        server.closeAllConnections();
-      }, config.shutdownTimeoutMs);
-      await new Promise<void>((res) => server.close(() => res()));
-      clearTimeout(force);
+      logger.info({ inFlight: models.load(), connections: drainer.open() }, 'shutting down: finishing in-flight requests');
+      await drainer.drain({
+        headersTimeoutMs: Math.min(config.headersTimeoutMs, 2_000),
+        idleGraceMs: 500,
+        timeoutMs: config.shutdownTimeoutMs,
+        onForce: (open) => logger.warn({ open }, 'shutdown timeout: closing remaining connections'),
+      });
       await models.close();
       logger.info('stopped');
     })();

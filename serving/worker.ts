@@ -1,12 +1,13 @@
 // Inference worker thread: one onnxruntime-node session (CUDA or CPU, created once); quality + preprocess + one run per batch.
 import { parentPort, workerData } from 'node:worker_threads';
+import '../node/no-telemetry.mjs';
 import * as ort from 'onnxruntime-node';
-import { assessQuality, preprocess } from './pipeline.js';
+import { NUM_GRADES } from '../shared/index.js';
+import { prepareImage } from './pipeline.js';
 import type { PoolItem, QualityVerdict, WorkerInit, WorkerReply, WorkerRequest } from './pool.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const NUM_GRADES = 5;
 
 function cpuOptions(): ort.InferenceSession.SessionOptions {
   return {
@@ -53,8 +54,9 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       try {
         if (item.kind === 'rgb') {
-          quality[i] = assessQuality(item.image, init.spec);
-          input.set(preprocess(item.image, init.spec), ok.length * per);
+          const prepared = prepareImage(item.image, init.spec);
+          quality[i] = prepared.quality;
+          input.set(prepared.input.data, ok.length * per);
         } else {
           if (item.data.length !== per) throw new Error(`tensor has ${item.data.length} values, expected ${per}`);
           input.set(item.data, ok.length * per);

@@ -1,4 +1,4 @@
-// Classification metrics over ICDR grades: QWK, accuracy, confusion, ROC-AUC, referable sens/spec.
+// Classification metrics over ICDR grades: QWK, accuracy, confusion, ROC-AUC, referable sens/spec, bootstrap intervals.
 import { NUM_GRADES, REFERABLE_MIN_GRADE } from './labels.js';
 
 function checkPairs(truth: ArrayLike<number>, pred: ArrayLike<number>, k: number): void {
@@ -125,6 +125,25 @@ export function referableSensSpec(
   };
 }
 
+/** Sensitivity and specificity of predicted flags against true flags. NaN where undefined. */
+export function binarySensSpec(
+  truth: ArrayLike<boolean>,
+  pred: ArrayLike<boolean>,
+): { sensitivity: number; specificity: number } {
+  if (truth.length !== pred.length) throw new RangeError(`truth and prediction lengths differ: ${truth.length} vs ${pred.length}`);
+  let tp = 0, fn = 0, tn = 0, fp = 0;
+  for (let i = 0; i < truth.length; i++) {
+    if (truth[i] && pred[i]) tp++;
+    else if (truth[i]) fn++;
+    else if (pred[i]) fp++;
+    else tn++;
+  }
+  return {
+    sensitivity: tp + fn ? tp / (tp + fn) : Number.NaN,
+    specificity: tn + fp ? tn / (tn + fp) : Number.NaN,
+  };
+}
+
 /** Everything `evaluate --json` prints. */
 export interface EvaluationReport {
   n: number;
@@ -135,8 +154,16 @@ export interface EvaluationReport {
   referable: { sensitivity: number; specificity: number };
 }
 
-/** All metrics for grades `truth` and probability rows `probs` (prediction = argmax). */
-export function evaluatePredictions(truth: ArrayLike<number>, probs: ArrayLike<ArrayLike<number>>): EvaluationReport {
+/**
+ * All metrics for grades `truth` and probability rows `probs` (prediction = argmax). `referable`, when
+ * given, holds the predicted referable flag of each row (shared/postprocess decideReferable with the
+ * card's operating point); without it, predicted referable ⇔ argmax grade ≥ 2.
+ */
+export function evaluatePredictions(
+  truth: ArrayLike<number>,
+  probs: ArrayLike<ArrayLike<number>>,
+  referable?: ArrayLike<boolean>,
+): EvaluationReport {
   const pred = Array.from(probs, argmax);
   return {
     n: truth.length,
@@ -144,7 +171,9 @@ export function evaluatePredictions(truth: ArrayLike<number>, probs: ArrayLike<A
     accuracy: accuracy(truth, pred),
     auc: macroAuc(truth, probs),
     confusion: confusionMatrix(truth, pred),
-    referable: referableSensSpec(truth, pred),
+    referable: referable
+      ? binarySensSpec(Array.from(truth, (t) => t >= REFERABLE_MIN_GRADE), referable)
+      : referableSensSpec(truth, pred),
   };
 }
 
@@ -153,4 +182,84 @@ export function argmax(v: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
   return best;
+}
+
+/** A seeded uniform [0, 1) generator (mulberry32): the same seed gives the same resamples everywhere. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Options of {@link bootstrapIntervals}. */
+export interface BootstrapOptions {
+  /** Resamples; default 1000. */
+  resamples?: number;
+  /** Integer seed of the resampling; default 0. */
+  seed?: number;
+  /** Coverage of the interval; default 0.95. */
+  level?: number;
+  /**
+   * Cluster of each item (e.g. patient id): whole clusters are resampled, so both eyes of a patient
+   * stay together. Default: every item is its own cluster.
+   */
+  clusters?: ArrayLike<string | number>;
+}
+
+/**
+ * Percentile bootstrap intervals of several statistics over the same resamples. Each resample draws
+ * as many clusters as there are, with replacement, and passes the item indices of the drawn clusters
+ * to every statistic. A resample where a statistic is NaN (e.g. no referable images drawn) is left
+ * out for that statistic; an interval needs at least half the resamples, else it is null. The bounds
+ * are the (1 − level)/2 and (1 + level)/2 quantiles (linear interpolation between order statistics).
+ * Returns `{ name: [low, high] | null }`.
+ */
+export function bootstrapIntervals<K extends string>(
+  n: number,
+  statistics: Record<K, (indices: readonly number[]) => number>,
+  opts: BootstrapOptions = {},
+): Record<K, [number, number] | null> {
+  const resamples = opts.resamples ?? 1000;
+  const level = opts.level ?? 0.95;
+  const seed = opts.seed ?? 0;
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`resamples must be a positive integer, got ${resamples}`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`level must be in (0, 1), got ${level}`);
+  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
+  if (opts.clusters && opts.clusters.length !== n) throw new RangeError(`${opts.clusters.length} cluster ids for ${n} items`);
+  const groups = new Map<string | number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const key = opts.clusters ? opts.clusters[i] : i;
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  }
+  const clusters = [...groups.values()];
+  const names = Object.keys(statistics) as K[];
+  const values = new Map<K, number[]>(names.map((k) => [k, []]));
+  const rand = mulberry32(seed);
+  for (let r = 0; r < resamples && clusters.length > 0; r++) {
+    const idx: number[] = [];
+    for (let c = 0; c < clusters.length; c++) idx.push(...clusters[Math.floor(rand() * clusters.length)]);
+    for (const k of names) {
+      const v = statistics[k](idx);
+      if (!Number.isNaN(v)) values.get(k)!.push(v);
+    }
+  }
+  const quantile = (sorted: number[], q: number) => {
+    const h = (sorted.length - 1) * q;
+    const lo = Math.floor(h);
+    return sorted[lo] + (h - lo) * ((sorted[Math.min(lo + 1, sorted.length - 1)] ?? sorted[lo]) - sorted[lo]);
+  };
+  const out = {} as Record<K, [number, number] | null>;
+  for (const k of names) {
+    const v = values.get(k)!.sort((a, b) => a - b);
+    out[k] = v.length === 0 || v.length < resamples / 2 ? null : [quantile(v, (1 - level) / 2), quantile(v, (1 + level) / 2)];
+  }
+  return out;
 }

@@ -1,6 +1,7 @@
 // ModelCard: the metadata that travels with every exported model (model.json); parseModelCard() rejects bad cards.
 import { z } from 'zod';
 import { GRADES, NUM_GRADES } from './labels.js';
+import { OperatingPointSchema } from './operating-point.js';
 import { PreprocessSpecSchema } from './preprocess/spec.js';
 
 const Probabilities = z.array(z.number().min(0).max(1)).length(NUM_GRADES);
@@ -95,6 +96,8 @@ export const ModelCardSchema = z
     weights: ModelWeightsSchema.optional(),
     /** Optional: set on models made by `adapt`. */
     parent: ModelParentSchema.optional(),
+    /** Optional: the referable threshold on p(grade ≥ 2) every runtime uses; absent → referable ⇔ grade ≥ 2. */
+    operatingPoint: OperatingPointSchema.optional(),
   })
   .passthrough()
   .superRefine((card, ctx) => {

@@ -1,11 +1,13 @@
 // Image-quality verdict for a fundus photo: field of view found, exposure, sharpness, size → gradable or why not.
+import { blockStepDamage } from './damage.js';
 import type { RgbImage } from './grader.js';
-import { findFovCircle } from './preprocess/fov.js';
+import { discBox } from './preprocess/apply.js';
+import { findFovCircle, type FovCircle } from './preprocess/fov.js';
 import { cropResize } from './preprocess/resize.js';
 import { DEFAULT_SPEC, type PreprocessSpec } from './preprocess/spec.js';
 
 /** Why an image is not gradable. */
-export type QualityReason = 'no_field_of_view' | 'too_dark' | 'too_bright' | 'too_blurred' | 'too_small';
+export type QualityReason = 'no_field_of_view' | 'too_dark' | 'too_bright' | 'too_blurred' | 'too_small' | 'damaged';
 
 /** The numbers behind a verdict (cheap: the FOV search plus one 256×256 resample of the disc). */
 export type QualityMeasures = {
@@ -23,8 +25,10 @@ export type QualityMeasures = {
   washedOutFraction: number;
   /** RMS Laplacian of the green channel over its mean, inside 85% of the FOV, at 256 px across the disc. */
   sharpness: number;
-  /** False when the disc is under 256 px across (thumbnails): sharpness is then not judged. */
+  /** False when the disc is under 256 px across (thumbnails): sharpness and damage are then not judged. */
   sharpnessChecked: boolean;
+  /** Share of the disc's width crossed by a straight 8-px-grid colour seam (shared/damage.ts), 0..1. */
+  damageStepFraction: number;
 };
 
 /** A verdict: gradable, or the first failed check with a message a clinic can act on. */
@@ -45,6 +49,12 @@ export const QUALITY_LIMITS = Object.freeze({
   minSharpness: 0.025,
   /** Smallest disc diameter at which sharpness is judged, in source pixels. */
   sharpnessMinDiameter: 256,
+  /**
+   * Above this share of the disc's width crossed by a block-grid colour seam the photo is damaged. Bit-flipped
+   * copies of the fixture graded referable before this check reach 0.86–1; intact photos stay lower: the
+   * fixture 0.25, 299 clinic photos ≤ 0.47, the fixture re-encoded at JPEG quality 30 0.49, overexposed ×4 0.60.
+   */
+  maxDamageStepFraction: 0.75,
 });
 
 const SHARP_SIZE = 256;
@@ -54,9 +64,11 @@ const SHARP_SIZE = 256;
  * ('too_small'); an image that is black throughout ('too_dark'); no circular field of view: not a fundus
  * photo, uniform, noise ('no_field_of_view'); a disc smaller than the model input ('too_small'); mean
  * brightness inside the disc ('too_dark'); washed-out share ('too_bright'); vessel-scale sharpness
- * ('too_blurred', only for discs ≥ 256 px across). Uses `spec.fov.threshold` and `spec.size`.
+ * ('too_blurred', only for discs ≥ 256 px across); before those, a straight colour seam on the JPEG block
+ * grid across the disc ('damaged', also only for discs ≥ 256 px; see shared/damage.ts). Uses `spec.fov.threshold` and `spec.size`.
+ * `located`: the disc locateFov(image, spec) already found (shared with preprocessing: one search).
  */
-export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SPEC): QualityVerdict {
+export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SPEC, located?: FovCircle): QualityVerdict {
   const { width: W, height: H } = image;
   const measures: QualityMeasures = {
     width: W,
@@ -68,12 +80,13 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
     washedOutFraction: 0,
     sharpness: 0,
     sharpnessChecked: false,
+    damageStepFraction: 0,
   };
   const verdict = (reason: QualityReason | null, message: string): QualityVerdict => ({ gradable: reason === null, reason, message, measures });
   if (Math.min(W, H) < spec.size) {
     return verdict('too_small', `The image is ${W}×${H} pixels; the model needs at least ${spec.size}×${spec.size}.`);
   }
-  const fov = findFovCircle(image, { threshold: spec.fov.threshold });
+  const fov = located ?? findFovCircle(image, { threshold: spec.fov.threshold });
   if (!fov.found) {
     const whole = regionStats(cropResize(image, { x: 0, y: 0, width: W, height: H }, 64, 64), 64, 2);
     measures.meanBrightness = whole.meanMax;
@@ -86,18 +99,25 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
   measures.fovFound = true;
   measures.fovDiameter = 2 * radius;
   measures.fovFraction = discAreaInImage(fov.cx, fov.cy, radius, W, H) / (W * H);
-  const cropSide = 2 * radius * (1 + spec.fov.margin);
-  if (cropSide < 0.9 * spec.size) {
+  // The model's crop (preprocess, bbox mode) must give about spec.size pixels across.
+  if (discBox(fov, spec.fov.margin).width < 0.9 * spec.size) {
     return verdict('too_small', `The field of view is ${Math.round(2 * radius)} pixels across; the model needs about ${spec.size}.`);
   }
-  const side = Math.max(1, Math.round(2 * radius));
-  const box = { x: Math.round(fov.cx - side / 2), y: Math.round(fov.cy - side / 2), width: side, height: side };
-  const q = cropResize(image, box, SHARP_SIZE, SHARP_SIZE);
+  const q = cropResize(image, discBox(fov, 0), SHARP_SIZE, SHARP_SIZE, { within: 0.9 }); // only the disc is read below
   const disc = regionStats(q, SHARP_SIZE, 0.9);
   measures.meanBrightness = disc.meanMax;
   measures.washedOutFraction = disc.white;
   measures.sharpness = sharpness(q, SHARP_SIZE, 0.85);
   measures.sharpnessChecked = 2 * radius >= QUALITY_LIMITS.sharpnessMinDiameter;
+  if (measures.sharpnessChecked) {
+    measures.damageStepFraction = blockStepDamage(image, fov).stepFraction;
+    if (measures.damageStepFraction > QUALITY_LIMITS.maxDamageStepFraction) {
+      return verdict(
+        'damaged',
+        'The photo looks damaged: a straight band across the retina is shifted in colour or position, as a corrupt or truncated file shows. Re-export the original or retake it.',
+      );
+    }
+  }
   if (disc.meanMax < QUALITY_LIMITS.minBrightness) {
     return verdict('too_dark', `The retina is too dark (mean brightness ${disc.meanMax.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minBrightness}): retake with more flash or a dilated pupil.`);
   }

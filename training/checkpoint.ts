@@ -28,6 +28,8 @@ export interface CheckpointMeta {
   /** sha256 of weights.bin, hex. */
   sha256: string;
   savedAt: string;
+  /** sha256 of this JSON object without this field (JSON.stringify, keys in written order), hex; absent in older checkpoints. */
+  metaSha256?: string;
 }
 
 /** A named tensor as tf.Optimizer.getWeights() returns it. */
@@ -123,6 +125,7 @@ export async function saveCheckpoint(dir: string, opts: SaveOptions): Promise<vo
     sha256: createHash('sha256').update(bin).digest('hex'),
     savedAt: new Date().toISOString(),
   };
+  meta.metaSha256 = metaDigest(meta);
   const tmp = join(parent, `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
   mkdirSync(tmp, { recursive: true });
   try {
@@ -145,10 +148,22 @@ export async function saveCheckpoint(dir: string, opts: SaveOptions): Promise<vo
   rmSync(old, { recursive: true, force: true });
 }
 
+/** sha256 (hex) of a checkpoint.json object without its own `metaSha256` field. */
+function metaDigest(meta: CheckpointMeta): string {
+  const { metaSha256: _, ...rest } = meta;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+}
+
 /** True when `dir` (or its `.old` fallback from an interrupted save) holds a checkpoint. */
 export function checkpointExists(dir: string): boolean {
   const target = resolve(dir);
   return existsSync(join(target, 'checkpoint.json')) || existsSync(join(`${target}.old`, 'checkpoint.json'));
+}
+
+/** The checkpoint a training output folder offers: `best/`, else `last/`, else the folder itself. */
+export function initCheckpoint(dir: string): string {
+  for (const d of [join(dir, 'best'), join(dir, 'last'), dir]) if (checkpointExists(d)) return d;
+  throw new Error(`${dir}: no checkpoint (looked for best/, last/ and checkpoint.json)`);
 }
 
 function locate(dir: string): string {
@@ -168,6 +183,9 @@ export function readCheckpointMeta(dir: string): CheckpointMeta {
     throw new Error(`corrupt checkpoint ${file}: ${(err as Error).message}`);
   }
   if (meta.version !== CHECKPOINT_VERSION) throw new Error(`checkpoint ${file}: version ${meta.version}, expected ${CHECKPOINT_VERSION}`);
+  if (meta.metaSha256 !== undefined && metaDigest(meta) !== meta.metaSha256) {
+    throw new Error(`corrupt checkpoint ${file}: its metadata (config, step, state, weight index) does not match its metaSha256: the file was edited or damaged`);
+  }
   if (!meta.config || !Array.isArray(meta.weights) || typeof meta.step !== 'number') throw new Error(`corrupt checkpoint ${file}: config, step or weights missing`);
   validateModelConfig(meta.config);
   return meta;
@@ -202,4 +220,24 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   }
   const optimizerWeights = meta.optimizer?.length ? meta.optimizer.map((e) => ({ name: e.name, tensor: toTensor(e) })) : undefined;
   return { model, config: meta.config, step: meta.step, state: meta.state ?? {}, optimizerWeights };
+}
+
+/**
+ * Before a run starts from step 0 in `outDir` (no checkpoint in `<outDir>/last`): refuses, naming the
+ * missing `last/checkpoint.json`, when the folder shows an earlier run (best/, last/, metrics.jsonl,
+ * summary.json), since starting again would silently overwrite it. With `restart`, removes those files
+ * instead and returns what it removed.
+ */
+export function prepareFreshStart(outDir: string, restart: boolean): string[] {
+  const out = resolve(outDir);
+  const earlier = ['last', 'last.old', 'best', 'best.old', 'metrics.jsonl', 'summary.json'].filter((f) => existsSync(join(out, f)));
+  if (earlier.length === 0) return [];
+  if (!restart) {
+    throw new Error(
+      `${join(out, 'last', 'checkpoint.json')} is missing, but ${out} holds an earlier run (${earlier.join(', ')}): ` +
+        'restore that file to resume, use a new --out, or pass --restart to start again from step 0 (removes the earlier run)',
+    );
+  }
+  for (const f of earlier) rmSync(join(out, f), { recursive: true, force: true });
+  return earlier;
 }

@@ -51,6 +51,8 @@ export interface FinetuneOptions extends LoopOptions {
   classWeight: ClassWeighting;
   /** Augmentation preset name (see AUGMENT_PRESETS). */
   augment: string;
+  /** With augment 'camera': camera-jittered copies of every training image (default CAMERA_COPIES_DEFAULT, 8). */
+  copies?: number;
   /** Percent of each grade kept in train and validation (paper: 50 or 100). */
   keepPercent: number;
   /** Validation fraction for datasets without an official split. */
@@ -81,33 +83,6 @@ export const PRETRAIN_DEFAULTS: PretrainOptions = {
   ...LOOP_DEFAULTS, arch: 'omniglot', rotations: true, holdout: 0.1, valMax: 5000, patience: 10,
 };
 
-/** Parses an integer flag ≥ `min`, naming the flag and value when bad. */
-export function intFlag(name: string, v: string | number, min = 0): number {
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-/** Parses a number flag in [lo, hi]. */
-export function numFlag(name: string, v: string | number, lo = -Infinity, hi = Infinity): number {
-  const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n) || n < lo || n > hi) throw new Error(`--${name} must be a number in [${lo}, ${hi}], got ${JSON.stringify(v)}`);
-  return n;
-}
-
-/** Checks `v` is one of `allowed`. */
-export function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(v)) throw new Error(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  return v as T;
-}
-
-/** Comma list of integers (`--seeds 0,1,2,3`). */
-export function intList(name: string, v: string, min = 0): number[] {
-  const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!parts.length) throw new Error(`--${name} needs at least one value, got ${JSON.stringify(v)}`);
-  return parts.map((p) => intFlag(name, p, min));
-}
-
 /** Reads a JSON file of option overrides (a run preset); throws naming the file. */
 export function readPreset(file: string): Record<string, unknown> {
   try {
@@ -117,23 +92,6 @@ export function readPreset(file: string): Record<string, unknown> {
   } catch (err) {
     throw new Error(`preset ${file}: ${(err as Error).message}`);
   }
-}
-
-/** Parses and validates the shared loop flags (commander gives strings). */
-export function loopFromFlags(f: Record<string, unknown>, defaults: LoopOptions): LoopOptions {
-  const g = (k: keyof LoopOptions) => (f[k] === undefined ? defaults[k] : f[k]) as string | number;
-  return {
-    iters: intFlag('iters', g('iters'), 1),
-    evalEvery: intFlag('eval-every', g('evalEvery'), 1),
-    patience: intFlag('patience', g('patience'), 1),
-    batchSize: intFlag('batch-size', g('batchSize'), 1),
-    lr: numFlag('lr', g('lr'), 0, 10),
-    beta1: numFlag('beta1', g('beta1'), 0, 0.999999),
-    beta2: numFlag('beta2', g('beta2'), 0, 0.999999999),
-    seed: intFlag('seed', g('seed'), 0),
-    backend: String(g('backend')),
-    workers: intFlag('workers', g('workers') ?? 1, 1),
-  };
 }
 
 /** Architecture preset by name; throws listing the valid ones. */

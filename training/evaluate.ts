@@ -1,9 +1,11 @@
 // Evaluate a model folder (TF.js checkpoint or exported model.onnx + model.json) on a split → shared metrics.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_SPEC, evaluatePredictions, NUM_GRADES, parseModelCard, validateSpec, type EvaluationReport, type PreprocessSpec } from '../shared/index.js';
+import { DEFAULT_SPEC, evaluatePredictions, NUM_GRADES, parseModelCard, validateSpec, type EvaluationReport, type OperatingPoint, type PreprocessSpec } from '../shared/index.js';
 import { flipHorizontal } from './augment.js';
+import { describeProblems } from './data/problems.js';
 import type { LabeledTensors } from './data/types.js';
+import { fullReport, type FullReport } from './evaluate-report.js';
 
 /** How a model folder is run. */
 export type ModelKind = 'checkpoint' | 'onnx';
@@ -44,6 +46,7 @@ export interface PredictOptions {
 
 async function probsOnnx(dir: string, data: LabeledTensors, batchSize: number): Promise<Float32Array> {
   const card = parseModelCard(readFileSync(join(dir, 'model.json'), 'utf8'), join(dir, 'model.json'));
+  await import('../node/no-telemetry.mjs');
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), { graphOptimizationLevel: 'all', executionMode: 'sequential' });
   const per = data.shape[0] * data.shape[1] * data.shape[2];
@@ -109,17 +112,77 @@ export function reportOf(truth: Int32Array, probs: Float32Array): EvaluationRepo
 
 /** Options of {@link evaluateModel}. */
 export interface EvaluateOptions extends PredictOptions {
-  split: 'train' | 'val' | 'test';
+  /** A split of the dataset, or 'all': every image the folder lists (all splits, nothing held out). */
+  split: 'train' | 'val' | 'test' | 'all';
   seed?: number;
   valFraction?: number;
   keepPercent?: number;
+  /** Bootstrap resamples of the 95% intervals (default 1000, 0 = none); seeded with `seed`. */
+  resamples?: number;
+  /** Also write `[{ id, patient, grade, probs }]` here (atomically): held-out predictions for `operating-point`. */
+  savePredictions?: string;
 }
 
-/** Loads `split` of the dataset with the model's own spec and evaluates the model on it. */
-export async function evaluateModel(modelDir: string, format: string, path: string, opts: EvaluateOptions): Promise<EvaluationReport> {
+/**
+ * Every image of a graded dataset: each split it has, loaded with no validation hold-out and nothing
+ * dropped (valFraction 0, keepPercent 100), concatenated in split order (train, val, test).
+ */
+export async function loadAllImages(format: string, path: string, spec: PreprocessSpec): Promise<LabeledTensors> {
+  const { loadLabeledSplit } = await import('./data/labeled.js');
+  const { openDataset } = await import('./data/dataset.js');
+  const { SPLITS } = await import('./data/dataset-index.js');
+  const index = await openDataset(format, path, { valFraction: 0 });
+  const parts: LabeledTensors[] = [];
+  for (const s of SPLITS) {
+    if (index.splits[s]?.length) parts.push(await loadLabeledSplit(format, path, { split: s, spec, valFraction: 0, seed: 0 }));
+  }
+  if (parts.length === 0) throw new Error(`${format} dataset at ${path} lists no images`);
+  if (parts.length === 1) return parts[0];
+  const x = new Float32Array(parts.reduce((a, p) => a + p.x.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    x.set(p.x, at);
+    at += p.x.length;
+  }
+  const problems = [...new Map(parts.flatMap((p) => p.problems ?? []).map((q) => [JSON.stringify(q), q])).values()];
+  const y = Int32Array.from(parts.flatMap((p) => Array.from(p.y)));
+  return {
+    x, y, n: y.length, shape: parts[0].shape,
+    ids: parts.flatMap((p) => p.ids),
+    patients: parts.flatMap((p) => p.patients ?? p.ids),
+    problems,
+  };
+}
+
+/** The card's operating point of an exported model folder; null for checkpoints and cards without one. */
+export function modelOperatingPoint(modelDir: string): OperatingPoint | null {
+  const d = resolveModelDir(modelDir);
+  if (modelKind(d) !== 'onnx') return null;
+  return parseModelCard(readFileSync(join(d, 'model.json'), 'utf8'), join(d, 'model.json')).operatingPoint ?? null;
+}
+
+/**
+ * Loads `split` of the dataset (or every image, 'all') with the model's own spec and evaluates the
+ * model on it: shared metrics with referable decided by the card's operating point when it has one,
+ * referable AUC, and bootstrap 95% intervals over patients (images where the format knows no patients).
+ */
+export async function evaluateModel(modelDir: string, format: string, path: string, opts: EvaluateOptions): Promise<FullReport> {
   const { loadLabeledSplit } = await import('./data/labeled.js');
   const spec = await modelSpec(modelDir);
-  const data = await loadLabeledSplit(format, path, { split: opts.split, spec, seed: opts.seed ?? 0, valFraction: opts.valFraction, keepPercent: opts.keepPercent });
+  const data = opts.split === 'all'
+    ? await loadAllImages(format, path, spec)
+    : await loadLabeledSplit(format, path, { split: opts.split, spec, seed: opts.seed ?? 0, valFraction: opts.valFraction, keepPercent: opts.keepPercent });
   if (data.n === 0) throw new Error(`${format} dataset at ${path}: split '${opts.split}' has no images`);
-  return reportOf(data.y, await predictProbs(modelDir, data, opts));
+  const skipped = describeProblems(`${format} data at ${path}`, data.problems ?? []);
+  if (skipped) process.stderr.write(`${skipped}\n`);
+  const probs = await predictProbs(modelDir, data, opts);
+  if (opts.savePredictions) {
+    const { writeFileAtomic } = await import('./export/write-card.js');
+    const rows = Array.from({ length: data.n }, (_, i) => ({
+      id: data.ids[i], patient: data.patients?.[i] ?? data.ids[i], grade: data.y[i], probs: Array.from(probs.subarray(i * NUM_GRADES, (i + 1) * NUM_GRADES)),
+    }));
+    writeFileAtomic(opts.savePredictions, `${JSON.stringify(rows)}\n`);
+  }
+  const byPatient = data.patients && new Set(data.patients).size < data.n ? data.patients : undefined;
+  return fullReport(data.y, probs, { operatingPoint: modelOperatingPoint(modelDir), patients: byPatient, resamples: opts.resamples, seed: opts.seed ?? 0 });
 }

@@ -3,11 +3,12 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SPEC, evaluatePredictions, NUM_GRADES, validateSpec, type EvaluationReport, type PreprocessSpec } from '../shared/index.js';
-import { AUGMENT_PRESETS } from './augment.js';
+import { AUGMENT_PRESETS, CAMERA_COPIES_DEFAULT, CAMERA_JITTER, cameraAugmentedTrain } from './augment.js';
 import { loadCheckpoint, readCheckpointMeta } from './checkpoint.js';
 import { archPreset, type FinetuneOptions } from './config.js';
 import { balancedClassWeights, blockSource, fit, predictSource, type EvalRecord, type FitResult, type ScoreFn } from './fit.js';
 import { buildModel, transferWeights, type ModelConfig } from './models/backbone.js';
+import { describeProblems, uniqueProblems } from './data/problems.js';
 import type { LabeledTensors } from './data/types.js';
 
 /** Probability rows (n × k flat) → arrays of k, for shared/metrics. */
@@ -79,6 +80,10 @@ export interface FinetuneHooks {
   onStep?: (step: number, iters: number) => void;
   onEval?: (r: EvalRecord, best: { step: number; score: number }) => void;
   backend?: string;
+  /** Where notices go (skipped data); default stderr. */
+  log?: (line: string) => void;
+  /** Discard an earlier run in the output folder and start from step 0 (CLI --restart). */
+  restart?: boolean;
 }
 
 function gradeCounts(y: Int32Array): number[] {
@@ -116,7 +121,7 @@ export async function finetuneOnData(
       lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, seed: opts.seed, workers: opts.workers, augment,
       classWeights: opts.classWeight === 'balanced' ? balancedClassWeights(data.train.y, NUM_GRADES) : null,
       runInfo: { kind: 'finetune', options: rest, spec },
-      onStep: hooks.onStep, onEval: hooks.onEval,
+      onStep: hooks.onStep, onEval: hooks.onEval, restart: hooks.restart,
     });
   } finally {
     model.dispose();
@@ -164,7 +169,16 @@ export async function finetune(opts: FinetuneOptions, format: string, path: stri
   const spec = resolveSpec(opts.specFile, size);
   if (spec.size !== size) throw new Error(`--input-size ${size} differs from the spec's size ${spec.size}`);
   const load = (split: 'train' | 'val') => loadLabeledSplit(format, path, { split, spec, keepPercent: opts.keepPercent, seed: 0, valFraction: opts.valFraction });
-  const train = await load('train');
+  const train = opts.augment === 'camera' ? await cameraTrain(opts, format, path, spec) : await load('train');
   const val = await load('val');
+  const skipped = describeProblems(`${format} data at ${path}`, uniqueProblems(train.problems, val.problems));
+  if (skipped) (hooks.log ?? ((m: string) => process.stderr.write(`${m}\n`)))(skipped);
   return finetuneOnData(opts, outDir, { train, val }, spec, hooks);
+}
+
+/** `--augment camera`: the raw train split plus `copies` camera-jittered copies of each image, preprocessed by `spec`. */
+async function cameraTrain(opts: FinetuneOptions, format: string, path: string, spec: PreprocessSpec): Promise<LabeledTensors> {
+  const { loadRawSplit } = await import('./data/labeled.js');
+  const raw = await loadRawSplit(format, path, { split: 'train', keepPercent: opts.keepPercent, seed: 0, valFraction: opts.valFraction });
+  return cameraAugmentedTrain(raw.images, raw.y, spec, opts.copies ?? CAMERA_COPIES_DEFAULT, CAMERA_JITTER, opts.seed);
 }

@@ -3,10 +3,10 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { augmentActive, augmentBatch, type AugmentOptions } from './augment.js';
-import { checkpointExists, loadCheckpoint, saveCheckpoint, type OptimizerLike } from './checkpoint.js';
+import { checkpointExists, loadCheckpoint, prepareFreshStart, saveCheckpoint, type OptimizerLike } from './checkpoint.js';
 import { forward, trainableVariables, type ModelConfig } from './models/backbone.js';
 import { softmaxCrossEntropy } from './models/loss.js';
-import { adam } from './optimizer.js';
+import { adam } from '../tfjs-wasm/fused-adam.js';
 import { DataParallelTrainer } from './parallel/data-parallel.js';
 import { openMetricsLog } from './progress.js';
 import { createRng } from './random.js';
@@ -75,6 +75,11 @@ export interface FitOptions {
   augment?: AugmentOptions;
   /** Continue from `<outDir>/last` when it exists (default true). */
   resume?: boolean;
+  /**
+   * Discard an earlier run in `outDir` and start from step 0. Without it, a folder holding an earlier
+   * run but no `last/checkpoint.json` is refused rather than silently restarted.
+   */
+  restart?: boolean;
   /** Also evaluate before the first step, for the learning curve only: step 0 is never selected (default true). */
   evalAtStart?: boolean;
   /** Saved in each checkpoint's state (the resolved run options). */
@@ -154,6 +159,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   mkdirSync(o.outDir, { recursive: true });
   const lastDir = join(o.outDir, 'last');
   const bestDir = join(o.outDir, 'best');
+  if (o.restart || !(o.resume ?? true) || !checkpointExists(lastDir)) prepareFreshStart(o.outDir, o.restart ?? !(o.resume ?? true));
   const metricsLog = openMetricsLog(join(o.outDir, 'metrics.jsonl'));
   const optimizer = adam(o.lr ?? 1e-3, o.beta1 ?? 0.9, o.beta2 ?? 0.999, o.epsilon ?? 1e-8);
   const vars = trainableVariables(o.model);

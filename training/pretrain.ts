@@ -77,6 +77,8 @@ export interface PretrainSummary {
 export interface PretrainHooks {
   onStep?: (step: number, iters: number) => void;
   onEval?: (r: EvalRecord, best: { step: number; score: number }) => void;
+  /** Discard an earlier run in the output folder and start from step 0 (CLI --restart). */
+  restart?: boolean;
 }
 
 /**
@@ -91,6 +93,9 @@ export async function pretrain(opts: PretrainOptions, format: string, path: stri
   const size = opts.inputSize ?? base.inputSize;
   const { loadFewShotPool } = await import('./data/fewshot.js');
   const pool = await loadFewShotPool(format, path, { split: 'train', size, channels: base.channels === 1 ? 1 : 3, rotations: format === 'omniglot' && opts.rotations });
+  const { describeProblems } = await import('./data/problems.js');
+  const skipped = describeProblems(`${format} data at ${path}`, pool.problems ?? []);
+  if (skipped) process.stderr.write(`${skipped}\n`);
   return pretrainOnPool(opts, pool, outDir, { format, path }, hooks);
 }
 
@@ -107,7 +112,7 @@ export async function pretrainOnPool(opts: PretrainOptions, pool: FewShotPool, o
       iters: opts.iters, evalEvery: opts.evalEvery, patience: opts.patience, batchSize: opts.batchSize,
       lr: opts.lr, beta1: opts.beta1, beta2: opts.beta2, seed: opts.seed, workers: opts.workers,
       runInfo: { kind: 'pretrain', options: rest, ...source },
-      onStep: hooks.onStep, onEval: hooks.onEval,
+      onStep: hooks.onStep, onEval: hooks.onEval, restart: hooks.restart,
     });
     const summary: PretrainSummary = {
       kind: 'pretrain', model: config, options: rest,

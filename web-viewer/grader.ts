@@ -98,7 +98,7 @@ class OrtWebGrader implements WebGrader {
   async gradeRgb(image: RgbImage): Promise<GradeResult> {
     const x = preprocess(image, this.card.preprocess);
     const [row] = await this.runBatch(x, 1);
-    return toGradeResult(row);
+    return toGradeResult(row, this.card.operatingPoint);
   }
 
   async dispose(): Promise<void> {

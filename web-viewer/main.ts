@@ -1,13 +1,13 @@
 // Page controller: load runtime + model, check the reference, grade chosen/dropped photos, patients, CSV, model picker.
-import { sha256Hex, toGradeResult, type Grade } from '../shared/index.js';
+import { checkReference, imageAnswer, sha256Hex, toGradeResult, UNGRADABLE_TEXT } from '../shared/index.js';
 import type { ViewerManifest } from './build.js';
-import { toCsv, type CsvRow } from './csv.js';
+import { toCsv, type CsvRow } from '../shared/results-csv.js';
 import { occlusionMap } from './heatmap.js';
-import { assessQuality, prepare, preprocess } from './pipeline.js';
-import { compareReference, fetchBytes, loadManifest, loadModel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
+import { prepare, preprocess } from './pipeline.js';
+import { fetchBytes, loadManifest, loadModel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
 import { decodePhoto, NotAnImageError } from './ui/decode.js';
 import { byId, el } from './ui/dom.js';
-import { groupPatients } from './ui/patients.js';
+import { groupPatients } from '../shared/patients.js';
 import { DISPLAY_SIZE } from './ui/photo.js';
 import { errorCard, resultCard } from './ui/result-card.js';
 import { setProgress, setStatus, showAlert } from './ui/status.js';
@@ -45,7 +45,8 @@ function describeModel(m: LoadedModel, check: string): void {
   byId('model-info').textContent =
     `${m.card.name} v${m.card.version} (${where}) · ${m.grader.backend}` +
     `${rt && m.grader.backend === 'wasm' ? `, ${rt.threads} thread${rt.threads > 1 ? 's' : ''}` : ''}` +
-    ` · input ${m.card.preprocess.size}×${m.card.preprocess.size} · loaded in ${m.loadMs.toFixed(0)} ms · ${check}`;
+    ` · input ${m.card.preprocess.size}×${m.card.preprocess.size}` +
+    `${m.card.operatingPoint ? ` · referable at p(grade ≥ 2) ≥ ${m.card.operatingPoint.referableThreshold.toFixed(3)}` : ''} · loaded in ${m.loadMs.toFixed(0)} ms · ${check}`;
 }
 
 /** Grades the bundled sample with `m` and compares with the card's reference; throws on a mismatch. */
@@ -59,7 +60,7 @@ async function referenceCheck(m: LoadedModel): Promise<string> {
   const { image, bitmap } = await decodePhoto(new Blob([bytes as Uint8Array<ArrayBuffer>]), sample);
   bitmap.close();
   const [row] = await m.grader.runBatch(preprocess(image, m.card.preprocess), 1);
-  const check = compareReference(m.card, Array.from(row));
+  const check = checkReference(m.card, row);
   if (!check.ok) throw new Error(check.message);
   return check.message;
 }
@@ -132,12 +133,13 @@ async function gradeOne(job: Job): Promise<void> {
     const t0 = performance.now();
     const { image, bitmap } = await decodePhoto(job.blob, job.name);
     const t1 = performance.now();
-    const { data: x, box } = prepare(image, spec);
+    const { data: x, box, quality } = prepare(image, spec);
     const t2 = performance.now();
     const [row] = await m.grader.runBatch(x, 1);
     const t3 = performance.now();
-    const result = toGradeResult(row);
-    const quality = assessQuality(image, spec);
+    // An ungradable photo gets no grade: the model's output on it is not shown as one.
+    const result = toGradeResult(row, m.card.operatingPoint);
+    const answer = imageAnswer(result, quality);
     // Keep only a display-sized copy of the photo: a batch of camera photos would not fit in memory.
     const k = Math.min(1, (2 * DISPLAY_SIZE) / Math.max(bitmap.width, bitmap.height));
     const small = k < 1 ? await createImageBitmap(bitmap, { resizeWidth: Math.round(bitmap.width * k), resizeHeight: Math.round(bitmap.height * k), resizeQuality: 'high' }) : bitmap;
@@ -146,7 +148,7 @@ async function gradeOne(job: Job): Promise<void> {
       id: state.nextId++,
       file: job.name,
       bitmap: small,
-      result,
+      answer,
       quality,
       model: `${m.card.name} v${m.card.version}`,
       timing: { decodeMs: t1 - t0, preprocessMs: t2 - t1, inferenceMs: t3 - t2 },
@@ -154,17 +156,19 @@ async function gradeOne(job: Job): Promise<void> {
     list.append(card.element);
     state.rows.push({
       file: job.name,
-      grade: result.grade,
-      label: result.label,
-      referable: result.referable,
-      probabilities: result.probabilities,
+      grade: answer.grade,
+      label: answer.label,
+      referable: answer.referable,
+      probabilities: answer.probabilities,
       gradable: quality.gradable,
       qualityReason: quality.reason ?? undefined,
       model: m.card.name,
       modelVersion: m.card.version,
     });
     renderSummary();
-    if (byId<HTMLInputElement>('heatmap-on').checked) {
+    if (answer.grade === null) {
+      card.setOverlayError('none: no grade to explain');
+    } else if (byId<HTMLInputElement>('heatmap-on').checked) {
       const h0 = performance.now();
       try {
         const occ = await occlusionMap(m.grader, x, spec.size, result.grade, result.probabilities[result.grade], {
@@ -194,16 +198,16 @@ function renderSummary(): void {
   byId('results-count').textContent = n ? `(${n})` : '';
   byId<HTMLButtonElement>('export').disabled = n === 0;
   byId<HTMLButtonElement>('clear').disabled = n === 0 && byId('results').childElementCount === 0;
-  const patients = groupPatients(state.rows.map((r) => ({ file: r.file, grade: r.grade as Grade, gradable: r.gradable })));
+  const patients = groupPatients(state.rows.map((r) => ({ file: r.file, grade: r.grade, gradable: r.gradable, referable: r.referable })));
   byId('patients-box').hidden = patients.length === 0;
   byId('patients').replaceChildren(
     ...patients.map((p) =>
       el(
         'tr',
-        { 'data-testid': 'patient', 'data-patient': p.patient, 'data-grade': p.grade ?? '' },
+        { 'data-testid': 'patient', 'data-patient': p.patient, 'data-grade': p.grade ?? '', 'data-referable': p.referable === null ? '' : String(p.referable) },
         el('th', { scope: 'row' }, p.patient),
-        el('td', {}, p.eyes.map((e) => `${e.eye}: ${e.grade}${e.gradable ? '' : ' (not gradable)'}`).join(', ')),
-        el('td', {}, p.grade === null ? 'not gradable' : `${p.grade} · ${p.label}`),
+        el('td', {}, p.eyes.map((e) => `${e.eye}: ${e.gradable ? e.grade : UNGRADABLE_TEXT}`).join(', ')),
+        el('td', {}, p.grade === null ? `not graded: ${UNGRADABLE_TEXT}` : `${p.grade} · ${p.label}`),
         el('td', {}, p.referable === null ? 'unknown' : p.referable ? 'yes' : 'no'),
       ),
     ),

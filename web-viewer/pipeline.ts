@@ -1,5 +1,5 @@
 // The viewer's view of the shared pipeline: preprocess, quality verdict and the crop box the heat map maps onto.
-import { preprocessDetailed, type PreprocessSpec, type RgbImage } from '../shared/index.js';
+import { prepareImage, type PreprocessSpec, type QualityVerdict, type RgbImage } from '../shared/index.js';
 
 export { assessQuality, preprocess, type QualityVerdict } from '../shared/index.js';
 
@@ -11,8 +11,8 @@ export interface InputBox {
   height: number;
 }
 
-/** The model input and the photo region it was made from (for the heat-map overlay). */
-export function prepare(image: RgbImage, spec: PreprocessSpec): { data: Float32Array; box: InputBox } {
-  const r = preprocessDetailed(image, spec);
-  return { data: r.data, box: r.crop };
+/** The model input, the photo region it was made from (for the heat-map overlay) and the quality verdict; one disc search. */
+export function prepare(image: RgbImage, spec: PreprocessSpec): { data: Float32Array; box: InputBox; quality: QualityVerdict } {
+  const { input, quality } = prepareImage(image, spec);
+  return { data: input.data, box: input.crop, quality };
 }

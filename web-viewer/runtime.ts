@@ -76,33 +76,3 @@ export async function loadModel(
   const grader = await createWebGrader({ ort: runtime.ort, model: onnx, card, executionProviders: runtime.providers });
   return { grader, card, source, loadMs: performance.now() - t0 };
 }
-
-/** Outcome of the reference check: the card's expected output for the sample photo vs this page's. */
-export interface ReferenceCheck {
-  ok: boolean;
-  /** Why it was skipped (no sample, or the sample is not the card's reference image). */
-  skipped?: string;
-  maxDiff?: number;
-  expected?: number[];
-  actual?: number[];
-  message: string;
-}
-
-/** Compares the page's probabilities for the reference photo with `card.reference` (grade and tolerance). */
-export function compareReference(card: ModelCard, actual: number[]): ReferenceCheck {
-  const ref = card.reference;
-  const maxDiff = Math.max(...ref.probabilities.map((p, i) => Math.abs(p - actual[i])));
-  const grade = actual.indexOf(Math.max(...actual));
-  const ok = maxDiff <= ref.tolerance && grade === ref.grade;
-  const fmt = (v: number[]) => v.map((p) => p.toFixed(4)).join(', ');
-  return {
-    ok,
-    maxDiff,
-    expected: ref.probabilities,
-    actual,
-    message: ok
-      ? `reference check passed (max difference ${maxDiff.toExponential(1)} ≤ ${ref.tolerance})`
-      : `reference check FAILED for ${card.name}: expected grade ${ref.grade} [${fmt(ref.probabilities)}], ` +
-        `this page got grade ${grade} [${fmt(actual)}] (max difference ${maxDiff.toFixed(4)} > tolerance ${ref.tolerance})`,
-  };
-}

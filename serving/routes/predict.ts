@@ -3,6 +3,8 @@ import express, { Router, type Request } from 'express';
 import multer from 'multer';
 import { HttpError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
+import type { ByteBudget } from '../budget.js';
+import { uploadIntake } from '../intake.js';
 import type { ModelRegistry } from '../models.js';
 import { gradeUploads, parseImageMeta, type Upload } from '../predict-core.js';
 
@@ -13,8 +15,16 @@ export interface PredictLimits {
   maxFileBytes: number;
   maxFiles: number;
   maxPixels: number;
-  /** Requests being uploaded, decoded or graded at once; more get 503 before their body is read (bounds memory). */
+  /** Requests decoded or graded at once, counted once their body has arrived; more get 503. */
   maxActive: number;
+  /** Time a request body may take to arrive; then 408. */
+  bodyTimeoutMs: number;
+  /** Bytes of bodies being received at once (Content-Length); beyond, 503. */
+  uploadBudgetBytes: number;
+  /** Decoded pixel bytes (width × height × 3) of one request; beyond, 413. */
+  maxRequestDecodedBytes: number;
+  /** How long an image waits for room in the shared decode budget before 503. */
+  decodeWaitMs: number;
 }
 
 /** The form fields of a multipart request (strings or repeated strings). */
@@ -29,8 +39,8 @@ function firstString(v: unknown, name: string): string | undefined {
 }
 
 /** Builds the router; the same grading code as `predict` on the CLI (predict-core.ts). */
-export function predictRouter(deps: { models: ModelRegistry; limits: PredictLimits; metrics?: ServerMetrics }): Router {
-  const { models, limits, metrics } = deps;
+export function predictRouter(deps: { models: ModelRegistry; limits: PredictLimits; metrics?: ServerMetrics; decodeBudget: ByteBudget }): Router {
+  const { models, limits, metrics, decodeBudget } = deps;
   const router = Router();
   const upload = multer({
     storage: multer.memoryStorage(),
@@ -60,24 +70,32 @@ export function predictRouter(deps: { models: ModelRegistry; limits: PredictLimi
     }
     const grader = models.get(firstString(fields.model ?? req.query.model, 'model'));
     const meta = parseImageMeta(uploads.length, { eye: asList(fields.eye), patient: asList(fields.patient), meta: firstString(fields.meta, 'meta') });
-    const body = await gradeUploads(grader, uploads, meta, { maxPixels: limits.maxPixels, onImage: (o) => metrics?.countImage(grader.name, o) });
+    const body = await gradeUploads(grader, uploads, meta, {
+      maxPixels: limits.maxPixels,
+      onImage: (o) => metrics?.countImage(grader.name, o),
+      budget: { decoded: decodeBudget, perRequestBytes: limits.maxRequestDecodedBytes, waitMs: limits.decodeWaitMs },
+    });
     body.timing.totalMs = round(performance.now() - started);
     res.json(body);
   };
 
-  // Multipart parsing only for multipart requests; raw parsing only for image bodies.
-  let active = 0;
-  const admit: express.RequestHandler = (_req, res, next) => {
-    if (active >= limits.maxActive) {
-      return next(new HttpError(503, 'overloaded', `${active} requests in progress; retry shortly`, { 'Retry-After': '1' }));
-    }
-    active++;
-    res.once('close', () => active--);
-    next();
-  };
-  router.post(['/predict', '/v1/predict'], admit, (req, res, next) => (req.is('multipart/form-data') ? upload(req, res, next) : raw(req, res, next)), (req, res, next) => {
-    handler(req, res).catch(next);
+  // A request counts toward maxActive once its body is in; bodies have a deadline and a byte budget.
+  const intake = uploadIntake({
+    maxBodyBytes: limits.maxFiles * limits.maxFileBytes + 64 * 1024 * (4 * limits.maxFiles + 16),
+    uploadBudgetBytes: limits.uploadBudgetBytes,
+    bodyTimeoutMs: limits.bodyTimeoutMs,
+    maxActive: limits.maxActive,
   });
+  // Multipart parsing only for multipart requests; raw parsing only for image bodies.
+  router.post(
+    ['/predict', '/v1/predict'],
+    intake.beforeBody,
+    (req, res, next) => (req.is('multipart/form-data') ? upload(req, res, next) : raw(req, res, next)),
+    intake.afterBody,
+    (req, res, next) => {
+      handler(req, res).catch(next);
+    },
+  );
   return router;
 }
 

@@ -1,6 +1,7 @@
 // Open Inference Protocol v2 (KServe/Triton): server + model metadata, readiness, and FP32 NHWC infer (JSON or binary tensors).
 import express, { Router, type Request } from 'express';
 import { z } from 'zod';
+import { NUM_GRADES } from '../../shared/index.js';
 import { HttpError } from '../errors.js';
 import type { ServingGrader } from '../grader.js';
 import type { ModelRegistry } from '../models.js';
@@ -28,10 +29,25 @@ const InferRequestSchema = z.object({
 
 type InferRequest = z.infer<typeof InferRequestSchema>;
 
-function flatten(data: unknown, out: number[]): void {
-  if (Array.isArray(data)) for (const d of data) flatten(d, out);
-  else if (typeof data === 'number' && Number.isFinite(data)) out.push(data);
-  else throw new HttpError(400, 'invalid_tensor', 'FP32 tensor data must hold finite numbers only');
+/**
+ * Appends the numbers of `data` (flat, or nested at most `maxDepth` arrays deep) to `out`, without
+ * recursion: a request nested 20,000 levels deep gets a 400, not a stack overflow.
+ */
+function flatten(data: unknown, out: number[], maxDepth: number): void {
+  const stack: Array<{ items: unknown[]; at: number }> = [];
+  const visit = (d: unknown) => {
+    if (Array.isArray(d)) {
+      if (stack.length >= maxDepth) throw new HttpError(400, 'invalid_tensor', `FP32 tensor data is nested deeper than its ${maxDepth} dimensions`);
+      stack.push({ items: d, at: 0 });
+    } else if (typeof d === 'number' && Number.isFinite(d)) out.push(d);
+    else throw new HttpError(400, 'invalid_tensor', 'FP32 tensor data must hold finite numbers only');
+  };
+  visit(data);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.at === top.items.length) stack.pop();
+    else visit(top.items[top.at++]);
+  }
 }
 
 /** Splits a request into its JSON header and optional binary section (binary tensor extension). */
@@ -63,7 +79,7 @@ function metadata(g: ServingGrader) {
     versions: [g.card.version],
     platform: 'onnxruntime_onnx',
     inputs: [{ name: g.card.input.name, datatype: 'FP32', shape: [-1, h, w, c] }],
-    outputs: [g.card.outputs.logits, g.card.outputs.probs].map((name) => ({ name, datatype: 'FP32', shape: [-1, 5] })),
+    outputs: [g.card.outputs.logits, g.card.outputs.probs].map((name) => ({ name, datatype: 'FP32', shape: [-1, NUM_GRADES] })),
   };
 }
 
@@ -119,7 +135,7 @@ export function v2Router(deps: { models: ModelRegistry; state: ServerState; vers
       for (let i = 0; i < count; i++) data[i] = binary.readFloatLE(i * 4);
     } else {
       const flat: number[] = [];
-      flatten(input.data, flat);
+      flatten(input.data, flat, s.length);
       if (flat.length !== count) throw new HttpError(400, 'invalid_tensor', `input data has ${flat.length} values, shape needs ${count}`);
       data = Float32Array.from(flat);
     }
@@ -139,9 +155,9 @@ export function v2Router(deps: { models: ModelRegistry; state: ServerState; vers
     const blobs: Buffer[] = [];
     const outputs = wanted.map((o) => {
       const key = o.name === g.card.outputs.logits ? 'logits' : 'probs';
-      const values = new Float32Array(n * 5);
-      rows.forEach((r, i) => values.set(r[key], i * 5));
-      const base = { name: o.name, datatype: 'FP32', shape: [n, 5] };
+      const values = new Float32Array(n * NUM_GRADES);
+      rows.forEach((r, i) => values.set(r[key], i * NUM_GRADES));
+      const base = { name: o.name, datatype: 'FP32', shape: [n, NUM_GRADES] };
       if (o.parameters?.binary_data === true || (binaryAll && o.parameters?.binary_data !== false)) {
         const buf = Buffer.alloc(values.length * 4);
         values.forEach((v, i) => buf.writeFloatLE(v, i * 4));

@@ -27,7 +27,13 @@ export function locateFov(image: RgbImage, spec: PreprocessSpec): FovCircle {
   return findFovCircle(image, { threshold: spec.fov.threshold });
 }
 
-/** The crop box for a spec: a square of side 2·radius·(1 + margin) about the disc centre, in whole pixels. */
+/** The square about the disc centre of side max(1, round(2·radius·(1 + margin))), in whole pixels. */
+export function discBox(fov: FovCircle, margin: number): CropBox {
+  const side = Math.max(1, Math.round(2 * fov.radius * (1 + margin)));
+  return { x: Math.round(fov.cx - side / 2), y: Math.round(fov.cy - side / 2), width: side, height: side };
+}
+
+/** The crop box for a spec: {@link discBox} with `spec.fov.margin` (bbox mode, disc found), else the centred square or the whole image. */
 export function cropForFov(image: RgbImage, fov: FovCircle, spec: PreprocessSpec): CropBox {
   const { width: W, height: H } = image;
   if (spec.fov.mode === 'none') return { x: 0, y: 0, width: W, height: H };
@@ -35,20 +41,21 @@ export function cropForFov(image: RgbImage, fov: FovCircle, spec: PreprocessSpec
     const s = Math.min(W, H);
     return { x: Math.floor((W - s) / 2), y: Math.floor((H - s) / 2), width: s, height: s };
   }
-  const side = Math.max(1, Math.round(2 * fov.radius * (1 + spec.fov.margin)));
-  return { x: Math.round(fov.cx - side / 2), y: Math.round(fov.cy - side / 2), width: side, height: side };
+  return discBox(fov, spec.fov.margin);
 }
 
 /**
  * Applies the spec (steps documented on PreprocessSpecSchema in spec.ts) and reports the crop and disc.
  * Pure and deterministic: the same bytes give the same floats in Node and the browser (the numeric path
  * uses only + − × ÷, sqrt, floor and round, which IEEE 754 fixes exactly; no Math.exp/cos/atan2/hypot).
+ * `located`: the disc {@link locateFov} already found for this image and spec (the quality check and
+ * preprocessing then share one search); it is used only with `fov.mode: 'bbox'`.
  */
-export function preprocessDetailed(image: RgbImage, spec: PreprocessSpec): PreprocessResult {
+export function preprocessDetailed(image: RgbImage, spec: PreprocessSpec, located?: FovCircle): PreprocessResult {
   checkImage(image);
   const fov: FovCircle =
     spec.fov.mode === 'bbox'
-      ? findFovCircle(image, { threshold: spec.fov.threshold })
+      ? (located ?? findFovCircle(image, { threshold: spec.fov.threshold }))
       : { found: false, cx: image.width / 2, cy: image.height / 2, radius: Math.min(image.width, image.height) / 2, threshold: spec.fov.threshold };
   const crop = cropForFov(image, fov, spec);
   const { size } = spec;
@@ -65,9 +72,9 @@ export function preprocessDetailed(image: RgbImage, spec: PreprocessSpec): Prepr
   return { data, crop, fov: { found: fov.found, cx: fov.cx, cy: fov.cy, radius: fov.radius } };
 }
 
-/** RGB(A) image → size·size·3 float32 NHWC model input per `spec`. */
-export function preprocess(image: RgbImage, spec: PreprocessSpec): Float32Array {
-  return preprocessDetailed(image, spec).data;
+/** RGB(A) image → size·size·3 float32 NHWC model input per `spec` (`located`: see {@link preprocessDetailed}). */
+export function preprocess(image: RgbImage, spec: PreprocessSpec, located?: FovCircle): Float32Array {
+  return preprocessDetailed(image, spec, located).data;
 }
 
 function checkImage(image: RgbImage): void {

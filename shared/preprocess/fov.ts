@@ -38,7 +38,8 @@ export function findFovCircle(image: RgbImage, opts: FovOptions): FovCircle {
   const k = Math.max(1, Math.ceil(Math.max(W, H) / MAP_MAX));
   const map = brightnessMap(image, k);
   const { mw, mh, v } = map;
-  const t = adaptiveThreshold(v, opts.threshold);
+  const bg = percentile(v, 0.02);
+  const t = adaptiveThreshold(v, bg, opts.threshold);
   const fallback: FovCircle = { found: false, cx: W / 2, cy: H / 2, radius: Math.min(W, H) / 2, threshold: t };
   const comp = largestComponent(v, mw, mh, t);
   if (comp.area < Math.max(12, 0.001 * mw * mh)) return fallback;
@@ -75,7 +76,6 @@ export function findFovCircle(image: RgbImage, opts: FovOptions): FovCircle {
   }
   const coarse = fitCircleTrimmed(pts);
   if (!coarse) return fallback;
-  const bg = percentile(v, 0.02);
   const circle = fitCircleTrimmed(halfLevelEdges(image, coarse, bg)) ?? coarse;
   const { cx, cy, radius } = circle;
   if (!(radius >= 3) || radius > 2 * Math.max(W, H)) return fallback;
@@ -99,18 +99,21 @@ function brightnessMap(image: RgbImage, k: number): BrightnessMap {
   const step = k >= 4 ? 2 : 1;
   const sum = new Float64Array(mw * mh);
   const cnt = new Float64Array(mw * mh);
+  const pxStep = step * C;
   for (let y = 0; y < H; y += step) {
     const rowBase = Math.floor(y / k) * mw;
     const rowStart = y * W * C;
+    const rowEnd = rowStart + W * C;
     for (let mx = 0; mx < mw; mx++) {
       let s = 0;
       let n = 0;
-      const end = rowStart + Math.min(W, (mx + 1) * k) * C;
-      for (let p = rowStart + mx * k * C; p < end; p += step * C) {
+      const end = Math.min(rowEnd, rowStart + (mx + 1) * k * C);
+      for (let p = rowStart + mx * k * C; p < end; p += pxStep) {
         const r = data[p];
         const g = data[p + 1];
         const b = data[p + 2];
-        s += r > g ? (r > b ? r : b) : g > b ? g : b;
+        const m = r > g ? r : g;
+        s += m > b ? m : b;
         n++;
       }
       sum[rowBase + mx] += s;
@@ -139,9 +142,8 @@ function percentile(v: Float64Array, f: number, from = 0): number {
   return 255;
 }
 
-/** base, lowered for dark photos to 30% of the way from the background to the disc's 90th-percentile level. */
-function adaptiveThreshold(v: Float64Array, base: number): number {
-  const bg = percentile(v, 0.02);
+/** base, lowered for dark photos to 30% of the way from the background `bg` to the disc's 90th-percentile level. */
+function adaptiveThreshold(v: Float64Array, bg: number, base: number): number {
   const fg = percentile(v, 0.9, bg + 4);
   return Math.max(Math.min(base, bg + 0.3 * (fg - bg)), bg + 2);
 }

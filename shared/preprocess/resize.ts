@@ -68,13 +68,16 @@ function axisWeights(n: number, m: number): AxisWeights {
  * Crops `box` out of `image` (black outside it) and resizes it to `outW × outH`, per axis area-average
  * when shrinking and bilinear when growing. One pass over the crop's pixels that lie in the image.
  * Returns RGB values in 0..255 units (not rounded), row-major, 3 per pixel, as float64.
+ * `within`: when shrinking, only output pixels whose centre lies within `within`·half-width (+1 px) of the
+ * output's centre are computed (the same values as without it); the rest are 0. For callers that only
+ * read a centred disc.
  */
-export function cropResize(image: RgbImage, box: CropBox, outW: number, outH: number): Float64Array {
+export function cropResize(image: RgbImage, box: CropBox, outW: number, outH: number, opts: { within?: number } = {}): Float64Array {
   const { width: W, height: H, channels: C, data } = image;
   if (!(box.width >= 1 && box.height >= 1)) throw new Error(`crop box ${JSON.stringify(box)} is empty`);
   if (C !== 3 && C !== 4) throw new Error(`image has ${C} channels; expected 3 (RGB) or 4 (RGBA)`);
   if (data.length < W * H * C) throw new Error(`image data has ${data.length} bytes; ${W}×${H}×${C} needs ${W * H * C}`);
-  if (box.width >= outW && box.height >= outH) return cropShrink(image, box, outW, outH);
+  if (box.width >= outW && box.height >= outH) return cropShrink(image, box, outW, outH, opts.within);
   const xw = axisWeights(box.width, outW);
   const yw = axisWeights(box.height, outH);
   const out = new Float64Array(outW * outH * 3);
@@ -112,12 +115,34 @@ export function cropResize(image: RgbImage, box: CropBox, outW: number, outH: nu
 }
 
 /**
- * Area-average shrink on both axes. Along x, each output column sums its whole source pixels as integers
- * and adds its one or two partly covered edge pixels with their overlap; along y, each source row's
- * reduced row goes to at most two output rows with weights (w0, w1). One pass over the crop.
+ * Area-average shrink on both axes, exactly: on a grid where a source pixel is m units wide and an output
+ * pixel n (per axis), every overlap is a whole number, so each output is one integer sum Σ ovx·ovy·p
+ * (below 2^53: float64 holds it exactly, in any order) divided once by nx·ny. Along x, each output column
+ * sums its whole source pixels and adds its one or two partly covered edge pixels with their overlap;
+ * along y, each source row's reduced row goes to one output row, or two when it straddles their border.
+ * One pass over the crop.
  */
-function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number): Float64Array {
+function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, within?: number): Float64Array {
   const { width: W, height: H, channels: C, data } = image;
+  // Per output row: the columns to compute, [lo, hi) (all, or the chord of the centred disc).
+  const lo = new Int32Array(outH + 1);
+  const hi = new Int32Array(outH + 1).fill(outW);
+  if (within !== undefined) {
+    const cx = outW / 2;
+    const r = within * cx + 1;
+    for (let oy = 0; oy < outH; oy++) {
+      const dy = oy + 0.5 - outH / 2;
+      const h2 = r * r - dy * dy;
+      if (h2 < 0) {
+        hi[oy] = 0;
+        continue;
+      }
+      const h = Math.sqrt(h2);
+      lo[oy] = Math.max(0, Math.floor(cx - h - 0.5));
+      hi[oy] = Math.min(outW, Math.ceil(cx + h + 0.5));
+    }
+    hi[outH] = 0;
+  }
   const n = box.width;
   const cy = twoTap(box.height, outH);
   const stride = outW * 3;
@@ -139,10 +164,16 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number): 
     fFirst[o] = Math.min(b, (first[o] + 1) * outW) - a;
     fLast[o] = b - last[o] * outW;
   }
-  const norm = 1 / n; // overlaps are in units of 1/m source pixels; the output covers n/m of them
+  const area = n * box.height; // an output pixel's area in grid units: the divisor of its exact sum
   for (let y = Math.max(0, box.y), ye = Math.min(H, box.y + box.height); y < ye; y++) {
     const base = (y * W + box.x) * C; // index of crop column 0 (may be negative: only used with offsets ≥ ja)
-    for (let o = 0; o < outW; o++) {
+    const j = y - box.y;
+    const oy = cy.o[j] / 3;
+    const w0 = cy.w0[j];
+    const w1 = cy.w1[j];
+    const oLo = w1 !== 0 ? Math.min(lo[oy], lo[oy + 1]) : lo[oy];
+    const oHi = w1 !== 0 ? Math.max(hi[oy], hi[oy + 1]) : hi[oy];
+    for (let o = oLo; o < oHi; o++) {
       const j0 = first[o];
       const j1 = last[o];
       let r = 0;
@@ -171,23 +202,20 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number): 
         ib += data[p + 2];
       }
       const q = o * 3;
-      row[q] = (r + ir * outW) * norm;
-      row[q + 1] = (g + ig * outW) * norm;
-      row[q + 2] = (b + ib * outW) * norm;
+      row[q] = r + ir * outW;
+      row[q + 1] = g + ig * outW;
+      row[q + 2] = b + ib * outW;
     }
-    const j = y - box.y;
-    const out0 = (cy.o[j] / 3) * stride;
-    const w0 = cy.w0[j];
-    const w1 = cy.w1[j];
-    for (let q = 0; q < stride; q++) {
-      acc[out0 + q] += w0 * row[q];
-      acc[out0 + stride + q] += w1 * row[q];
-    }
+    const out0 = oy * stride;
+    for (let q = oLo * 3; q < oHi * 3; q++) acc[out0 + q] += w0 * row[q];
+    if (w1 !== 0) for (let q = oLo * 3; q < oHi * 3; q++) acc[out0 + stride + q] += w1 * row[q];
   }
-  return acc.slice(0, outH * stride);
+  const out = new Float64Array(outH * stride);
+  for (let i = 0; i < out.length; i++) out[i] = acc[i] / area;
+  return out;
 }
 
-/** Per source index j of n (n ≥ m): first output o (premultiplied by 3) and the weights of o and o+1. */
+/** Per source index j of n (n ≥ m): first output o (premultiplied by 3) and the whole-number overlaps with o and o+1. */
 function twoTap(n: number, m: number): { o: Int32Array; w0: Float64Array; w1: Float64Array } {
   const o = new Int32Array(n);
   const w0 = new Float64Array(n);
@@ -198,10 +226,10 @@ function twoTap(n: number, m: number): { o: Int32Array; w0: Float64Array; w1: Fl
     const o0 = Math.floor(a / n);
     const edge = (o0 + 1) * n;
     o[j] = o0 * 3;
-    if (b <= edge) w0[j] = m / n;
+    if (b <= edge) w0[j] = m;
     else {
-      w0[j] = (edge - a) / n;
-      w1[j] = (b - edge) / n;
+      w0[j] = edge - a;
+      w1[j] = b - edge;
     }
   }
   return { o, w0, w1 };

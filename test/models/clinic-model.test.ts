@@ -42,6 +42,10 @@ describe(`default model ${name} (ImageNet MobileNetV2 on clinic photos)`, () => 
     assert.ok((cv as any).intervals95.qwk[0] <= cv.qwk && cv.qwk <= (cv as any).intervals95.qwk[1]);
     assert.ok(statSync(join(dir, 'model.onnx')).size <= 15_000_000);
     assert.ok(card.preprocess.size >= 224, 'higher resolution than the 28×28 RetinaMNIST model');
+    // The referable threshold every runtime uses was chosen on the out-of-fold predictions.
+    assert.match(card.operatingPoint?.chosenOn ?? '', /cross-validation, out-of-fold/);
+    assert.ok(card.operatingPoint!.sensitivity! >= 0.87);
+    assert.equal(card.operatingPoint!.n, 299);
   });
 
   test('onnx.checker (python3-onnx) accepts model.onnx', (t) => {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -52,6 +53,61 @@ describe('processes', () => {
       assert.ok(lines.some((l) => l.msg === 'shutting down: finishing in-flight requests'));
       assert.ok(lines.some((l) => l.msg === 'stopped'));
       await assert.rejects(fetch(`${url}/healthz`));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  test('serve: SIGTERM with 16 connected requests (idle, body half sent, fully sent) → all 16 answered 200, then exit 0', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--models', 'test/fixtures', '--port', '0', '--rate-limit', '0', '--threads', '1'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = '';
+      child.stdout.on('data', (d) => {
+        buf += String(d);
+        const m = /"msg":"listening".*?"url":"http:\/\/127\.0\.0\.1:(\d+)"|"url":"http:\/\/127\.0\.0\.1:(\d+)".*?"msg":"listening"/.exec(buf);
+        if (m) resolve(Number(m[1] ?? m[2]));
+      });
+      void exited.then((code) => reject(new Error(`server exited ${code}`)));
+    });
+    const boundary = 'sigterm-test';
+    const body = Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+      FIXTURE_JPEG,
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const head = Buffer.from(`POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`);
+    const request = Buffer.concat([head, body]);
+    try {
+      const sockets = await Promise.all(
+        Array.from({ length: 16 }, () => new Promise<Socket>((res, rej) => {
+          const s = connect(port, '127.0.0.1', () => res(s));
+          s.once('error', rej);
+        })),
+      );
+      const replies = sockets.map((s) => {
+        let got = '';
+        s.on('data', (d) => (got += d.toString('latin1')));
+        return new Promise<string>((res) => {
+          s.once('close', () => res(got));
+          s.once('error', (e) => res(`error ${e.message} after ${JSON.stringify(got.slice(0, 40))}`));
+        });
+      });
+      // 6 connected but silent, 5 with headers and half the body, 5 complete — then the signal.
+      const half = head.length + Math.floor(body.length / 2);
+      sockets.slice(6, 11).forEach((s) => s.write(request.subarray(0, half)));
+      sockets.slice(11).forEach((s) => s.write(request));
+      await new Promise((r) => setTimeout(r, 30));
+      child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 40));
+      sockets.slice(0, 6).forEach((s) => s.write(request));
+      sockets.slice(6, 11).forEach((s) => s.write(request.subarray(half)));
+      const got = await Promise.all(replies);
+      assert.deepEqual(got.map((r) => r.slice(0, 15)), new Array(16).fill('HTTP/1.1 200 OK'), got.map((r) => r.slice(0, 60)).join('\n'));
+      assert.equal(await exited, 0);
     } finally {
       child.kill('SIGKILL');
     }

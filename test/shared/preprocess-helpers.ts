@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { RgbImage } from '../../shared/index.js';
-import { decodeImage } from '../../training/data/decode.js';
+import { decodeImage } from '../../node/decode.js';
 
 export const FIXTURE_PATH = fileURLToPath(new URL('../fixtures/fundus-normal-left-cc0.jpg', import.meta.url));
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { assessQuality, DEFAULT_SPEC, type QualityReason, type RgbImage } from '../../shared/index.js';
-import { decodeImage } from '../../training/data/decode.js';
+import { decodeImage } from '../../node/decode.js';
 import { parseNpz } from '../../training/data/npy.js';
 import { FIXTURE_PATH, loadFixture } from './preprocess-helpers.js';
 
@@ -85,4 +85,20 @@ test('assessQuality: RetinaMNIST val thumbnails (28×28) → at least 95% gradab
     assert.equal(q.measures.sharpnessChecked, false);
   }
   assert.ok(ok >= 114, `${ok}/120 gradable`);
+});
+
+test('assessQuality: fixture with the seam a corrupt JPEG leaves (blocks after row 704, column 512 shifted −24 in red) → damaged; intact fixture measures < 0.4', async () => {
+  const img = await loadFixture();
+  assert.ok(assessQuality(img).measures.damageStepFraction < 0.4);
+  const data = new Uint8Array(img.data);
+  // on the decoder's 8×8 grid: the rest of block row 88 from column 512, then every block row below
+  for (let y = 704; y < img.height; y++) for (let x = y < 712 ? 512 : 0; x < img.width; x++) data[(y * img.width + x) * 3] = Math.max(0, data[(y * img.width + x) * 3] - 24);
+  assertUngradable({ ...img, data }, 'damaged');
+  // The same shift as a smooth ramp over 64 rows (light falloff, not damage) stays gradable.
+  const ramp = new Uint8Array(img.data);
+  for (let y = 672; y < img.height; y++) for (let x = 0; x < img.width; x++) {
+    const p = (y * img.width + x) * 3;
+    ramp[p] = Math.max(0, ramp[p] - Math.round((24 * Math.min(64, y - 672)) / 64));
+  }
+  assert.equal(assessQuality({ ...img, data: ramp }).gradable, true);
 });

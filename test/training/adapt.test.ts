@@ -14,7 +14,8 @@ import { resolveServeConfig } from '../../serving/config.js';
 import { startServer } from '../../serving/server.js';
 import { Writable } from 'node:stream';
 import { makeTinyParent } from './adapt-fixture.js';
-import { compareReference, loadModel } from '../../web-viewer/runtime.js';
+import { loadModel } from '../../web-viewer/runtime.js';
+import { checkReference } from '../../shared/reference.js';
 
 const tmp = tempDirs();
 const quick = { iters: 30, lr: 0.05, l2: 0.1, balance: 0.5 };
@@ -116,8 +117,8 @@ describe('adapt', () => {
     try {
       const { data, info } = await sharp(FIXTURE_JPEG).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
       const r = await loaded.grader.gradeRgb({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 });
-      const check = compareReference(loaded.card, r.probabilities);
-      assert.ok(check.ok, check.message);
+      const check = checkReference(loaded.card, r.probabilities);
+      assert.ok(check.ok, JSON.stringify(check));
     } finally {
       await loaded.grader.dispose();
     }

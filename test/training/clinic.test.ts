@@ -94,7 +94,7 @@ describe('clinic features cache', () => {
     const { extractFeatures } = await import('../../training/clinic/features.js');
     const { loadMobileNetV2 } = await import('../../training/models/mobilenet.js');
     const { preprocess, validateSpec } = await import('../../shared/index.js');
-    const { readImageFile } = await import('../../training/data/decode.js');
+    const { readImageFile } = await import('../../node/decode.js');
     const dir = mkdtempSync(join(tmpdir(), 'clinic-cache-'));
     try {
       const photo = join(dir, '1_left.jpg');

@@ -7,8 +7,8 @@ import { DEFAULT_SPEC, type PreprocessSpec } from '../../shared/index.js';
 import { openDataset } from '../../training/data/dataset.js';
 import { loadLabeledSplit, type LoadStats } from '../../training/data/labeled.js';
 import { loadFewShotPool } from '../../training/data/fewshot.js';
-import { writeFundusDataset } from '../../training/synth/fundus-dataset.js';
-import { writeFewShotDataset } from '../../training/synth/fewshot.js';
+import { writeFundusDataset } from '../../lab/synth/fundus-dataset.js';
+import { writeFewShotDataset } from '../../lab/synth/fewshot.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs();

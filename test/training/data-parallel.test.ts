@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { buildModel, forward, MINIIMAGENET_CONV4, OMNIGLOT_NET, trainableVariables, type ModelConfig } from '../../training/models/backbone.js';
 import { AllReducer, createAllReduceBuffer } from '../../training/parallel/allreduce.js';
 import { DataParallelTrainer } from '../../training/parallel/data-parallel.js';

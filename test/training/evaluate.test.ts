@@ -1,4 +1,4 @@
-// evaluate: --json prints exactly the agreed keys for a TF.js checkpoint and an exported ONNX model; flip averaging.
+// evaluate: --json prints exactly the agreed keys (then referable AUC, threshold, intervals) for a TF.js checkpoint and an exported ONNX model; flip averaging.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { saveCheckpoint } from '../../training/checkpoint.js';
 import { flipHorizontal } from '../../training/augment.js';
 import { modelSpec, predictProbs } from '../../training/evaluate.js';
@@ -39,7 +39,8 @@ async function cliJson(model: string): Promise<Record<string, unknown>> {
 }
 
 function checkKeys(r: Record<string, unknown>): void {
-  assert.deepEqual(Object.keys(r), ['qwk', 'accuracy', 'auc', 'confusion', 'referable', 'n']);
+  assert.deepEqual(Object.keys(r), ['qwk', 'accuracy', 'auc', 'confusion', 'referable', 'n', 'referableAuc', 'referableThreshold', 'intervals']);
+  assert.deepEqual(Object.keys(r.intervals as object), ['level', 'method', 'resamples', 'seed', 'qwk', 'accuracy', 'auc', 'referableAuc', 'sensitivity', 'specificity']);
   assert.deepEqual(Object.keys(r.referable as object), ['sensitivity', 'specificity']);
   assert.equal(r.n, 120, 'RetinaMNIST val has 120 images');
   const conf = r.confusion as number[][];

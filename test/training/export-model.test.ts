@@ -1,4 +1,5 @@
 // exportModel, the export command, Triton config and the committed tiny fixture: files, card, reference, onnx.checker.
+import '../../node/no-telemetry.mjs';
 import * as tf from '@tensorflow/tfjs';
 import { Command } from 'commander';
 import assert from 'node:assert/strict';
@@ -139,6 +140,21 @@ describe('export command', () => {
     assert.equal(card.metrics[0].qwk, 0.5);
     assert.match(card.data.licence, /CC BY-SA 4\.0/);
     assert.ok(existsSync(join(dir, 'cli-triton', 'cli-model', '1', 'model.onnx')));
+  });
+
+  test('reptile-dr export: checkpoint with no spec recorded (no state.info.spec, no summary) → refused naming --preprocess, nothing written', async () => {
+    const bare = join(dir, 'run-nospec', 'best');
+    const model = buildModel(CFG, 11);
+    await saveCheckpoint(bare, { model, config: CFG, step: 1, state: { info: { kind: 'finetune', options: { seed: 1 } } } });
+    model.dispose();
+    const program = new Command().exitOverride();
+    register(program);
+    const out = join(dir, 'models', 'cli-nospec');
+    await assert.rejects(
+      program.parseAsync(['node', 'reptile-dr', 'export', '--checkpoint', bare, '--out', out, '--data-preset', 'retinamnist']),
+      /no preprocessing spec recorded at training time .*--preprocess <spec\.json>/,
+    );
+    assert.equal(existsSync(out), false);
   });
 
   test('reptile-dr export: two checkpoints + --tta hflip → one ensemble graph; card records members and TTA; reference = its own fixture output', async () => {

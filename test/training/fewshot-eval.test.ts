@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { Command } from 'commander';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { saveCheckpoint } from '../../training/checkpoint.js';
 import type { FewShotPool } from '../../training/data/types.js';
 import { buildModel, trainableVariables } from '../../training/models/backbone.js';
@@ -56,5 +56,5 @@ test('reptile-dr few-shot-eval: missing checkpoint or bad split → error naming
   const program = new Command().exitOverride();
   register(program);
   await assert.rejects(program.parseAsync(['node', 'x', 'few-shot-eval', '--checkpoint', '/nonexistent/ck', '--data', 'data/omniglot']), /--checkpoint \/nonexistent\/ck: no checkpoint\.json there/);
-  await assert.rejects(program.parseAsync(['node', 'x', 'few-shot-eval', '--checkpoint', 'random', '--data', 'data/omniglot', '--split', 'train']), /--split must be test or val, got 'train'/);
+  await assert.rejects(program.parseAsync(['node', 'x', 'few-shot-eval', '--checkpoint', 'random', '--data', 'data/omniglot', '--split', 'train']), /--split must be test or val, got ["']train["']/);
 });

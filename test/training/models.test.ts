@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { buildModel, countParams, forward, MINIIMAGENET_CONV4, OMNIGLOT_NET, trainableVariables, transferWeights } from '../../training/models/backbone.js';
 
 before(async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { loadCheckpoint } from '../../training/checkpoint.js';
 import type { FewShotPool } from '../../training/data/types.js';
 import type { ModelConfig } from '../../training/models/backbone.js';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import type { FewShotPool } from '../../training/data/types.js';
 import { buildModel, trainableVariables } from '../../training/models/backbone.js';
 import { createRng } from '../../training/random.js';

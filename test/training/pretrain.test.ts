@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { initBackend, setBackendLogger } from '../../training/backend.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { readCheckpointMeta } from '../../training/checkpoint.js';
 import { PRETRAIN_DEFAULTS } from '../../training/config.js';
 import { holdoutSplit, pretrainOnPool } from '../../training/pretrain.js';

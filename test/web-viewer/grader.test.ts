@@ -1,14 +1,15 @@
 // Viewer grader (onnxruntime-web in Node) vs onnxruntime-node on the same decoded bytes; reference comparison.
+import '../../node/no-telemetry.mjs';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as ortNode from 'onnxruntime-node';
 import sharp from 'sharp';
-import { parseModelCard, type ModelCard, type RgbImage } from '../../shared/index.js';
+import { checkReference, parseModelCard, type ModelCard, type RgbImage } from '../../shared/index.js';
 import { createWebGrader, type WebGrader } from '../../web-viewer/grader.js';
 import { preprocess } from '../../web-viewer/pipeline.js';
-import { compareReference } from '../../web-viewer/runtime.js';
+import { TEST_OPERATING_POINT } from '../helpers/op-model.js';
 
 const TINY = fileURLToPath(new URL('../fixtures/tiny/', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../fixtures/fundus-normal-left-cc0.jpg', import.meta.url));
@@ -74,7 +75,7 @@ describe('web-viewer grader (onnxruntime-web in Node)', () => {
 
   test('gradeRgb: fixture photo → the card reference grade and probabilities within its tolerance', async () => {
     const r = await grader.gradeRgb(await decode(FIXTURE));
-    const check = compareReference(card, r.probabilities);
+    const check = checkReference(card, r.probabilities);
     assert.ok(check.ok, check.message);
     assert.equal(r.grade, card.reference.grade);
     assert.equal(r.probabilities.length, 5);
@@ -89,10 +90,20 @@ describe('web-viewer grader (onnxruntime-web in Node)', () => {
     await assert.rejects(createWebGrader({ ort, model: new Uint8Array([1, 2, 3, 4]), card }), /model tiny: onnxruntime-web could not load it/);
   });
 
-  test('compareReference: probabilities off by 0.05 → not ok, message names expected and actual', () => {
-    const actual = card.reference.probabilities.map((p, i) => (i === 0 ? p + 0.05 : p));
-    const check = compareReference(card, actual);
-    assert.equal(check.ok, false);
-    assert.match(check.message, /reference check FAILED for tiny/);
+  test('gradeRgb with a card operating point at 0.8: fixture (grade 2, p(grade ≥ 2) ≈ 0.67) → not referable; without → referable', async () => {
+    const ort = await import('onnxruntime-web');
+    const opCard = parseModelCard({ ...card, operatingPoint: TEST_OPERATING_POINT });
+    const withOp = await createWebGrader({ ort, model: onnx, card: opCard });
+    try {
+      const image = await decode(FIXTURE);
+      const [r, plain] = [await withOp.gradeRgb(image), await grader.gradeRgb(image)];
+      assert.equal(r.grade, 2);
+      assert.ok(Math.abs(r.pReferable - r.probabilities.slice(2).reduce((a, b) => a + b, 0)) < 1e-9);
+      assert.ok(r.pReferable < TEST_OPERATING_POINT.referableThreshold);
+      assert.equal(r.referable, false, 'the threshold decides, not the grade');
+      assert.equal(plain.referable, true, 'no operating point: grade ≥ 2');
+    } finally {
+      await withOp.dispose();
+    }
   });
 });

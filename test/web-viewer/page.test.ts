@@ -239,6 +239,50 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
     }
   });
 
+  test('ungradable photos (all-black, 1×1, transparent) → "insufficient image quality", no grade, out of the patient grade, empty CSV grade', async () => {
+    const host = await staticServer(outDir);
+    try {
+      const { page } = await openViewer(browser!, `${host.url}/`);
+      const black = await sharp({ create: { width: 600, height: 600, channels: 3, background: '#000' } }).jpeg().toBuffer();
+      const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#c06030' } }).png().toBuffer();
+      const clear = await sharp({ create: { width: 600, height: 600, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+      await page.locator('[data-testid="upload"]').setInputFiles([
+        { name: 'q1_left.jpg', mimeType: 'image/jpeg', buffer: black },
+        { name: 'q1_right.png', mimeType: 'image/png', buffer: dot },
+        { name: 'q2_left.png', mimeType: 'image/png', buffer: clear },
+        { name: 'q2_right.jpg', mimeType: 'image/jpeg', buffer: jpeg },
+      ]);
+      await page.waitForSelector('[data-testid="result"]:nth-child(4)', { timeout: 30_000 });
+      const cards = await page.$$eval('[data-testid="result"]', (els) =>
+        els.map((e) => ({ file: e.getAttribute('data-file'), outcome: e.getAttribute('data-outcome'), grade: e.getAttribute('data-grade'), text: e.textContent ?? '' })),
+      );
+      for (const c of cards.slice(0, 3)) {
+        assert.equal(c.outcome, 'ungradable', c.file ?? '');
+        assert.equal(c.grade, '', c.file ?? '');
+        assert.match(c.text, /insufficient image quality/);
+        assert.doesNotMatch(c.text, /Grade \d|Referable DR/);
+      }
+      assert.equal(cards[3].outcome, 'graded');
+      assert.equal(cards[3].grade, String(online[0].grade));
+      assert.equal(await page.getAttribute('[data-testid="patient"][data-patient="q1"]', 'data-grade'), '');
+      assert.match((await page.locator('[data-testid="patient"][data-patient="q1"]').textContent()) ?? '', /not graded: insufficient image quality/);
+      assert.equal(await page.getAttribute('[data-testid="patient"][data-patient="q2"]', 'data-grade'), String(online[0].grade));
+
+      const download = page.waitForEvent('download');
+      await page.getByRole('button', { name: 'Export CSV' }).click();
+      const rows = (await readFile((await (await download).path())!, 'utf8')).trim().split('\r\n').map((l) => l.split(','));
+      const col = (name: string) => rows[0].indexOf(name);
+      const q1Left = rows.find((r) => r[0] === 'q1_left.jpg')!;
+      assert.deepEqual([q1Left[col('grade')], q1Left[col('referable')], q1Left[col('p0')], q1Left[col('gradable')], q1Left[col('patient_grade')]], ['', '', '', 'false', '']);
+      const q2Left = rows.find((r) => r[0] === 'q2_left.png')!;
+      assert.deepEqual([q2Left[col('grade')], q2Left[col('patient_grade')]], ['', String(online[0].grade)]);
+      await page.close();
+    } finally {
+      host.server.closeAllConnections();
+      await new Promise<void>((r) => host.server.close(() => r()));
+    }
+  });
+
   test('WebGPU where an adapter exists (SwiftShader) → webgpu backend, same probabilities as wasm', async (t) => {
     const { chromium } = await import('playwright-core');
     const gpuArgs = CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu').concat('--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan');

@@ -1,9 +1,9 @@
 // Viewer's pure parts: occlusion heat map, patient grouping from file names, CSV export.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CSV_COLUMNS, csvField, toCsv, type CsvRow } from '../../web-viewer/csv.js';
+import { CSV_COLUMNS, csvField, toCsv, type CsvRow } from '../../shared/results-csv.js';
 import { heatmapRgba, occlusionMap, patchStarts } from '../../web-viewer/heatmap.js';
-import { groupPatients, parseEyeName } from '../../web-viewer/ui/patients.js';
+import { groupPatients, parseEyeName } from '../../shared/patients.js';
 
 describe('web-viewer heatmap', () => {
   test('patchStarts: size 28, patch 4, stride 2 → 13 starts, last flush with the edge', () => {
@@ -83,6 +83,16 @@ describe('web-viewer patients', () => {
     assert.equal(g[0].referable, false);
     assert.equal(g[1].grade, null);
     assert.equal(g[1].gradable, false);
+  });
+
+  test('groupPatients: per-eye referable flags (card operating point) → patient referable when a gradable eye is, whatever the grades', () => {
+    const g = groupPatients([
+      { file: 'd_left.jpg', grade: 1, referable: true },
+      { file: 'd_right.jpg', grade: 0, referable: false },
+      { file: 'e_left.jpg', grade: 2, referable: false },
+      { file: 'e_right.jpg', grade: 3, gradable: false, referable: true },
+    ]);
+    assert.deepEqual(g.map((p) => [p.patient, p.grade, p.referable]), [['d', 1, true], ['e', 2, false]]);
   });
 });
 

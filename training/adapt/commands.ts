@@ -24,7 +24,7 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
   if (f.l2 !== undefined) schedule.l2 = num(f.l2, '--l2', { min: 0 });
   if (f.lr !== undefined) schedule.lr = num(f.lr, '--lr', { min: 0 });
   const holdout = f.holdout !== undefined ? num(f.holdout, '--holdout', { min: 0, max: 1 }) : undefined;
-  const { initBackend, checkBackendChoice } = await import('../backend.js');
+  const { initBackend, checkBackendChoice } = await import('../../tfjs-wasm/backend.js');
   const tf = (await initBackend(checkBackendChoice(typeof f.backend === 'string' ? f.backend : 'wasm'))).tf;
   const { runAdapt } = await import('./adapt.js');
   const s = await runAdapt({
@@ -71,7 +71,7 @@ async function runCurveCommand(f: Flags): Promise<void> {
   o.random = f.random === true;
   const { existsSync } = await import('node:fs');
   for (const [flag, p] of [['--retina', o.retina], ['--target', o.target]]) if (!existsSync(p)) throw new Error(`${flag} ${p}: not found (RetinaMNIST and clinic-photos live in ../shared/datasets; clinic-photos are not in this repository)`);
-  const { initBackend } = await import('../backend.js');
+  const { initBackend } = await import('../../tfjs-wasm/backend.js');
   await initBackend('wasm');
   const t0 = Date.now();
   const r = await runCurveExperiment(o);

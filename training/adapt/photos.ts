@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { NUM_GRADES, sha256Hex } from '../../shared/index.js';
-import { decodeImage } from '../data/decode.js';
+import { decodeImage } from '../../node/decode.js';
 import { sha256 } from '../export/write-card.js';
 import { readGradeFolders, readKaggle } from '../data/formats/graded.js';
 import type { DataProblem } from '../data/types.js';

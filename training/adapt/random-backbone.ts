@@ -1,7 +1,7 @@
 // The "random" initialisation of adapt-curve: MobileNetV2's architecture with freshly initialised weights (no ImageNet), pooled features cached.
 import * as tf from '@tensorflow/tfjs';
 import { preprocess, type PreprocessSpec } from '../../shared/index.js';
-import { readImageFile } from '../data/decode.js';
+import { readImageFile } from '../../node/decode.js';
 import { cacheDirOf, fileHashes, hashValue, readCache, writeCache } from '../data/tensor-cache.js';
 import { loadMobileNetV2 } from '../models/mobilenet.js';
 import { createRng } from '../random.js';

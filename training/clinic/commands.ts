@@ -49,7 +49,7 @@ async function recipeOf(f: Flags): Promise<ClinicRecipe> {
 async function run(f: Flags): Promise<void> {
   const log = (m: string) => process.stderr.write(`${m}\n`);
   const recipe = await recipeOf(f);
-  const { initBackend, checkBackendChoice } = await import('../backend.js');
+  const { initBackend, checkBackendChoice } = await import('../../tfjs-wasm/backend.js');
   const tf = (await initBackend(checkBackendChoice(typeof f.backend === 'string' ? f.backend : 'wasm'))).tf;
   const { runClinicCv, trainFinalHead, cvSplitMetrics, CLINIC_DATA, MOBILENET_PROVENANCE } = await import('./recipe.js');
   const t0 = Date.now();
@@ -69,6 +69,13 @@ async function run(f: Flags): Promise<void> {
   const { recipeFeatures, readClinicPhotos } = await import('./recipe.js');
   const { feats } = await recipeFeatures(await readClinicPhotos(recipe.data), recipe, log);
   const stats = featureStats(feats.filter((_, i) => i % recipe.views < recipe.trainViews));
+  // The referable threshold every runtime uses: chosen on the first fold assignment's out-of-fold predictions.
+  const { operatingPointFromPredictions } = await import('../../shared/index.js');
+  const oof = JSON.parse(readFileSync(resolve(recipe.out, 'oof.json'), 'utf8')) as { runs: Array<{ photos: Array<{ label: number; probs: number[] }> }> };
+  const operatingPoint = operatingPointFromPredictions(oof.runs[0].photos.map((p) => ({ probs: p.probs, grade: p.label })), {
+    chosenOn: `${recipe.folds}-fold patient-level cross-validation, out-of-fold predictions (fold assignment ${recipe.cvSeeds[0]}), n=${oof.runs[0].photos.length}`,
+  });
+  log(`operating point for the card: p(grade ≥ 2) ≥ ${operatingPoint.referableThreshold.toFixed(4)} (OOF sensitivity ${operatingPoint.sensitivity?.toFixed(3)}, specificity ${operatingPoint.specificity?.toFixed(3)})`);
   // Export on the pure-JS backend: exact float32 reference for the ONNX comparison.
   await tf.setBackend('cpu');
   const { loadMobileNetV2 } = await import('../models/mobilenet.js');
@@ -90,6 +97,7 @@ async function run(f: Flags): Promise<void> {
     description: `Diabetic retinopathy grader (ICDR 0–4) for colour fundus photographs: ImageNet MobileNetV2 (nsfwjs weights) cut at ${recipe.cut}, ${spec.size}×${spec.size} input, global average pooling and a softmax head trained on ${n} clinic photos${recipe.testViews === 2 ? '; averages the photo and its mirror' : ''}.`,
     preprocess: spec,
     metrics: [cvSplitMetrics(rep)],
+    operatingPoint,
     training: {
       method: 'frozen ImageNet MobileNetV2 features (cached, with augmented views) + L2-regularised softmax head (full-batch Adam)',
       command: `reptile-dr clinic-train ${process.argv.slice(3).join(' ')}`.trim(),

@@ -1,7 +1,7 @@
 // Frozen-backbone features of graded photos, cached on disk by content hash + spec + backbone + cut + view.
 import * as tf from '@tensorflow/tfjs';
 import { preprocess, type PreprocessSpec } from '../../shared/index.js';
-import { readImageFile } from '../data/decode.js';
+import { readImageFile } from '../../node/decode.js';
 import { cacheDirOf, fileHashes, hashValue, readCache, writeCache } from '../data/tensor-cache.js';
 import { loadMobileNetV2, MOBILENET_PROVENANCE } from '../models/mobilenet.js';
 import { applyView, DEFAULT_VIEW_STRENGTH, viewParams, type ViewStrength } from './views.js';

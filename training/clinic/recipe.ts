@@ -169,7 +169,7 @@ export function cvSplitMetrics(rep: ClinicCvReport): SplitMetrics {
     aucKind: 'referable (grade ≥ 2) ROC AUC of p(grade ≥ 2)',
     intervals95: { method: 'patient-level bootstrap, 1000 resamples', ...rep.intervals },
     overFoldAssignments: { seeds: rep.recipe.cvSeeds, ...rep.overSeeds },
-    operatingPoint: { note: 'sensitivity ≥ 0.87 at best specificity, on these OOF predictions; not used by the runtimes here', ...rep.operatingPoint },
+    operatingPoint: { note: 'sensitivity ≥ 0.87 at best specificity, on these OOF predictions (the card\'s operatingPoint is chosen the same way)', ...rep.operatingPoint },
   } as SplitMetrics;
 }
 

@@ -1,26 +1,7 @@
 // Commands of the data area: `data stats` (per-split, per-grade counts of a dataset in any supported format).
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { keepPercent, oneOf, parser, seed, valFraction } from '../../cli/flags.js';
 import { DATASET_FORMATS } from './types.js';
-
-function intOpt(name: string, min: number, max: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}, got ${JSON.stringify(v)}`);
-    return n;
-  };
-}
-
-function fracOpt(v: string): number {
-  const n = Number(v);
-  if (!(n >= 0 && n < 1)) throw new InvalidArgumentError(`--val-fraction must be in [0, 1), got ${JSON.stringify(v)}`);
-  return n;
-}
-
-function formatOpt(v: string): string {
-  if (!(DATASET_FORMATS as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown format ${JSON.stringify(v)} (valid: ${DATASET_FORMATS.join(', ')})`);
-  return v;
-}
 
 /** Adds `data stats` to the CLI program. */
 export function register(program: Command): void {
@@ -28,12 +9,12 @@ export function register(program: Command): void {
   data
     .command('stats')
     .description('Per-split, per-grade (or per-class) counts, patients/eyes where known, and problems found')
-    .requiredOption('--format <fmt>', `dataset format: ${DATASET_FORMATS.join(', ')}`, formatOpt)
+    .requiredOption('--format <fmt>', `dataset format: ${DATASET_FORMATS.join(', ')}`, parser((flag, v) => oneOf(flag, v, DATASET_FORMATS), '--format'))
     .argument('<path>', 'dataset folder (or .npz file for medmnist)')
     .option('--json', 'print the full stats as JSON (all problems, every class count)')
-    .option('--seed <n>', 'split seed (patient split, kept subset, Omniglot character order)', intOpt('--seed', 0, 2 ** 31 - 1), 0)
-    .option('--val-fraction <f>', 'validation fraction where the format has no official split', fracOpt, 0.2)
-    .option('--keep-percent <p>', 'percent of each grade kept in train and validation', intOpt('--keep-percent', 1, 100), 100)
+    .option('--seed <n>', 'split seed (patient split, kept subset, Omniglot character order)', parser((_, v) => seed(v), '--seed'), 0)
+    .option('--val-fraction <f>', 'validation fraction where the format has no official split', parser((_, v) => valFraction(v), '--val-fraction'), 0.2)
+    .option('--keep-percent <p>', 'percent of each grade kept in train and validation', parser((_, v) => keepPercent(v), '--keep-percent'), 100)
     .addHelpText('after', '\nExamples:\n  reptile-dr data stats --format medmnist data/retinamnist/retinamnist-trainval.npz\n  reptile-dr data stats --format omniglot data/omniglot --json')
     .action(async (path: string, o: { format: string; json?: boolean; seed: number; valFraction: number; keepPercent: number }) => {
       const { openDataset } = await import('./dataset.js');

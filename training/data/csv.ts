@@ -1,6 +1,7 @@
 // Label CSVs read with csv-parse: rows keyed by header name with their 1-based line, bad lines as problems.
 import { readFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
+import { isGrade } from '../../shared/index.js';
 import type { DataProblem } from './types.js';
 
 /** One CSV data row: values by (lower-cased) header name and the row's 1-based line in the file. */
@@ -87,5 +88,5 @@ function parseLine(line: string): string[] | null {
 export function parseGrade(v: string | undefined): number | null {
   if (v === undefined || !/^\d+$/.test(v.trim())) return null;
   const g = Number(v);
-  return g >= 0 && g <= 4 ? g : null;
+  return isGrade(g) ? g : null;
 }

@@ -1,5 +1,6 @@
 // openDataset(): reads any supported format into a DatasetIndex with seeded (or official) splits.
 import { resolve } from 'node:path';
+import { NUM_GRADES } from '../../shared/index.js';
 import { createRng } from '../random.js';
 import { DATASET_FORMATS, type DatasetFormat } from './types.js';
 import type { DataRecord, DatasetIndex, OpenOptions, SplitName } from './dataset-index.js';
@@ -12,7 +13,7 @@ import { keepPercentPerGrade, splitByPatient } from './split.js';
 /** Omniglot protocol (Reptile paper): 1,200 characters of the combined set for meta-training, the rest (423) for testing. */
 export const OMNIGLOT_TRAIN_CHARACTERS = 1200;
 
-const GRADE_CLASSES = ['0', '1', '2', '3', '4'];
+const GRADE_CLASSES = Array.from({ length: NUM_GRADES }, (_, g) => String(g));
 
 /** Throws unless `format` is a known format name. */
 export function checkFormat(format: string): DatasetFormat {

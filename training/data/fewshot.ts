@@ -50,7 +50,7 @@ export async function loadFewShotPool(format: 'omniglot' | 'miniimagenet', path:
   if (!records || records.length === 0) throw new Error(`${format} at ${path}: split '${opts.split}' is empty or absent`);
   const cacheDir = opts.cacheDir === false ? null : cacheDirOf(opts.cacheDir);
   const block = format === 'omniglot' ? await omniglotBlock(index, opts.size, cacheDir, stats) : await miniBlock(index, records, opts.size, cacheDir, stats);
-  return groupByClass(index, records, block, opts);
+  return { ...groupByClass(index, records, block, opts), problems: index.problems };
 }
 
 /** All images of the dataset (or split) as grey or RGB floats, addressed by record id. */

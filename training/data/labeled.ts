@@ -1,7 +1,8 @@
 // loadLabeledSplit(): one split of a graded dataset → decoded, preprocessed NHWC tensors, cached on disk.
 import { readFile } from 'node:fs/promises';
-import { validateSpec, type PreprocessSpec } from '../../shared/index.js';
+import { validateSpec, type PreprocessSpec, type RgbImage } from '../../shared/index.js';
 import { openDataset } from './dataset.js';
+import { describeProblems } from './problems.js';
 import type { DataRecord, SplitName } from './dataset-index.js';
 import { medmnistPixels, readMedmnist } from './formats/medmnist.js';
 import { decodeRgb, PIPELINE_VERSION, preprocessRgb } from './pipeline.js';
@@ -44,7 +45,8 @@ const GRADED = ['kaggle', 'aptos', 'medmnist', 'folder'];
  * MedMNIST's 28×28 RGB arrays go through the same preprocess as decoded image files.
  * The result is cached under `cacheDir` keyed by the bytes of every source file, the spec and the
  * split options, so a second call decodes nothing. Images that fail to decode are skipped and listed
- * in `problems` (with the index's own problems).
+ * in `problems` (with the index's own problems). Throws, quoting the first problems, when no image of
+ * the split is usable (every row bad, every image undecodable).
  */
 export async function loadLabeledSplit(format: string, path: string, opts: LabeledSplitOptions): Promise<LabeledTensors> {
   if (!GRADED.includes(format)) throw new Error(`loadLabeledSplit: format ${JSON.stringify(format)} is not graded (use one of ${GRADED.join(', ')}; few-shot formats load with loadFewShotPool)`);
@@ -76,6 +78,7 @@ export async function loadLabeledSplit(format: string, path: string, opts: Label
       stats.cacheFile = `${cacheDir}/${key}.bin`;
       const m = hit.meta as { ids: string[]; patients: string[]; problems: DataProblem[] };
       const y = hit.arrays.y as Int32Array;
+      if (y.length === 0) throw nothingUsable(format, path, opts.split, records.length, m.problems);
       return { x: hit.arrays.x as Float32Array, y, n: y.length, shape: [size, size, 3], ids: m.ids, patients: m.patients, problems: m.problems };
     }
   }
@@ -113,11 +116,44 @@ export async function loadLabeledSplit(format: string, path: string, opts: Label
   const y = Int32Array.from(keep, (i) => records[i].label);
   const ids = keep.map((i) => records[i].id);
   const patients = keep.map((i) => records[i].patient);
+  if (keep.length === 0) throw nothingUsable(format, path, opts.split, records.length, problems);
   if (cacheDir) {
     await writeCache(cacheDir, key, { meta: { ids, patients, problems }, arrays: { x: xOut, y } });
     stats.cacheFile = `${cacheDir}/${key}.bin`;
   }
   return { x: xOut, y, n: y.length, shape: [size, size, 3], ids, patients, problems };
+}
+
+/**
+ * One split of a graded dataset as decoded RGB pixels (no preprocess, no cache), for augmentation that
+ * works on raw pixels (`--augment camera`). Same records and order as {@link loadLabeledSplit};
+ * images that fail to decode are skipped. Holds every image of the split in memory.
+ */
+export async function loadRawSplit(
+  format: string,
+  path: string,
+  opts: Pick<LabeledSplitOptions, 'split' | 'keepPercent' | 'seed' | 'valFraction' | 'concurrency'>,
+): Promise<{ images: RgbImage[]; y: Int32Array; ids: string[] }> {
+  if (!GRADED.includes(format)) throw new Error(`loadRawSplit: format ${JSON.stringify(format)} is not graded (use one of ${GRADED.join(', ')})`);
+  const index = await openDataset(format, path, { seed: opts.seed, valFraction: opts.valFraction, keepPercent: opts.keepPercent });
+  const records = index.splits[opts.split];
+  if (!records) throw new Error(`${format} dataset at ${path} has no '${opts.split}' split (has: ${Object.keys(index.splits).join(', ')})`);
+  const images: Array<RgbImage | undefined> = new Array(records.length);
+  if (format === 'medmnist') {
+    const m = await readMedmnist(index.sources[0]);
+    records.forEach((r, i) => (images[i] = medmnistPixels(m.splits[opts.split]!.images, r.index!)));
+  } else {
+    await decodeAll(records, opts.concurrency ?? 4, async (r, i) => {
+      images[i] = await decodeRgb(new Uint8Array(await readFile(r.file)), r.file).catch(() => undefined);
+    });
+  }
+  const keep = records.map((_, i) => i).filter((i) => images[i]);
+  return { images: keep.map((i) => images[i]!), y: Int32Array.from(keep, (i) => records[i].label), ids: keep.map((i) => records[i].id) };
+}
+
+function nothingUsable(format: string, path: string, split: string, listed: number, problems: DataProblem[]): Error {
+  const why = describeProblems('', problems).replace(/^: /, '');
+  return new Error(`${format} data at ${path}: no usable image in split '${split}' (${listed} listed, none decoded)${why ? `; ${why}` : ''}`);
 }
 
 /** Runs `fn` over records with at most `limit` in flight. */

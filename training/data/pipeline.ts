@@ -1,6 +1,6 @@
 // The two steps between image bytes and a model tensor, in one place: decode (decode.ts, sharp) and the shared preprocess.
 import { preprocess, type PreprocessSpec, type RgbImage } from '../../shared/index.js';
-import { decodeImage } from './decode.js';
+import { decodeImage } from '../../node/decode.js';
 
 /** Decodes JPEG/PNG/TIFF/WebP bytes to 8-bit RGB; throws ImageDecodeError naming `source`. */
 export function decodeRgb(bytes: Uint8Array, source?: string): Promise<RgbImage> {

@@ -37,4 +37,6 @@ export interface FewShotPool {
   counts: number[];
   names: string[];
   shape: [number, number, number];
+  /** Rows and files of the dataset index skipped while loading (bad CSV rows, unreadable entries). */
+  problems?: DataProblem[];
 }

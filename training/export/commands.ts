@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
+import { oneOf, positive } from '../../cli/flags.js';
 import type { PreprocessSpec, SplitMetrics } from '../../shared/index.js';
+import { register as registerOperatingPoint } from './operating-point.js';
 
 /** Data attribution presets for `--data-preset`. */
 export const DATA_PRESETS: Record<string, { name: string; attribution: string; licence: string }> = {
@@ -36,6 +38,10 @@ interface ExportFlags {
   triton?: string;
   tritonMaxBatch: string;
   json?: boolean;
+  operatingPoint?: string;
+  referableThreshold?: string;
+  minSensitivity?: string;
+  chosenOn?: string;
 }
 
 function readJson(path: string, flag: string): unknown {
@@ -46,13 +52,6 @@ function readJson(path: string, flag: string): unknown {
   }
 }
 
-function positive(v: string, flag: string, integer = false): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new Error(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
 
 /** A finetune summary.json next to (or above) the checkpoint, if any. */
 function findSummary(checkpoint: string): Record<string, any> | null {
@@ -74,7 +73,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
   const tf = await import('@tensorflow/tfjs');
   // Export runs on the pure-JS cpu backend: exact float32 reference for the ONNX comparison.
   await tf.setBackend('cpu');
-  const { DEFAULT_SPEC, validateSpec } = await import('../../shared/index.js');
+  const { validateSpec } = await import('../../shared/index.js');
   const { loadCheckpoint } = await import('../checkpoint.js');
   const { exportModel } = await import('./export-model.js');
 
@@ -84,11 +83,11 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     return d;
   });
   const checkpoint = dirs[0];
-  if (f.tta !== 'none' && f.tta !== 'hflip') throw new Error(`--tta must be none or hflip, got ${JSON.stringify(f.tta)}`);
+  const tta = oneOf('--tta', f.tta, ['none', 'hflip']);
   const name = f.name ?? basename(resolve(f.out));
-  const tolerance = positive(f.tolerance, '--tolerance');
-  const referenceTolerance = positive(f.referenceTolerance, '--reference-tolerance');
-  const maxBatchSize = positive(f.tritonMaxBatch, '--triton-max-batch', true);
+  const tolerance = positive('--tolerance', f.tolerance);
+  const referenceTolerance = positive('--reference-tolerance', f.referenceTolerance);
+  const maxBatchSize = positive('--triton-max-batch', f.tritonMaxBatch, true);
   let data = { name: f.dataName, attribution: f.dataAttribution, licence: f.dataLicence };
   if (f.dataPreset) {
     const p = DATA_PRESETS[f.dataPreset];
@@ -99,6 +98,13 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     .filter(([, v]) => !v).map(([k]) => k);
   if (missing.length) throw new Error(`export needs the training data's attribution: give ${missing.join(', ')} or --data-preset (${Object.keys(DATA_PRESETS).join(', ')})`);
 
+  const { resolveOperatingPoint } = await import('./operating-point.js');
+  const operatingPoint = resolveOperatingPoint({
+    file: f.operatingPoint,
+    threshold: f.referableThreshold === undefined ? undefined : Number(f.referableThreshold),
+    minSensitivity: f.minSensitivity === undefined ? undefined : Number(f.minSensitivity),
+    chosenOn: f.chosenOn,
+  });
   const ckpt = await loadCheckpoint(checkpoint);
   const others: Awaited<ReturnType<typeof loadCheckpoint>>[] = [];
   try {
@@ -109,9 +115,12 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     }
     const info = (ckpt.state.info ?? {}) as Record<string, any>;
     const summary = findSummary(checkpoint);
-    const spec: PreprocessSpec = f.preprocess
-      ? validateSpec(readJson(f.preprocess, '--preprocess'))
-      : info.spec ? validateSpec(info.spec) : summary?.spec ? validateSpec(summary.spec) : { ...DEFAULT_SPEC, size: ckpt.config.inputSize };
+    // The card carries the spec the network was trained with; a default guessed here would grade with another one.
+    const recorded = f.preprocess ? readJson(f.preprocess, '--preprocess') : info.spec ?? summary?.spec;
+    if (recorded === undefined) {
+      throw new Error(`--checkpoint ${checkpoint}: no preprocessing spec recorded at training time (neither checkpoint.json state.info.spec nor the run's summary.json spec); give --preprocess <spec.json> with the spec the network was trained with`);
+    }
+    const spec: PreprocessSpec = validateSpec(recorded);
     let metrics: SplitMetrics[] = [];
     if (f.metrics) metrics = metricsFromFile(f.metrics);
     else if (summary?.best?.val) metrics = [{ dataset: data.name as string, split: 'val', ...summary.best.val }];
@@ -120,7 +129,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
     const res = await exportModel({
       model: ckpt.model,
       members: others.map((c) => c.model),
-      hflip: f.tta === 'hflip',
+      hflip: tta === 'hflip',
       outDir: resolve(f.out),
       name,
       version: f.version,
@@ -130,10 +139,11 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
       training: {
         method: typeof info.kind === 'string' ? info.kind : 'unknown',
         command: f.trainCommand ?? (typeof info.command === 'string' ? info.command : ''),
-        config: { model: ckpt.config, step: ckpt.step, options, ...ensemble, tta: f.tta },
+        config: { model: ckpt.config, step: ckpt.step, options, ...ensemble, tta },
         seed: typeof options.seed === 'number' && Number.isInteger(options.seed) ? options.seed : null,
       },
       data: data as { name: string; attribution: string; licence: string },
+      operatingPoint,
       fixtureImage: f.fixture,
       tolerance,
       referenceTolerance,
@@ -149,6 +159,7 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
       sha256: res.card.onnx.sha256,
       maxAbsDiff: res.verify.maxAbsDiff,
       reference: res.card.reference,
+      operatingPoint: res.card.operatingPoint ?? null,
     };
   } finally {
     for (const c of others) c.model.dispose();
@@ -157,8 +168,9 @@ async function runExport(f: ExportFlags): Promise<Record<string, unknown>> {
   }
 }
 
-/** Adds `export` to the CLI program. */
+/** Adds `export` (and `operating-point`) to the CLI program. */
 export function register(program: Command): void {
+  registerOperatingPoint(program);
   program
     .command('export')
     .description('export a trained checkpoint to ONNX + model card (verified against TF.js), optionally a Triton repository')
@@ -168,7 +180,7 @@ export function register(program: Command): void {
     .option('--name <name>', 'model name (default: the --out folder name)')
     .option('--version <version>', 'model version', '0.1.0')
     .option('--description <text>', 'one-line description for the card')
-    .option('--preprocess <json>', 'preprocessing spec file (default: the one saved with the run)')
+    .option('--preprocess <json>', 'preprocessing spec file (default: the one saved with the run; export refuses when there is none)')
     .option('--metrics <json>', 'validation metrics file (SplitMetrics or an array; default: the run summary)')
     .option('--data-preset <name>', `data attribution preset: ${Object.keys(DATA_PRESETS).join(', ')}`)
     .option('--data-name <text>', 'training data name')
@@ -180,6 +192,10 @@ export function register(program: Command): void {
     .option('--reference-tolerance <x>', 'tolerance recorded in the card for the start-up reference check', '0.01')
     .option('--triton <dir>', 'also write a Triton/KServe model repository <dir>/<name>/')
     .option('--triton-max-batch <n>', 'Triton max_batch_size', '32')
+    .option('--operating-point <json>', 'referable operating point: held-out predictions [{probs:[5],grade}] (threshold chosen for --min-sensitivity at the best specificity) or a ready operating point (from the operating-point command)')
+    .option('--referable-threshold <x>', 'or: the threshold on p(grade ≥ 2) by hand, in (0, 1)')
+    .option('--min-sensitivity <x>', 'sensitivity the chosen threshold must reach', '0.87')
+    .option('--chosen-on <text>', 'what the operating-point predictions are, e.g. "5-fold cross-validation out-of-fold predictions"')
     .option('--json', 'print the result as JSON')
     .action(async (flags: ExportFlags) => {
       const r = await runExport(flags);

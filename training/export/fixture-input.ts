@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PreprocessSpec } from '../../shared/index.js';
 import { preprocess } from '../../shared/preprocess/apply.js';
-import { decodeImage } from '../data/decode.js';
+import { decodeImage } from '../../node/decode.js';
 import { sha256 } from './write-card.js';
 
 /** The CC0 fundus photo every card's `reference` is computed on. */
@@ -20,7 +20,7 @@ export interface FixtureInput {
 }
 
 /**
- * Reads `path` (default: the fixture photo), decodes it with sharp (training/data/decode.ts) and applies
+ * Reads `path` (default: the fixture photo), decodes it with sharp (node/decode.ts) and applies
  * `spec` with the shared `preprocess`, as serving does, so the recorded reference matches what serving computes.
  */
 export async function loadFixtureInput(spec: PreprocessSpec, path = DEFAULT_FIXTURE): Promise<FixtureInput> {

@@ -1,5 +1,6 @@
 // Self-verification of an export: run the ONNX graph in onnxruntime-node (CPU) and compare every output with TF.js.
 import * as tf from '@tensorflow/tfjs';
+import '../../node/no-telemetry.mjs';
 import * as ort from 'onnxruntime-node';
 import { createRng } from '../random.js';
 import type { OnnxExport } from './to-onnx.js';

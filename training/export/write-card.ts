@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GRADES, parseModelCard, type ModelCard, type PreprocessSpec, type SplitMetrics } from '../../shared/index.js';
+import { GRADES, parseModelCard, type ModelCard, type OperatingPoint, type PreprocessSpec, type SplitMetrics } from '../../shared/index.js';
 import type { OnnxExport } from './to-onnx.js';
 
 /** Intended use written when the caller gives none. */
@@ -50,6 +50,8 @@ export interface CardFields {
   limitations?: string;
   /** ISO time; default now. */
   createdAt?: string;
+  /** The referable threshold every runtime uses (shared operating-point.ts); omitted → referable ⇔ grade ≥ 2. */
+  operatingPoint?: OperatingPoint | null;
   /** Extra top-level fields (the schema passes them through), e.g. `export` details. */
   extra?: Record<string, unknown>;
 }
@@ -88,6 +90,7 @@ export function buildCard(fields: CardFields, exp: OnnxExport, onnxFile: string,
     intendedUse: fields.intendedUse ?? DEFAULT_INTENDED_USE,
     limitations: fields.limitations ?? DEFAULT_LIMITATIONS,
     reference,
+    ...(fields.operatingPoint ? { operatingPoint: fields.operatingPoint } : {}),
     ...fields.extra,
   };
   return parseModelCard(card, `model card of ${fields.name}`);

@@ -1,6 +1,6 @@
 // The conv-net family (mini-ImageNet Conv4, Omniglot net): config, builder, functional forward pass, weight transfer.
 import * as tf from '@tensorflow/tfjs';
-import { channelAffine, channelAffine2, channelDotSums, channelSums, reluGrad } from '../kernels/simd.js';
+import { channelAffine, channelAffine2, channelDotSums, channelSums, reluGrad } from '../../tfjs-wasm/kernels/simd.js';
 import { createRng } from '../random.js';
 
 /** Resolved architecture of one network; saved with every checkpoint. */

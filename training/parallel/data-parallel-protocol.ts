@@ -2,7 +2,7 @@
 import type { ModelConfig } from '../models/backbone.js';
 import type { WireTensor } from './wire.js';
 
-/** Adam hyper-parameters of the replicas' optimizers (training/optimizer.ts: tf.train.adam, fused on wasm). */
+/** Adam hyper-parameters of the replicas' optimizers (tfjs-wasm/fused-adam.ts: tf.train.adam, fused on wasm). */
 export interface AdamHyper {
   lr: number;
   beta1: number;

@@ -1,10 +1,10 @@
 // Data-parallel replica thread: its own TF.js backend, model copy and Adam; gradients and BN statistics all-reduced.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { checkBackendChoice, initBackend, setBackendLogger } from '../backend.js';
+import { checkBackendChoice, initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { buildModel, forward, trainableVariables } from '../models/backbone.js';
 import { softmaxCrossEntropy } from '../models/loss.js';
-import { adam } from '../optimizer.js';
+import { adam } from '../../tfjs-wasm/fused-adam.js';
 import { AllReducer } from './allreduce.js';
 import type { ReplicaInit, ReplicaReply, ReplicaRequest } from './data-parallel-protocol.js';
 import { fromWire, toWire } from './wire.js';

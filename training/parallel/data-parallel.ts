@@ -5,7 +5,7 @@ import { trainableVariables, type ModelConfig } from '../models/backbone.js';
 import { createAllReduceBuffer } from './allreduce.js';
 import type { AdamHyper, ReplicaInit, ReplicaReply, ReplicaRequest } from './data-parallel-protocol.js';
 import { fromWire, toWire } from './wire.js';
-import { startWorkers, type WorkerHandle } from './worker-handle.js';
+import { startWorkers, type WorkerHandle } from '../../node/worker-handle.js';
 
 /*
  * Each replica holds a full copy of the model and of its Adam state. A step sends replica r rows
@@ -30,7 +30,7 @@ export interface DataParallelOptions {
 
 type Handle = WorkerHandle<ReplicaRequest, ReplicaReply>;
 
-const BOOTSTRAP = new URL('./data-parallel-worker-bootstrap.mjs', import.meta.url);
+const WORKER = new URL('./data-parallel-worker.ts', import.meta.url);
 
 /** Replicas of one model training in lockstep on shards of each batch. */
 export class DataParallelTrainer {
@@ -45,7 +45,7 @@ export class DataParallelTrainer {
     const maxLen = Math.max(params, 2 * o.config.filters + 1);
     const buffer = createAllReduceBuffer(o.workers, maxLen);
     const base = { backend: o.backend ?? tf.getBackend(), model: o.config, adam: o.adam, size: o.workers, buffer, maxLen };
-    const replicas = await startWorkers<ReplicaRequest, ReplicaReply>(o.workers, BOOTSTRAP, (rank): ReplicaInit => ({ ...base, rank }), 'data-parallel');
+    const replicas = await startWorkers<ReplicaRequest, ReplicaReply>(o.workers, WORKER, (rank): ReplicaInit => ({ ...base, rank }), 'data-parallel');
     return new DataParallelTrainer(o, replicas);
   }
 

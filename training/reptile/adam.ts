@@ -1,7 +1,7 @@
 // Adam over a fixed variable list with state that can be cloned, saved and restored (Reptile's inner optimiser).
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor } from '../checkpoint.js';
-import { adamUpdate } from '../kernels/simd.js';
+import { adamUpdate } from '../../tfjs-wasm/kernels/simd.js';
 
 /** Adam hyper-parameters; Reptile uses beta1 = 0. */
 export interface AdamOptions {

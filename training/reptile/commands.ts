@@ -1,14 +1,7 @@
 // CLI `meta-train`: Reptile meta-training from a preset with every hyper-parameter overridable by flag.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { backend, fewShotFormat, int, intList, num, oneOf, renamedWorkers, seed, taskWorkers } from '../../cli/flags.js';
 import type { ReptileConfig } from './presets.js';
-
-function num(flag: string, v: unknown, { int = false, min = -Infinity, max = Infinity } = {}): number {
-  const n = Number(v);
-  if (v === undefined || v === '' || !Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max) {
-    throw new Error(`${flag} must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}], got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
 
 /** Flag name → [config key, integer?, min]. Values given on the command line override the preset. */
 const OVERRIDES: Array<[string, keyof ReptileConfig, boolean, number]> = [
@@ -24,15 +17,16 @@ export async function resolveReptileConfig(f: Record<string, unknown>): Promise<
   const format = String(f.format ?? 'omniglot');
   const cfg = reptilePreset(String(f.preset ?? (format === 'miniimagenet' ? 'miniimagenet-5shot' : 'omniglot-5way')));
   const rec = cfg as unknown as Record<string, unknown>;
-  for (const [flag, key, int, min] of OVERRIDES) {
-    if (f[flag] !== undefined) rec[key] = num(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, f[flag], { int, min });
+  for (const [flag, key, isInt, min] of OVERRIDES) {
+    const name = `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    if (f[flag] !== undefined) rec[key] = isInt ? int(name, f[flag], { min }) : num(name, f[flag], { min });
   }
-  if (f.evalShots !== undefined) cfg.evalShots = String(f.evalShots).split(',').map((s) => num('--eval-shots', s.trim(), { int: true, min: 1 }));
+  if (f.evalShots !== undefined) cfg.evalShots = intList('--eval-shots', f.evalShots, { min: 1 });
   if (f.transductive !== undefined) cfg.transductive = Boolean(f.transductive);
   if (f.rotations !== undefined) cfg.rotations = Boolean(f.rotations);
-  if (f.filters !== undefined) cfg.model.filters = num('--filters', f.filters, { int: true, min: 1 });
-  if (f.blocks !== undefined) cfg.model.blocks = num('--blocks', f.blocks, { int: true, min: 1, max: 8 });
-  if (f.inputSize !== undefined) cfg.model.inputSize = num('--input-size', f.inputSize, { int: true, min: 4, max: 512 });
+  if (f.filters !== undefined) cfg.model.filters = int('--filters', f.filters, { min: 1 });
+  if (f.blocks !== undefined) cfg.model.blocks = int('--blocks', f.blocks, { min: 1, max: 8 });
+  if (f.inputSize !== undefined) cfg.model.inputSize = int('--input-size', f.inputSize, { min: 4, max: 512 });
   if (f.batchNorm === false) cfg.model.batchNorm = false;
   cfg.model.numClasses = cfg.ways;
   if (cfg.trainShots * cfg.ways < 1) throw new Error('a task needs at least one image');
@@ -64,30 +58,35 @@ export function register(program: Command): void {
     .option('--filters <n>', 'conv filters').option('--blocks <n>', 'conv blocks').option('--input-size <n>', 'input side in pixels')
     .option('--no-batch-norm', 'network without batch norm')
     .option('--val-split <name>', 'split of held-out classes for validation: val or test', 'val')
-    .option('--workers <n>', 'worker threads for meta-iterations; N > 1 gives each worker its own inner-Adam state (a variant: see training/reptile/parallel.ts)', '1')
+    .option('--task-workers <n>', 'threads the tasks of a meta-iteration are spread over; n > 1 gives each its own inner-Adam state (a variant: see training/reptile/parallel.ts) (default 1)')
+    .addOption(new Option('--workers <n>', 'deprecated name of --task-workers').hideHelp())
+    .option('--restart', 'discard an earlier run in --out and start from iteration 0 (needed when last/checkpoint.json is gone)')
     .action(async (f: Record<string, unknown>) => {
-      const format = String(f.format);
-      if (format !== 'omniglot' && format !== 'miniimagenet') throw new Error(`--format must be omniglot or miniimagenet, got '${format}'`);
-      const valSplit = String(f.valSplit);
-      if (valSplit !== 'val' && valSplit !== 'test') throw new Error(`--val-split must be val or test, got '${valSplit}'`);
+      renamedWorkers(f, 'taskWorkers', '--task-workers');
+      const format = fewShotFormat(f.format);
+      const valSplit = oneOf('--val-split', f.valSplit, ['val', 'test']);
       const cfg = await resolveReptileConfig(f);
-      const evalEvery = num('--eval-every', f.evalEvery, { int: true, min: 0 });
-      const evalTasks = num('--eval-tasks', f.evalTasks, { int: true, min: 0 });
-      const seed = num('--seed', f.seed, { int: true, min: 0, max: 2 ** 31 - 1 });
-      const stopAfter = f.stopAfter === undefined ? undefined : num('--stop-after', f.stopAfter, { int: true, min: 1 });
-      const checkpointEvery = f.checkpointEvery === undefined ? undefined : num('--checkpoint-every', f.checkpointEvery, { int: true, min: 1 });
-      const workers = num('--workers', f.workers, { int: true, min: 1, max: 64 });
-      const { checkBackendChoice, initBackend } = await import('../backend.js');
-      await initBackend(checkBackendChoice(String(f.backend)));
+      const evalEvery = int('--eval-every', f.evalEvery, { min: 0 });
+      const evalTasks = int('--eval-tasks', f.evalTasks, { min: 0 });
+      const runSeed = seed(f.seed);
+      const stopAfter = f.stopAfter === undefined ? undefined : int('--stop-after', f.stopAfter, { min: 1 });
+      const checkpointEvery = f.checkpointEvery === undefined ? undefined : int('--checkpoint-every', f.checkpointEvery, { min: 1 });
+      const workers = taskWorkers(f.taskWorkers ?? 1);
+      const choice = backend(f.backend);
+      const { initBackend } = await import('../../tfjs-wasm/backend.js');
+      await initBackend(choice);
       const { loadFewShotPool } = await import('../data/fewshot.js');
       const size = cfg.model.inputSize;
       const channels = cfg.model.channels as 1 | 3;
       const t0 = Date.now();
       const train = await loadFewShotPool(format, String(f.data), { split: 'train', size, channels, rotations: cfg.rotations });
       const val = evalTasks > 0 ? await loadFewShotPool(format, String(f.data), { split: valSplit, size, channels, rotations: false }) : undefined;
+      const { describeProblems, uniqueProblems } = await import('../data/problems.js');
+      const skipped = describeProblems(`${format} data at ${String(f.data)}`, uniqueProblems(train.problems, val?.problems));
+      if (skipped) process.stderr.write(`${skipped}\n`);
       process.stderr.write(`data: ${train.classes.length} training classes${val ? `, ${val.classes.length} ${valSplit} classes` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
       const { metaTrain } = await import('./train.js');
-      const res = await metaTrain({ cfg, train, val, outDir: String(f.out), seed, evalEvery, evalTasks, checkpointEvery, stopAfter, workers });
+      const res = await metaTrain({ cfg, train, val, outDir: String(f.out), seed: runSeed, evalEvery, evalTasks, checkpointEvery, stopAfter, workers, restart: f.restart === true });
       process.stdout.write(`${JSON.stringify(res)}\n`);
     });
 
@@ -102,25 +101,26 @@ export function register(program: Command): void {
     .option('--tasks <n>', 'tasks per shot setting (the paper averages 10,000)', '100')
     .option('--transductive', 'classify all queries of a task in one batch')
     .option('--seed <n>', 'seed of the tasks (and of a random init)', '0')
-    .option('--workers <n>', 'worker threads (exact for any number)', '1')
+    .option('--task-workers <n>', 'threads the evaluation tasks are spread over (exact for any number) (default 1)')
+    .addOption(new Option('--workers <n>', 'deprecated name of --task-workers').hideHelp())
     .option('--backend <name>', 'auto, tensorflow-gpu, tensorflow, wasm or cpu', 'auto')
     .option('--json', 'print the results as JSON')
     .action(async (f: Record<string, unknown>) => {
-      const format = String(f.format);
-      if (format !== 'omniglot' && format !== 'miniimagenet') throw new Error(`--format must be omniglot or miniimagenet, got '${format}'`);
-      const split = String(f.split);
-      if (split !== 'val' && split !== 'test') throw new Error(`--split must be test or val, got '${split}'`);
-      const shots = String(f.shots).split(',').map((s) => num('--shots', s.trim(), { int: true, min: 1 }));
-      const tasks = num('--tasks', f.tasks, { int: true, min: 1 });
-      const seed = num('--seed', f.seed, { int: true, min: 0, max: 2 ** 31 - 1 });
-      const workers = num('--workers', f.workers, { int: true, min: 1, max: 64 });
+      renamedWorkers(f, 'taskWorkers', '--task-workers');
+      const format = fewShotFormat(f.format);
+      const split = oneOf('--split', f.split, ['test', 'val']);
+      const shots = intList('--shots', f.shots, { min: 1 });
+      const tasks = int('--tasks', f.tasks, { min: 1 });
+      const taskSeed = seed(f.seed);
+      const workers = taskWorkers(f.taskWorkers ?? 1);
+      const choice = backend(f.backend);
       const cfg = await resolveReptileConfig({ format, preset: f.preset });
       const checkpoint = String(f.checkpoint);
       const { existsSync } = await import('node:fs');
       const { join } = await import('node:path');
       if (checkpoint !== 'random' && !existsSync(join(checkpoint, 'checkpoint.json'))) throw new Error(`--checkpoint ${checkpoint}: no checkpoint.json there`);
-      const { checkBackendChoice, initBackend } = await import('../backend.js');
-      await initBackend(checkBackendChoice(String(f.backend)));
+      const { initBackend } = await import('../../tfjs-wasm/backend.js');
+      await initBackend(choice);
       const model = checkpoint === 'random' ? cfg.model : (await import('../checkpoint.js')).readCheckpointMeta(checkpoint).config;
       cfg.model = model;
       const { loadFewShotPool } = await import('../data/fewshot.js');
@@ -128,7 +128,7 @@ export function register(program: Command): void {
       const { fewShotEval } = await import('./fewshot-eval.js');
       const log = (m: string) => process.stderr.write(`${m}\n`);
       log(`few-shot eval: ${checkpoint} on ${pool.classes.length} ${split} classes, ${tasks} tasks per setting`);
-      const res = await fewShotEval({ checkpoint, randomModel: cfg.model, pool, cfg, shots, tasks, transductive: f.transductive === true, seed, workers, onProgress: log });
+      const res = await fewShotEval({ checkpoint, randomModel: cfg.model, pool, cfg, shots, tasks, transductive: f.transductive === true, seed: taskSeed, workers, onProgress: log });
       if (f.json) process.stdout.write(`${JSON.stringify(res, null, 1)}\n`);
       else for (const r of res) process.stdout.write(`${r.ways}-way ${r.shots}-shot${r.transductive ? ' (transductive)' : ''}: ${(100 * r.accuracy).toFixed(2)}% ± ${(100 * r.ci95).toFixed(2)} over ${r.tasks} tasks\n`);
     });

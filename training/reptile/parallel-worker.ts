@@ -1,7 +1,7 @@
 // Parallel Reptile worker thread: its own TF.js backend, model and inner-Adam lanes; adapts φ on the tasks it is sent.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { checkBackendChoice, initBackend, setBackendLogger } from '../backend.js';
+import { checkBackendChoice, initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
 import { buildModel, forward, trainableVariables } from '../models/backbone.js';
 import { fromWire, toWire } from '../parallel/wire.js';
 import { InnerAdam } from './adam.js';

@@ -5,7 +5,7 @@ import { cycleBatches, gatherItems, sampleEvalTask, sampleTask, type TaskItem } 
 import type { FewShotPool } from '../data/types.js';
 import { trainableVariables } from '../models/backbone.js';
 import { fromWire, toWire } from '../parallel/wire.js';
-import { startWorkers, type WorkerHandle } from '../parallel/worker-handle.js';
+import { startWorkers, type WorkerHandle } from '../../node/worker-handle.js';
 import type { Rng } from '../random.js';
 import type { AdamOptions, InnerAdam } from './adam.js';
 import type { ParallelReply, ParallelRequest, ParallelWorkerInit, WireBatch, WireEvalTask, WireTask } from './parallel-protocol.js';
@@ -49,7 +49,7 @@ export interface ParallelReptileOptions {
 
 type Handle = WorkerHandle<ParallelRequest, ParallelReply>;
 
-const BOOTSTRAP = new URL('./parallel-worker-bootstrap.mjs', import.meta.url);
+const WORKER = new URL('./parallel-worker.ts', import.meta.url);
 
 /** Reptile meta-iterations with their tasks spread over worker threads (see the lanes note above). */
 export class ParallelReptile {
@@ -62,7 +62,7 @@ export class ParallelReptile {
     if (!Number.isInteger(o.workers) || o.workers < 1) throw new Error(`parallel Reptile: workers must be a positive integer, got ${o.workers}`);
     const adam = o.adam ?? { lr: o.cfg.lr, beta1: 0, beta2: 0.999, epsilon: 1e-8 };
     const base = { backend: o.backend ?? tf.getBackend(), model: o.cfg.model, adam, imageShape: o.pool.shape as [number, number, number] };
-    const workers = await startWorkers<ParallelRequest, ParallelReply>(o.workers, BOOTSTRAP, (l): ParallelWorkerInit => ({ ...base, lanes: [l] }), 'parallel Reptile');
+    const workers = await startWorkers<ParallelRequest, ParallelReply>(o.workers, WORKER, (l): ParallelWorkerInit => ({ ...base, lanes: [l] }), 'parallel Reptile');
     return new ParallelReptile(o, workers);
   }
 

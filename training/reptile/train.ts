@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkpointExists, loadCheckpoint, readCheckpointMeta, saveCheckpoint, type NamedTensor } from '../checkpoint.js';
+import { checkpointExists, loadCheckpoint, prepareFreshStart, readCheckpointMeta, saveCheckpoint, type NamedTensor } from '../checkpoint.js';
 import type { FewShotPool } from '../data/types.js';
 import { buildModel, trainableVariables } from '../models/backbone.js';
 import { createProgress, openMetricsLog } from '../progress.js';
@@ -32,6 +32,8 @@ export interface MetaTrainOptions {
   /** Show a progress bar / lines (default true). */
   progress?: boolean;
   log?: (msg: string) => void;
+  /** Discard an earlier run in `outDir` and start from iteration 0 (without it, an earlier run whose last/checkpoint.json is gone is refused). */
+  restart?: boolean;
   /**
    * Worker threads for the meta-iterations (default 1: the reference algorithm in this thread).
    * N > 1 runs the tasks in N workers with one inner-Adam state ("lane") each, task t on lane t mod N
@@ -107,6 +109,7 @@ export async function metaTrain(o: MetaTrainOptions): Promise<MetaTrainResult> {
   const lanes = o.workers ?? 1;
   if (!Number.isInteger(lanes) || lanes < 1) throw new Error(`workers must be a positive integer, got ${JSON.stringify(o.workers)}`);
   let laneWeights: NamedTensor[] | null = null;
+  if (o.restart || !checkpointExists(lastDir)) prepareFreshStart(o.outDir, o.restart ?? false);
   const fresh = !checkpointExists(lastDir);
   if (!fresh) {
     const meta = readCheckpointMeta(lastDir);

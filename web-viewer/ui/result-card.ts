@@ -1,5 +1,5 @@
 // One graded photo as a list item: photo + heat map toggle, grade, referable flag, quality, bar chart, timings.
-import type { GradeResult } from '../../shared/index.js';
+import { UNGRADABLE_TEXT, type ImageAnswer } from '../../shared/index.js';
 import type { QualityVerdict } from '../pipeline.js';
 import { probabilityChart } from './chart.js';
 import { el } from './dom.js';
@@ -10,7 +10,8 @@ export interface CardData {
   id: number;
   file: string;
   bitmap: ImageBitmap;
-  result: GradeResult;
+  /** The grade fields; all null for an ungradable photo. */
+  answer: ImageAnswer;
   quality: QualityVerdict;
   model: string;
   timing: { decodeMs: number; preprocessMs: number; inferenceMs: number };
@@ -28,9 +29,12 @@ export interface ResultCard {
 
 const ms = (v: number) => (v < 10 ? v.toFixed(1) : v.toFixed(0));
 
-/** Builds the `data-testid="result"` item carrying `data-grade` and `data-probabilities` (JSON array). */
+/**
+ * Builds the `data-testid="result"` item carrying `data-outcome`, `data-grade` and `data-probabilities`
+ * (JSON array). An ungradable photo shows "insufficient image quality" and no grade, flag or chart.
+ */
 export function resultCard(d: CardData): ResultCard {
-  const { result, quality } = d;
+  const { answer: result, quality } = d;
   const headingId = `result-${d.id}-h`;
   const canvas = photoCanvas(d.bitmap, `Photo ${d.file}`);
   drawPhoto(canvas, d.bitmap, null);
@@ -51,22 +55,27 @@ export function resultCard(d: CardData): ResultCard {
     ),
   );
 
-  const referable = result.referable
-    ? el('p', { class: 'flag referable', 'data-testid': 'referable' }, 'Referable DR: refer to an eye specialist')
-    : el('p', { class: 'flag not-referable', 'data-testid': 'referable' }, 'Not referable');
+  const pRef = result.pReferable === null ? '' : `p(grade ≥ 2) ${(100 * result.pReferable).toFixed(0)}%`;
+  const referable = result.referable === null
+    ? el('p', { class: 'flag ungradable', 'data-testid': 'referable' }, 'Not graded: take the photo again or refer for examination')
+    : result.referable
+    ? el('p', { class: 'flag referable', 'data-testid': 'referable' }, `Referable DR: refer to an eye specialist (${pRef})`)
+    : el('p', { class: 'flag not-referable', 'data-testid': 'referable' }, `Not referable (${pRef})`);
   const qualityLine = quality.gradable
     ? el('p', { class: 'quality ok', 'data-testid': 'quality' }, 'Image quality: gradable')
-    : el('p', { class: 'quality bad', 'data-testid': 'quality', 'data-reason': quality.reason ?? '' }, `Image quality: not gradable. ${quality.message} The grade below is shown for reference only.`);
+    : el('p', { class: 'quality bad', 'data-testid': 'quality', 'data-reason': quality.reason ?? '' }, `Image quality: not gradable. ${quality.message}`);
 
   const element = el(
     'li',
     {
-      class: `result grade-${result.grade}`,
+      class: result.grade === null ? 'result ungradable' : `result grade-${result.grade}`,
       'data-testid': 'result',
       'data-file': d.file,
-      'data-grade': result.grade,
-      'data-label': result.label,
+      'data-outcome': result.outcome,
+      'data-grade': result.grade ?? '',
+      'data-label': result.label ?? '',
       'data-referable': String(result.referable),
+      'data-p-referable': result.pReferable === null ? '' : result.pReferable.toFixed(6),
       'data-gradable': String(quality.gradable),
       'data-probabilities': JSON.stringify(result.probabilities),
       'data-inference-ms': d.timing.inferenceMs.toFixed(2),
@@ -77,10 +86,12 @@ export function resultCard(d: CardData): ResultCard {
       'div',
       { class: 'summary' },
       el('h3', { id: headingId, class: 'file-name' }, d.file),
-      el('p', { class: `grade-badge g${result.grade}`, 'data-testid': 'grade' }, `Grade ${result.grade} · ${result.label}`),
+      result.grade === null
+        ? el('p', { class: 'grade-badge ungradable', 'data-testid': 'grade' }, `No grade: ${UNGRADABLE_TEXT}`)
+        : el('p', { class: `grade-badge g${result.grade}`, 'data-testid': 'grade' }, `Grade ${result.grade} · ${result.label}`),
       referable,
       qualityLine,
-      probabilityChart(result.probabilities, result.grade),
+      result.probabilities && result.grade !== null ? probabilityChart(result.probabilities, result.grade) : null,
       el(
         'p',
         { class: 'timing' },

@@ -1,0 +1,2 @@
+// Types of no-telemetry.mjs: a side-effect module with no exports.
+export {};

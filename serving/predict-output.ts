@@ -1,0 +1,113 @@
+// `predict`'s output formats: a table or JSON lines written as each photo finishes, CSV (the viewer's columns), or one JSON document.
+import type { Writable } from 'node:stream';
+import { CSV_HEADER, csvLine, UNGRADABLE_TEXT } from '../shared/index.js';
+import type { ImagePrediction, PatientPrediction } from './predict-core.js';
+
+/** One graded (or ungradable) photo with its path. */
+export type FilePrediction = ImagePrediction & { file: string };
+/** One photo that could not be read or decoded. */
+export interface FileError {
+  index: number;
+  file: string;
+  error: { code: string; message: string };
+}
+
+export type OutputFormat = 'table' | 'json' | 'jsonl' | 'csv';
+
+/** Receives results as they finish; `patient` is called once per patient when its last photo is done. */
+export interface PredictSink {
+  image(r: FilePrediction): Promise<void>;
+  error(e: FileError): Promise<void>;
+  /** A patient is complete: its result and the photos it holds (only the CSV holds rows back until then). */
+  patientDone(p: PatientPrediction): Promise<void>;
+  end(patients: PatientPrediction[], model: ImagePrediction['model']): Promise<void>;
+}
+
+/** Writes `text`, waiting for the stream to drain when it is full (so a slow reader bounds memory). */
+function writer(out: Writable): (text: string) => Promise<void> {
+  return (text) => (out.write(text) ? Promise.resolve() : new Promise((res) => out.once('drain', () => res())));
+}
+
+/** The sink for `format`, writing to `out` (errors of the CSV format go to `err`: a CSV row has no place for them). */
+export function createSink(format: OutputFormat, out: Writable, err: Writable): PredictSink {
+  const write = writer(out);
+  switch (format) {
+    case 'jsonl':
+      return {
+        image: ({ file, ...r }) => write(`${JSON.stringify({ type: 'image', file, ...r })}\n`),
+        error: (e) => write(`${JSON.stringify({ type: 'error', ...e })}\n`),
+        patientDone: async () => {},
+        end: async (patients) => {
+          for (const p of patients) await write(`${JSON.stringify({ type: 'patient', ...p })}\n`);
+        },
+      };
+    case 'csv': {
+      // Rows wait until their patient is complete, so that each carries the patient grade.
+      const held = new Map<number, FilePrediction>();
+      const row = (r: FilePrediction, p: PatientPrediction | undefined) =>
+        csvLine(
+          { file: r.file, patient: r.patient, eye: r.eye, grade: r.grade, label: r.label, referable: r.referable, probabilities: r.probabilities, gradable: r.quality.gradable, qualityReason: r.quality.reason ?? undefined, model: r.model.name, modelVersion: r.model.version },
+          p,
+        );
+      let started = false;
+      const header = async () => {
+        if (started) return;
+        started = true;
+        await write(CSV_HEADER);
+      };
+      return {
+        image: async (r) => {
+          await header();
+          if (r.patient === null && r.eye === null) await write(row(r, undefined));
+          else held.set(r.index, r);
+        },
+        error: async (e) => void err.write(`reptile-dr predict: ${e.file}: ${e.error.message}\n`),
+        patientDone: async (p) => {
+          await header();
+          for (const i of p.images) {
+            const r = held.get(i);
+            if (!r) continue;
+            held.delete(i);
+            await write(row(r, p));
+          }
+        },
+        end: async () => {
+          await header();
+          // Images with an eye but outside every patient (unnamed files beside named ones).
+          for (const r of held.values()) await write(row(r, undefined));
+          held.clear();
+        },
+      };
+    }
+    case 'json': {
+      const results: FilePrediction[] = [];
+      const errors: FileError[] = [];
+      return {
+        image: async (r) => void results.push(r),
+        error: async (e) => void errors.push(e),
+        patientDone: async () => {},
+        end: async (patients, model) => {
+          results.sort((a, b) => a.index - b.index);
+          errors.sort((a, b) => a.index - b.index);
+          await write(`${JSON.stringify({ model, results, patients, errors }, null, 2)}\n`);
+        },
+      };
+    }
+    case 'table':
+      return {
+        image: (r) => {
+          if (r.grade === null) return write(`${r.file}\tno grade: ${UNGRADABLE_TEXT} (${r.quality.reason ?? 'unknown'})\n`);
+          const p = (r.probabilities ?? []).map((v) => v.toFixed(3)).join(' ');
+          return write(`${r.file}\tgrade ${r.grade} ${r.label}${r.referable ? ' REFERABLE' : ''}\tgradable\t[${p}]\n`);
+        },
+        error: (e) => write(`${e.file}\tERROR ${e.error.message}\n`),
+        patientDone: async () => {},
+        end: async (patients) => {
+          for (const p of patients) {
+            const who = p.patient ?? '(patient)';
+            await write(p.gradable ? `${who}\tpatient grade ${p.grade} ${p.label}${p.referable ? ' REFERABLE' : ''}\n` : `${who}\tpatient not graded: ${UNGRADABLE_TEXT}\n`);
+          }
+        },
+      };
+  }
+}

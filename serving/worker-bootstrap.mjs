@@ -1,5 +1,0 @@
-// Inference worker entry: registers tsx's TypeScript loader in this thread, then loads worker.ts.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('./worker.ts');

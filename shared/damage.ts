@@ -1,0 +1,97 @@
+// Damage check: the straight, 8-px-grid-aligned colour step a corrupt JPEG leaves across the disc when its decoder carries on.
+import type { RgbImage } from './grader.js';
+
+/** What {@link blockStepDamage} measured. */
+export interface DamageMeasure {
+  /** Largest share (0..1) of the disc's 8-px block columns whose colour jumps at one block-row boundary (or the next two). */
+  stepFraction: number;
+  /** The block-row boundary (source pixel row) where that share was found; -1 when none was checked. */
+  row: number;
+}
+
+/** A jump of at least this many grey levels (mean over a block's 8 columns) counts as a step. */
+export const DAMAGE_STEP_LEVELS = 6;
+
+/**
+ * A flipped bit in a JPEG's entropy-coded data often decodes without an error: every block after it is
+ * shifted in colour (a wrong DC difference) or in place, so the photo shows a straight horizontal seam
+ * at a block-row boundary (a multiple of 8 rows) that runs across the whole disc. Natural fundus
+ * structure never lines up with the 8-px grid over the disc's width. For each boundary y = 8k inside
+ * the disc (within `inner` of its radius), and each 8-px block column, the step
+ * p(y) − p(y−1) is compared with the row-to-row changes 3–4 rows above and below (the photo's own
+ * gradient); a block counts when the difference reaches {@link DAMAGE_STEP_LEVELS} in one channel,
+ * with one sign, at that boundary or one of the next two (a seam that starts mid-row continues one
+ * block row lower on the left). Reads 4 of each block's 8 columns. Images decoded with an EXIF
+ * rotation have their grid elsewhere and are not judged by this check.
+ */
+export function blockStepDamage(image: RgbImage, disc: { cx: number; cy: number; radius: number }, inner = 0.85): DamageMeasure {
+  const { width: W, height: H, channels: C, data } = image;
+  const R = inner * disc.radius;
+  const R2 = R * R;
+  const nbx = Math.floor(W / 8);
+  const nby = Math.floor((H - 4) / 8);
+  if (nby < 4 || nbx < 4) return { stepFraction: 0, row: -1 };
+  const step = new Float64Array(nby * nbx * 3);
+  const valid = new Uint8Array(nby * nbx);
+  const rowStride = W * C;
+  for (let by = 1; by < nby; by++) {
+    const y = by * 8;
+    const dy = y - disc.cy;
+    if (dy * dy > R2) continue;
+    const half = Math.sqrt(R2 - dy * dy);
+    const bx0 = Math.max(0, Math.ceil((disc.cx - half) / 8));
+    const bx1 = Math.min(nbx, Math.floor((disc.cx + half - 8) / 8) + 1);
+    for (let bx = bx0; bx < bx1; bx++) {
+      const i = by * nbx + bx;
+      valid[i] = 1;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      for (let x = bx * 8; x < bx * 8 + 8; x += 2) {
+        const p = y * rowStride + x * C;
+        for (let ch = 0; ch < 3; ch++) {
+          const q = p + ch;
+          // seam step minus the mean of the steps 3–4 rows above and below it
+          const v =
+            data[q] - data[q - rowStride] - 0.5 * (data[q - 3 * rowStride] - data[q - 4 * rowStride]) - 0.5 * (data[q + 4 * rowStride] - data[q + 3 * rowStride]);
+          if (ch === 0) s0 += v;
+          else if (ch === 1) s1 += v;
+          else s2 += v;
+        }
+      }
+      step[i * 3] = s0 / 4;
+      step[i * 3 + 1] = s1 / 4;
+      step[i * 3 + 2] = s2 / 4;
+    }
+  }
+  let best = 0;
+  let bestRow = -1;
+  for (let by = 1; by < nby; by++) {
+    for (let ch = 0; ch < 3; ch++) {
+      for (let sign = -1; sign <= 1; sign += 2) {
+        let seen = 0;
+        let hit = 0;
+        for (let bx = 0; bx < nbx; bx++) {
+          let v = false;
+          let h = false;
+          for (let k = 0; k < 3 && by + k < nby; k++) {
+            const i = (by + k) * nbx + bx;
+            if (!valid[i]) continue;
+            v = true;
+            if (sign * step[i * 3 + ch] >= DAMAGE_STEP_LEVELS) h = true;
+          }
+          if (v) {
+            seen++;
+            if (h) hit++;
+          }
+        }
+        // at least 24 block columns (192 px) of disc on these rows
+        if (seen >= 24 && hit / seen > best) {
+          best = hit / seen;
+          bestRow = by * 8;
+        }
+      }
+    }
+  }
+  return { stepFraction: best, row: bestRow };
+}

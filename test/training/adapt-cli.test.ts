@@ -12,6 +12,6 @@ describe('adapt CLI', () => {
     assert.match(r.stderr, /reptile-omniglot-retinamnist ships no trainable weights \(its card has no "weights" field\), so it cannot be adapted/);
     const f = cli(['adapt', '--model', 'models/x', '--format', 'aptos', 'test/fixtures', '--out', 'runs/never-written']);
     assert.equal(f.status, 1);
-    assert.match(f.stderr, /--format must be one of kaggle, folder/);
+    assert.match(f.stderr, /--format must be kaggle or folder, got "aptos"/);
   });
 });

@@ -1,36 +1,28 @@
 // CLI: `adapt` (a bundled model retrained on a clinic's own graded photos) and `adapt-curve` (the initialisation experiment).
 import type { Command } from 'commander';
+import { int, intList, num, oneOf } from '../../cli/flags.js';
 import { ADAPT_FORMATS, type AdaptFormat } from './photos.js';
 
 type Flags = Record<string, string | boolean | undefined>;
-
-function num(v: unknown, flag: string, { int = false, min = -Infinity, max = Infinity } = {}): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max) {
-    throw new Error(`${flag} must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}], got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
 
 async function runAdaptCommand(data: string, f: Flags): Promise<void> {
   const log = (m: string) => process.stderr.write(`${m}\n`);
   if (typeof f.model !== 'string') throw new Error('adapt needs --model <models/name> (a model folder with weights/head.json)');
   if (typeof f.out !== 'string') throw new Error('adapt needs --out <dir> for the adapted model folder');
-  const format = (typeof f.format === 'string' ? f.format : 'kaggle') as AdaptFormat;
-  if (!(ADAPT_FORMATS as readonly string[]).includes(format)) throw new Error(`--format must be one of ${ADAPT_FORMATS.join(', ')}, got ${JSON.stringify(f.format)}`);
+  const format: AdaptFormat = oneOf('--format', f.format ?? 'kaggle', ADAPT_FORMATS);
   const { DEFAULT_SCHEDULE } = await import('./head-adapt.js');
   const schedule = { ...DEFAULT_SCHEDULE };
-  if (f.iters !== undefined) schedule.iters = num(f.iters, '--iters', { int: true, min: 1, max: 100000 });
-  if (f.l2 !== undefined) schedule.l2 = num(f.l2, '--l2', { min: 0 });
-  if (f.lr !== undefined) schedule.lr = num(f.lr, '--lr', { min: 0 });
-  const holdout = f.holdout !== undefined ? num(f.holdout, '--holdout', { min: 0, max: 1 }) : undefined;
+  if (f.iters !== undefined) schedule.iters = int('--iters', f.iters, { min: 1, max: 100000 });
+  if (f.l2 !== undefined) schedule.l2 = num('--l2', f.l2, { min: 0 });
+  if (f.lr !== undefined) schedule.lr = num('--lr', f.lr, { min: 0 });
+  const holdout = f.holdout !== undefined ? num('--holdout', f.holdout, { min: 0, max: 1 }) : undefined;
   const { initBackend, checkBackendChoice } = await import('../../tfjs-wasm/backend.js');
   const tf = (await initBackend(checkBackendChoice(typeof f.backend === 'string' ? f.backend : 'wasm'))).tf;
   const { runAdapt } = await import('./adapt.js');
   const s = await runAdapt({
     model: f.model, format, data, out: f.out, force: f.force === true, holdout,
-    seed: f.seed !== undefined ? num(f.seed, '--seed', { int: true, min: 0 }) : 0,
-    views: f.views !== undefined ? num(f.views, '--views', { int: true, min: 1, max: 32 }) : undefined,
+    seed: f.seed !== undefined ? int('--seed', f.seed, { min: 0 }) : 0,
+    views: f.views !== undefined ? int('--views', f.views, { min: 1, max: 32 }) : undefined,
     schedule, name: typeof f.name === 'string' ? f.name : undefined, version: typeof f.version === 'string' ? f.version : undefined,
     log, beforeExport: () => tf.setBackend('cpu'),
   });
@@ -57,16 +49,13 @@ async function runCurveCommand(f: Flags): Promise<void> {
   if (typeof f.target === 'string') o.target = f.target;
   if (typeof f.out === 'string') o.out = f.out;
   if (typeof f.targetExtraCuts === 'string') o.targetExtraCuts = f.targetExtraCuts.split(',');
-  if (f.draws !== undefined) o.draws = num(f.draws, '--draws', { int: true, min: 2, max: 100 });
-  if (f.metaIters !== undefined) o.metaIters = num(f.metaIters, '--meta-iters', { int: true, min: 1 });
-  if (f.iters !== undefined) o.schedule.iters = num(f.iters, '--iters', { int: true, min: 1 });
-  if (f.l2 !== undefined) o.schedule.l2 = num(f.l2, '--l2', { min: 0 });
-  if (typeof f.ks === 'string') o.ks = f.ks.split(',').map((k) => num(k, '--ks', { int: true, min: 1, max: 15 }));
+  if (f.draws !== undefined) o.draws = int('--draws', f.draws, { min: 2, max: 100 });
+  if (f.metaIters !== undefined) o.metaIters = int('--meta-iters', f.metaIters, { min: 1 });
+  if (f.iters !== undefined) o.schedule.iters = int('--iters', f.iters, { min: 1 });
+  if (f.l2 !== undefined) o.schedule.l2 = num('--l2', f.l2, { min: 0 });
+  if (typeof f.ks === 'string') o.ks = intList('--ks', f.ks, { min: 1, max: 15 });
   o.tune = f.tune === true;
-  if (f.protocol !== undefined) {
-    if (!['loso', 'split', 'split-camera'].includes(String(f.protocol))) throw new Error(`--protocol must be loso, split or split-camera, got ${JSON.stringify(f.protocol)}`);
-    o.protocol = f.protocol as 'loso' | 'split' | 'split-camera';
-  }
+  if (f.protocol !== undefined) o.protocol = oneOf('--protocol', f.protocol, ['loso', 'split', 'split-camera'] as const);
   if (typeof f.exportParent === 'string') o.exportParent = f.exportParent;
   o.random = f.random === true;
   const { existsSync } = await import('node:fs');

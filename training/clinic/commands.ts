@@ -2,17 +2,10 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { int, intList, num } from '../../cli/flags.js';
 import type { ClinicRecipe } from './recipe.js';
 
 type Flags = Record<string, string | boolean | undefined>;
-
-function num(v: unknown, flag: string, { int = false, min = -Infinity, max = Infinity } = {}): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < min || n > max) {
-    throw new Error(`${flag} must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}], got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
 
 /** Defaults ← preset file ← flags. */
 async function recipeOf(f: Flags): Promise<ClinicRecipe> {
@@ -30,14 +23,14 @@ async function recipeOf(f: Flags): Promise<ClinicRecipe> {
   if (typeof f.out === 'string') r.out = f.out;
   if (typeof f.spec === 'string') r.spec = f.spec;
   if (typeof f.cut === 'string') r.cut = f.cut;
-  if (f.views !== undefined) r.views = num(f.views, '--views', { int: true, min: 1, max: 64 });
-  if (f.trainViews !== undefined) r.trainViews = num(f.trainViews, '--train-views', { int: true, min: 1, max: 64 });
-  if (f.testViews !== undefined) r.testViews = num(f.testViews, '--test-views', { int: true, min: 1, max: 2 }) as 1 | 2;
-  if (f.folds !== undefined) r.folds = num(f.folds, '--folds', { int: true, min: 2, max: 20 });
-  if (f.l2 !== undefined) r.head.l2 = num(f.l2, '--l2', { min: 0 });
-  if (f.balance !== undefined) r.head.balance = num(f.balance, '--balance', { min: 0, max: 1 });
-  if (f.iters !== undefined) r.head.iters = num(f.iters, '--iters', { int: true, min: 1 });
-  if (typeof f.cvSeeds === 'string') r.cvSeeds = f.cvSeeds.split(',').map((s) => num(s, '--cv-seeds', { int: true, min: 0 }));
+  if (f.views !== undefined) r.views = int('--views', f.views, { min: 1, max: 64 });
+  if (f.trainViews !== undefined) r.trainViews = int('--train-views', f.trainViews, { min: 1, max: 64 });
+  if (f.testViews !== undefined) r.testViews = int('--test-views', f.testViews, { min: 1, max: 2 }) as 1 | 2;
+  if (f.folds !== undefined) r.folds = int('--folds', f.folds, { min: 2, max: 20 });
+  if (f.l2 !== undefined) r.head.l2 = num('--l2', f.l2, { min: 0 });
+  if (f.balance !== undefined) r.head.balance = num('--balance', f.balance, { min: 0, max: 1 });
+  if (f.iters !== undefined) r.head.iters = int('--iters', f.iters, { min: 1 });
+  if (typeof f.cvSeeds === 'string') r.cvSeeds = intList('--cv-seeds', f.cvSeeds, { min: 0 });
   if (!r.data) throw new Error('clinic-train needs --data <kaggle folder> (e.g. ../shared/datasets/clinic-photos)');
   if (!existsSync(r.data)) throw new Error(`--data ${r.data}: no such folder (clinic-photos are not in this repository; see README "Default model")`);
   if (!r.out) r.out = 'runs/clinic';

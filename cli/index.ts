@@ -13,6 +13,7 @@ const REGISTRARS: Array<() => Promise<{ register: CommandRegistrar }>> = [
   () => import('../lab/experiment/commands.js'),
   () => import('../training/export/commands.js'),
   () => import('../training/clinic/commands.js'),
+  () => import('../training/adapt/commands.js'),
   () => import('../serving/commands.js'),
   () => import('../bench/commands.js'),
 ];

@@ -20,6 +20,26 @@ export const SplitMetricsSchema = z
   })
   .passthrough();
 
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** The trainable part shipped beside model.onnx (what `adapt` starts from) and the frozen backbone it sits on. */
+export const ModelWeightsSchema = z
+  .object({
+    file: z.string().regex(/^weights\/[A-Za-z0-9._-]+$/, 'a file under weights/'),
+    sha256: Sha256,
+    bytes: z.number().int().positive(),
+    format: z.literal('reptile-dr.head.v1'),
+    backbone: z
+      .object({ package: z.string().min(1), version: z.string().min(1), model: z.string().min(1), cut: z.string().min(1), inputSize: z.number().int().positive() })
+      .strict(),
+    /** The graph averages the photo and its mirror (hflip TTA). */
+    hflip: z.boolean(),
+  })
+  .strict();
+
+/** The model an adapted model was adapted from. */
+export const ModelParentSchema = z.object({ name: z.string().min(1), version: z.string().min(1), sha256: Sha256 }).strict();
+
 export const ModelCardSchema = z
   .object({
     schemaVersion: z.literal(1),
@@ -72,6 +92,10 @@ export const ModelCardSchema = z
         tolerance: z.number().positive().max(0.1),
       })
       .strict(),
+    /** Optional: the trainable weights (models without it cannot be adapted). */
+    weights: ModelWeightsSchema.optional(),
+    /** Optional: set on models made by `adapt`. */
+    parent: ModelParentSchema.optional(),
     /** Optional: the referable threshold on p(grade ≥ 2) every runtime uses; absent → referable ⇔ grade ≥ 2. */
     operatingPoint: OperatingPointSchema.optional(),
   })
@@ -89,6 +113,7 @@ export const ModelCardSchema = z
 
 export type ModelCard = z.infer<typeof ModelCardSchema>;
 export type SplitMetrics = z.infer<typeof SplitMetricsSchema>;
+export type ModelWeights = z.infer<typeof ModelWeightsSchema>;
 
 /** Parses a card (object or JSON text); throws an Error listing every bad field. `source` names the file. */
 export function parseModelCard(input: unknown, source = 'model card'): ModelCard {

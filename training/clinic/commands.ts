@@ -57,6 +57,11 @@ async function run(f: Flags): Promise<void> {
     return;
   }
   const { spec, head, n } = await trainFinalHead(recipe, log);
+  // The training features' mean/std go into weights/head.json: `adapt` moment-matches a new clinic's features to them.
+  const { featureStats } = await import('../adapt/head-adapt.js');
+  const { recipeFeatures, readClinicPhotos } = await import('./recipe.js');
+  const { feats } = await recipeFeatures(await readClinicPhotos(recipe.data), recipe, log);
+  const stats = featureStats(feats.filter((_, i) => i % recipe.views < recipe.trainViews));
   // The referable threshold every runtime uses: chosen on the first fold assignment's out-of-fold predictions.
   const { operatingPointFromPredictions } = await import('../../shared/index.js');
   const oof = JSON.parse(readFileSync(resolve(recipe.out, 'oof.json'), 'utf8')) as { runs: Array<{ photos: Array<{ label: number; probs: number[] }> }> };
@@ -68,12 +73,15 @@ async function run(f: Flags): Promise<void> {
   await tf.setBackend('cpu');
   const { loadMobileNetV2 } = await import('../models/mobilenet.js');
   const { backboneClassifier } = await import('./classifier.js');
-  const { exportModel } = await import('../export/export-model.js');
+  const { exportWithWeights } = await import('../adapt/export-weights.js');
+  const { mobilenetIdentity } = await import('../adapt/weights.js');
   const backbone = await loadMobileNetV2({ inputSize: spec.size, outputs: recipe.cut.split('+') });
   const model = backboneClassifier(backbone, head);
   const out = resolve(f.export);
   const name = typeof f.name === 'string' ? f.name : out.split('/').pop() as string;
-  const res = await exportModel({
+  // weights/head.json + backbone identity beside model.onnx (what `adapt` starts from); the folder is replaced atomically.
+  const res = await exportWithWeights({
+    head: { ...head, stats }, backbone: mobilenetIdentity(recipe.cut, spec.size), force: true,
     model,
     hflip: recipe.testViews === 2,
     outDir: out,

@@ -1,0 +1,17 @@
+// The `adapt` command line: refusals exit 1 with a message naming the reason (the real CLI, in a child process).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, test } from 'node:test';
+
+const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'bin/reptile-dr.mjs', ...args], { encoding: 'utf8', env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
+
+describe('adapt CLI', () => {
+  test('a model without trainable weights is refused (exit 1, says why); bad --format is refused', () => {
+    const r = cli(['adapt', '--model', 'models/reptile-omniglot-retinamnist', '--format', 'folder', 'test/fixtures', '--out', 'runs/never-written']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /reptile-omniglot-retinamnist ships no trainable weights \(its card has no "weights" field\), so it cannot be adapted/);
+    const f = cli(['adapt', '--model', 'models/x', '--format', 'aptos', 'test/fixtures', '--out', 'runs/never-written']);
+    assert.equal(f.status, 1);
+    assert.match(f.stderr, /--format must be kaggle or folder, got "aptos"/);
+  });
+});

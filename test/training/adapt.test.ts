@@ -1,0 +1,126 @@
+// `adapt` end to end on generated photos (copies of the CC0 fixture): refusals, skipped photos, card fields, atomic output, served and graded.
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { parseModelCard } from '../../shared/index.js';
+import { runAdapt } from '../../training/adapt/adapt.js';
+import { readAdaptableModel } from '../../training/adapt/weights.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+import { FIXTURE_JPEG, FIXTURES, postForm } from '../serving/helpers.js';
+import { resolveServeConfig } from '../../serving/config.js';
+import { startServer } from '../../serving/server.js';
+import { Writable } from 'node:stream';
+import { makeTinyParent } from './adapt-fixture.js';
+import { loadModel } from '../../web-viewer/runtime.js';
+import { checkReference } from '../../shared/reference.js';
+
+const tmp = tempDirs();
+const quick = { iters: 30, lr: 0.05, l2: 0.1, balance: 0.5 };
+let root = '';
+let parent = '';
+
+/** Variant `i` of the fixture for grade `g`: brightness and hue by grade, rotation by index (distinct bytes each). */
+async function variant(g: number, i: number): Promise<Buffer> {
+  return sharp(FIXTURE_JPEG).resize(192).rotate(i * 7 + g * 3, { background: '#000' }).modulate({ brightness: 0.7 + 0.15 * g, hue: 20 * g }).jpeg({ quality: 90 }).toBuffer();
+}
+
+before(async () => {
+  root = tmp('adapt-e2e-');
+  parent = join(root, 'models', 'tiny-parent');
+  await makeTinyParent(parent);
+  // Kaggle layout: grades 0..3, two patients × two eyes each; grade 4 absent; one corrupt photo; one bad CSV row.
+  const kaggle = join(root, 'kaggle');
+  mkdirSync(kaggle, { recursive: true });
+  const rows = ['image,level'];
+  for (let g = 0; g < 4; g++) for (let p = 0; p < 2; p++) for (const eye of ['left', 'right']) {
+    const id = `${10 * g + p}_${eye}`;
+    writeFileSync(join(kaggle, `${id}.jpeg`), await variant(g, p * 2 + (eye === 'left' ? 0 : 1)));
+    rows.push(`${id},${g}`);
+  }
+  writeFileSync(join(kaggle, '99_left.jpeg'), Buffer.concat([FIXTURE_JPEG.subarray(0, 400)]));
+  rows.splice(2, 0, '99_left,1');
+  rows.push('98_left,7');
+  writeFileSync(join(kaggle, 'trainLabels.csv'), `${rows.join('\n')}\n`);
+  // Folder layout: two photos in each of grades 0..4.
+  for (let g = 0; g < 5; g++) {
+    mkdirSync(join(root, 'folder', String(g)), { recursive: true });
+    for (let i = 0; i < 2; i++) writeFileSync(join(root, 'folder', String(g), `p${g}${i}_left.jpg`), await variant(g, i));
+  }
+});
+
+describe('adapt', () => {
+  test('refusals: a model without trainable weights; an existing --out without --force; a bad holdout', async () => {
+    await assert.rejects(runAdapt({ model: 'models/reptile-omniglot-retinamnist', format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'x') }),
+      /reptile-omniglot-retinamnist ships no trainable weights \(its card has no "weights" field\), so it cannot be adapted/);
+    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: parent }), /already exists; pass --force/);
+    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'y'), holdout: 1 }), /--holdout must be a fraction/);
+  });
+
+  test('kaggle folder: unreadable photo and bad row reported with file and CSV line and skipped; missing grade said; card names parent, counts, content hash', async () => {
+    const out = join(root, 'models', 'clinic-a');
+    const s = await runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out, schedule: quick, views: 2, holdout: 0.25, cacheDir: join(root, 'cache'), beforeExport: () => tf.setBackend('cpu') });
+    const csv = join(root, 'kaggle', 'trainLabels.csv');
+    assert.ok(s.skipped.some((m) => m.includes('99_left.jpeg') && m.includes(`${csv} line 3`) && /unreadable photo/.test(m)), s.skipped.join('\n'));
+    assert.ok(s.skipped.some((m) => m.startsWith(`${csv} (line 19)`) && /not a grade/.test(m)), s.skipped.join('\n'));
+    assert.deepEqual(s.photosPerGrade, [4, 4, 4, 4, 0]);
+    assert.ok(s.notes.some((n) => /^grade 4 has no training photo: the head keeps the parent/.test(n)), s.notes.join("\n"));
+    assert.ok(s.holdout && s.holdout.patients === 2 && s.holdout.photos === 4, JSON.stringify(s.holdout));
+    assert.ok(Number.isFinite(s.holdout.after.accuracy) && Number.isFinite(s.holdout.before.accuracy));
+    assert.ok(s.verifyMaxAbsDiff <= 1e-4);
+    const text = readFileSync(join(out, 'model.json'), 'utf8');
+    const card = parseModelCard(text) as ReturnType<typeof parseModelCard> & { adaptation: { photosPerGrade: number[]; contentSha256: string } };
+    const pc = parseModelCard(readFileSync(join(parent, 'model.json'), 'utf8'));
+    assert.deepEqual(card.parent, { name: 'tiny-parent', version: '1.0.0', sha256: pc.onnx.sha256 });
+    assert.deepEqual(card.adaptation.photosPerGrade, s.trainedPerGrade);
+    assert.equal(s.trainedPerGrade.reduce((a, b) => a + b, 0), 12);
+    assert.match(card.adaptation.contentSha256, /^[0-9a-f]{64}$/);
+    assert.ok(!/_left|_right|\.jpe?g"/.test(text.replace(card.reference.image, '')), 'no photo file names in the card');
+    assert.ok(readAdaptableModel(out).head.W.some((w, i) => w !== readAdaptableModel(parent).head.W[i]), 'the head moved');
+    assert.deepEqual(readdirSync(join(root, 'models')).sort(), ['clinic-a', 'tiny-parent'], 'no temp folder left');
+  });
+
+  test('folder of photos → adapted model served by a real server on loopback: listed in /v1/models and grading the fixture', async () => {
+    const models = join(root, 'models');
+    const s = await runAdapt({ model: parent, format: 'folder', data: join(root, 'folder'), out: join(models, 'clinic-b'), schedule: quick, views: 2, cacheDir: join(root, 'cache'), beforeExport: () => tf.setBackend('cpu') });
+    assert.deepEqual(s.photosPerGrade, [2, 2, 2, 2, 2]);
+    assert.deepEqual(s.notes, []);
+    // --force replaces it atomically; the content hash is the same photos' hash.
+    const again = await runAdapt({ model: parent, format: 'folder', data: join(root, 'folder'), out: join(models, 'clinic-b'), force: true, schedule: quick, views: 2, cacheDir: join(root, 'cache'), beforeExport: () => tf.setBackend('cpu') });
+    assert.equal(again.contentSha256, s.contentSha256);
+    const served = tmp('adapt-serve-');
+    cpSync(join(models, 'clinic-b'), join(served, 'clinic-b'), { recursive: true });
+    cpSync(parent, join(served, 'tiny-parent'), { recursive: true });
+    const config = resolveServeConfig({ modelsDir: served, fixturesDir: FIXTURES, port: 0, host: '127.0.0.1', logLevel: 'error', rateLimitPerMinute: 0, workers: 1, intraOpThreads: 1, defaultModel: 'tiny-parent' }, {});
+    const server = await startServer(config, { logDestination: new Writable({ write: (_c, _e, cb) => cb() }) });
+    try {
+      const list = (await (await fetch(`${server.url}/v1/models`)).json()) as { models: Array<{ name: string }> };
+      assert.deepEqual(list.models.map((m) => m.name).sort(), ['clinic-b', 'tiny-parent']);
+      const res = await postForm(server.url, [{ bytes: FIXTURE_JPEG }], { model: 'clinic-b' });
+      assert.equal(res.status, 200, await res.clone().text());
+      const body = (await res.json()) as { model: { name: string; sha256: string }; results: Array<{ grade: number; probabilities: number[] }> };
+      const card = parseModelCard(readFileSync(join(served, 'clinic-b', 'model.json'), 'utf8'));
+      assert.deepEqual(body.model.name, 'clinic-b');
+      assert.equal(body.model.sha256, card.onnx.sha256);
+      assert.equal(body.results[0].grade, card.reference.grade);
+      body.results[0].probabilities.forEach((p, k) => assert.ok(Math.abs(p - card.reference.probabilities[k]) < 0.01, `grade ${k}: ${p} vs card ${card.reference.probabilities[k]}`));
+    } finally {
+      await server.close();
+    }
+    // The viewer's local-model picker path (shared checkModelFiles, onnxruntime-web) accepts it and passes the reference check.
+    const ort = await import('onnxruntime-web');
+    ort.env.wasm.numThreads = 1;
+    const dir = join(served, 'clinic-b');
+    const loaded = await loadModel({ ort, providers: ['wasm'], threads: 1 }, new Uint8Array(readFileSync(join(dir, 'model.onnx'))), JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')), 'local', { card: 'model.json', onnx: 'model.onnx' });
+    try {
+      const { data, info } = await sharp(FIXTURE_JPEG).rotate().removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      const r = await loaded.grader.gradeRgb({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 });
+      const check = checkReference(loaded.card, r.probabilities);
+      assert.ok(check.ok, JSON.stringify(check));
+    } finally {
+      await loaded.grader.dispose();
+    }
+  });
+});

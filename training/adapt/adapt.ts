@@ -1,0 +1,202 @@
+// `adapt`: a parent model's head retrained on a clinic's graded photos (features from the parent's own frozen backbone), exported as a new model folder.
+import { basename, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { NUM_GRADES, type SplitMetrics } from '../../shared/index.js';
+import { clinicMetrics, type ClinicMetrics } from '../clinic/cv.js';
+import { extractFeatures, type PhotoRecord } from '../clinic/features.js';
+import { backboneClassifier } from '../clinic/classifier.js';
+import { loadMobileNetV2 } from '../models/mobilenet.js';
+import { createProgress } from '../progress.js';
+import { createRng } from '../random.js';
+import { exportWithWeights } from './export-weights.js';
+import { DEFAULT_SCHEDULE, adaptHead, featureStats, photoProbs, transportHead, type AdaptSchedule } from './head-adapt.js';
+import { problemLine, readAdaptPhotos, type AdaptFormat } from './photos.js';
+import { readAdaptableModel, type AdaptableModel, type HeadWeights } from './weights.js';
+
+/** Options of {@link runAdapt} (the CLI flags). */
+export interface AdaptOptions {
+  model: string;
+  format: AdaptFormat;
+  data: string;
+  out: string;
+  force?: boolean;
+  /** Fraction of patients held out for before/after metrics (they are not trained on). */
+  holdout?: number;
+  seed?: number;
+  /** Cached views per photo: plain, mirror, then seeded augmentations (all are training rows). */
+  views?: number;
+  schedule?: AdaptSchedule;
+  name?: string;
+  version?: string;
+  cacheDir?: string;
+  /** Messages for the user (stderr in the CLI). */
+  log?: (msg: string) => void;
+  /** Moment-match the clinic's features to the parent's before adapting, when the parent records its statistics (default true). */
+  momentMatch?: boolean;
+  /** Switches TF.js to the exact reference backend for export verification (the CLI passes tf.setBackend('cpu')). */
+  beforeExport?: () => Promise<unknown>;
+}
+
+/** What `adapt --json` prints. */
+export interface AdaptSummary {
+  out: string;
+  name: string;
+  parent: { name: string; version: string; sha256: string };
+  photosPerGrade: number[];
+  trainedPerGrade: number[];
+  contentSha256: string;
+  skipped: string[];
+  notes: string[];
+  holdout?: { fraction: number; patients: number; photos: number; before: ClinicMetrics; after: ClinicMetrics };
+  schedule: AdaptSchedule;
+  views: number;
+  verifyMaxAbsDiff: number;
+  fixtureGrade: number;
+  seconds: { features: number; train: number; export: number };
+}
+
+/** Patients held out: round(fraction · patients), at least 1, never all; seeded. */
+export function holdoutPatients(photos: PhotoRecord[], fraction: number, seed: number): Set<string> {
+  const patients = [...new Set(photos.map((p) => p.patient))].sort();
+  const rng = createRng(`adapt-holdout-${seed}`);
+  for (let i = patients.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [patients[i], patients[j]] = [patients[j], patients[i]];
+  }
+  const k = Math.min(patients.length - 1, Math.max(1, Math.round(fraction * patients.length)));
+  return new Set(patients.slice(0, k));
+}
+
+async function featuresWithProgress(photos: PhotoRecord[], parent: AdaptableModel, views: number, cacheDir: string | undefined, log: (m: string) => void): Promise<Float32Array[]> {
+  const bar = createProgress({ total: photos.length, label: 'adapt: features', intervalSec: 10 });
+  const out: Float32Array[] = [];
+  const chunk = 8;
+  try {
+    for (let s = 0; s < photos.length; s += chunk) {
+      const part = photos.slice(s, s + chunk);
+      // A cut "a+b" means several layers, each globally averaged, concatenated in order (as clinic-train builds it).
+      const cuts = parent.weights.backbone.cut.split('+');
+      const fs = await extractFeatures(part, { spec: parent.card.preprocess, cuts, views, cacheDir, log: () => {} });
+      const dim = fs.dims.reduce((a, d) => a + d, 0);
+      if (dim !== parent.head.dim) throw new Error(`backbone cut ${parent.weights.backbone.cut} gives ${dim} features, the parent head expects ${parent.head.dim}`);
+      for (let r = 0; r < fs.features[0].length; r++) {
+        if (cuts.length === 1) { out.push(fs.features[0][r]); continue; }
+        const x = new Float32Array(dim);
+        let off = 0;
+        for (const f of fs.features) { x.set(f[r], off); off += f[r].length; }
+        out.push(x);
+      }
+      bar.update(Math.min(photos.length, s + chunk), `${Math.min(photos.length, s + chunk)} photos`);
+    }
+  } finally {
+    bar.stop();
+  }
+  log(`adapt: features of ${photos.length} photos × ${views} views`);
+  return out;
+}
+
+const testViewsOf = (feats: Float32Array[], i: number, views: number, hflip: boolean) => (hflip ? [feats[i * views], feats[i * views + 1]] : [feats[i * views]]);
+
+/**
+ * Reads the parent (refusing one without trainable weights), the photos (skipping unreadable ones), extracts
+ * features with the parent's backbone/cut/spec, adapts the head with the fixed schedule, optionally reports
+ * before/after on held-out patients, and exports a complete model folder atomically.
+ */
+export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
+  const log = o.log ?? (() => {});
+  const schedule = o.schedule ?? DEFAULT_SCHEDULE;
+  const views = o.views ?? 4;
+  const seed = o.seed ?? 0;
+  if (existsSync(o.out) && !o.force) throw new Error(`--out ${o.out} already exists; pass --force to replace it`);
+  if (o.holdout !== undefined && !(o.holdout > 0 && o.holdout < 1)) throw new Error(`--holdout must be a fraction in (0, 1), got ${o.holdout}`);
+  const parent = readAdaptableModel(o.model);
+  const hflip = parent.weights.hflip;
+  if (views < (hflip ? 2 : 1)) throw new Error(`--views must be at least ${hflip ? 2 : 1}`);
+  const read = await readAdaptPhotos(o.format, o.data);
+  const skipped = read.skipped.map(problemLine);
+  skipped.forEach((s) => log(`skipped: ${s}`));
+  const notes: string[] = [];
+  if (read.photos.length === 0) throw new Error(`${o.data}: no readable graded photos${skipped.length ? ` (${skipped.length} skipped, see above)` : ''}`);
+
+  const t0 = Date.now();
+  const feats = await featuresWithProgress(read.photos, parent, views, o.cacheDir, log);
+  const t1 = Date.now();
+  const held = o.holdout ? holdoutPatients(read.photos, o.holdout, seed) : new Set<string>();
+  const train = read.photos.map((p, i) => i).filter((i) => !held.has(read.photos[i].patient));
+  const xs: Float32Array[] = [], ys: number[] = [];
+  for (const i of train) for (let v = 0; v < views; v++) { xs.push(feats[i * views + v]); ys.push(read.photos[i].label); }
+  // With the parent's training-feature statistics, first moment-match the clinic's features to them (no labels), then adapt.
+  const stats = featureStats(xs);
+  const start = parent.head.stats && o.momentMatch !== false ? transportHead(parent.head, parent.head.stats, stats) : parent.head;
+  const head: HeadWeights = { ...adaptHead(start, xs, ys, schedule), stats };
+  const trainedPerGrade = new Array(NUM_GRADES).fill(0);
+  train.forEach((i) => trainedPerGrade[read.photos[i].label]++);
+  trainedPerGrade.forEach((c, g) => {
+    if (c === 0) notes.push(`grade ${g} has no training photo${read.perGrade[g] ? ' (its photos are all held out)' : ''}: the head keeps the parent's weights for it, moved only by the other grades`);
+  });
+  notes.forEach((n) => log(`note: ${n}`));
+  let holdout: AdaptSummary['holdout'];
+  if (held.size) {
+    const test = read.photos.map((p, i) => i).filter((i) => held.has(read.photos[i].patient));
+    const truth = test.map((i) => read.photos[i].label);
+    const before = clinicMetrics(truth, test.map((i) => photoProbs(parent.head, testViewsOf(feats, i, views, hflip))));
+    const after = clinicMetrics(truth, test.map((i) => photoProbs(head, testViewsOf(feats, i, views, hflip))));
+    holdout = { fraction: o.holdout!, patients: held.size, photos: test.length, before, after };
+    if (!(after.qwk > before.qwk)) {
+      notes.push(`on the held-out patients the adapted model is not better than the parent (QWK ${after.qwk.toFixed(3)} vs ${before.qwk.toFixed(3)}): consider keeping the parent`);
+      log(`note: ${notes[notes.length - 1]}`);
+    }
+  }
+  const t2 = Date.now();
+
+  await o.beforeExport?.();
+  const pc = parent.card;
+  const name = o.name ?? basename(resolve(o.out)).toLowerCase().replace(/[^a-z0-9._-]/g, '-');
+  const backbone = await loadMobileNetV2({ inputSize: pc.preprocess.size, outputs: parent.weights.backbone.cut.split('+') });
+  const model = backboneClassifier(backbone, head);
+  const orNull = (v: number) => (Number.isFinite(v) ? v : null);
+  const a = holdout?.after;
+  // A holdout with one grade has no QWK; undefined sensitivity/specificity/AUC are recorded as null.
+  const metrics: SplitMetrics[] = a && Number.isFinite(a.qwk)
+    ? [{ dataset: 'adaptation photos (held-out patients)', split: `holdout ${holdout!.patients} patients, seed ${seed}`, n: a.n, qwk: a.qwk, accuracy: a.accuracy, auc: orNull(a.referableAuc), referable: { sensitivity: orNull(a.sensitivity), specificity: orNull(a.specificity) },
+      beforeAdaptation: Object.fromEntries(Object.entries(holdout!.before).map(([k, v]) => [k, orNull(v)])) } as SplitMetrics]
+    : [];
+  let res;
+  try {
+    res = await exportWithWeights({
+      model, hflip, outDir: o.out, force: o.force, name, version: o.version ?? '1.0.0', head, backbone: parent.weights.backbone,
+      description: `${pc.name} ${pc.version} adapted to a clinic's own photos with reptile-dr adapt (${train.length} photos; head retrained, backbone unchanged).`,
+      preprocess: pc.preprocess,
+      metrics,
+      training: {
+        method: 'adapt: head of the parent retrained on the clinic\'s photos (frozen backbone features, plain + mirror + augmented views), full-batch Adam for a fixed number of iterations with L2 toward the parent weights',
+        command: `reptile-dr adapt ${process.argv.slice(3).join(' ')}`.trim(),
+        config: { schedule, views, holdout: o.holdout ?? null, seed },
+        seed,
+      },
+      data: {
+        name: `the adopting clinic's own graded photos (${train.length} used for training; content sha256 ${read.contentSha256})`,
+        attribution: `Supplied by the clinic that ran adapt. Parent model trained on: ${pc.data.name}`,
+        licence: `The clinic's own photos: the clinic's terms. Inherited from the parent: ${pc.data.licence}`,
+      },
+      intendedUse: pc.intendedUse,
+      limitations: `${pc.limitations} Adapted on ${train.length} photos of one clinic: validate on that clinic's held-out patients before use.`,
+      extra: {
+        parent: { name: pc.name, version: pc.version, sha256: pc.onnx.sha256 },
+        adaptation: { photosPerGrade: trainedPerGrade, photosSeen: train.length, contentSha256: read.contentSha256, skipped: skipped.length, schedule, views, momentMatched: start !== parent.head, holdout: holdout ?? null },
+        ...(pc as Record<string, unknown>).backbone ? { backbone: (pc as Record<string, unknown>).backbone } : {},
+      },
+      log,
+    });
+  } finally {
+    model.dispose();
+  }
+  const t3 = Date.now();
+  return {
+    out: resolve(o.out), name, parent: { name: pc.name, version: pc.version, sha256: pc.onnx.sha256 },
+    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, schedule, views,
+    verifyMaxAbsDiff: res.verify.maxAbsDiff, fixtureGrade: res.card.reference.grade,
+    seconds: { features: (t1 - t0) / 1000, train: (t2 - t1) / 1000, export: (t3 - t2) / 1000 },
+  };
+}
+

@@ -147,7 +147,6 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, w
   const cy = twoTap(box.height, outH);
   const stride = outW * 3;
   const acc = new Float64Array((outH + 1) * stride); // one spare row absorbs zero-weight second taps
-  const row = new Float64Array(stride);
   // Source columns (crop coordinates) that lie inside the image.
   const ja = Math.max(0, -box.x);
   const jb = Math.min(n, W - box.x);
@@ -173,6 +172,7 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, w
     const w1 = cy.w1[j];
     const oLo = w1 !== 0 ? Math.min(lo[oy], lo[oy + 1]) : lo[oy];
     const oHi = w1 !== 0 ? Math.max(hi[oy], hi[oy + 1]) : hi[oy];
+    const out0 = oy * stride;
     for (let o = oLo; o < oHi; o++) {
       const j0 = first[o];
       const j1 = last[o];
@@ -201,14 +201,20 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, w
         ig += data[p + 1];
         ib += data[p + 2];
       }
-      const q = o * 3;
-      row[q] = r + ir * outW;
-      row[q + 1] = g + ig * outW;
-      row[q + 2] = b + ib * outW;
+      // this row's reduced value goes straight into its output row (and the next one when it straddles both)
+      const R = r + ir * outW;
+      const G = g + ig * outW;
+      const B = b + ib * outW;
+      const q = out0 + o * 3;
+      acc[q] += w0 * R;
+      acc[q + 1] += w0 * G;
+      acc[q + 2] += w0 * B;
+      if (w1 !== 0) {
+        acc[q + stride] += w1 * R;
+        acc[q + stride + 1] += w1 * G;
+        acc[q + stride + 2] += w1 * B;
+      }
     }
-    const out0 = oy * stride;
-    for (let q = oLo * 3; q < oHi * 3; q++) acc[out0 + q] += w0 * row[q];
-    if (w1 !== 0) for (let q = oLo * 3; q < oHi * 3; q++) acc[out0 + stride + q] += w1 * row[q];
   }
   const out = new Float64Array(outH * stride);
   for (let i = 0; i < out.length; i++) out[i] = acc[i] / area;

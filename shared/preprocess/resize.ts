@@ -146,7 +146,8 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, w
   const n = box.width;
   const cy = twoTap(box.height, outH);
   const stride = outW * 3;
-  const acc = new Float64Array((outH + 1) * stride); // one spare row absorbs zero-weight second taps
+  // A row straddles two output rows only below the last one (the last source row ends where the crop does).
+  const acc = new Float64Array(outH * stride);
   // Source columns (crop coordinates) that lie inside the image.
   const ja = Math.max(0, -box.x);
   const jb = Math.min(n, W - box.x);
@@ -216,9 +217,8 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, w
       }
     }
   }
-  const out = new Float64Array(outH * stride);
-  for (let i = 0; i < out.length; i++) out[i] = acc[i] / area;
-  return out;
+  for (let i = 0; i < acc.length; i++) acc[i] /= area;
+  return acc;
 }
 
 /** Per source index j of n (n ≥ m): first output o (premultiplied by 3) and the whole-number overlaps with o and o+1. */

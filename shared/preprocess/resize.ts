@@ -165,12 +165,22 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, w
     fLast[o] = b - last[o] * outW;
   }
   const area = n * box.height; // an output pixel's area in grid units: the divisor of its exact sum
+  const rowStride = W * C;
   for (let y = Math.max(0, box.y), ye = Math.min(H, box.y + box.height); y < ye; y++) {
     const base = (y * W + box.x) * C; // index of crop column 0 (may be negative: only used with offsets ≥ ja)
     const j = y - box.y;
     const oy = cy.o[j] / 3;
     const w0 = cy.w0[j];
     const w1 = cy.w1[j];
+    // Consecutive whole rows of the same output row (w1 = 0: weight m each) are reduced together: one
+    // pass over the output columns for all of them (their sums are whole numbers: any order is exact).
+    let baseLast = base;
+    if (w1 === 0) {
+      while (y + 1 < ye && cy.w1[y + 1 - box.y] === 0 && cy.o[y + 1 - box.y] === cy.o[j]) {
+        y++;
+        baseLast += rowStride;
+      }
+    }
     const oLo = w1 !== 0 ? Math.min(lo[oy], lo[oy + 1]) : lo[oy];
     const oHi = w1 !== 0 ? Math.max(hi[oy], hi[oy + 1]) : hi[oy];
     const out0 = oy * stride;
@@ -180,27 +190,29 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, w
       let r = 0;
       let g = 0;
       let b = 0;
-      if (j0 >= ja && j0 < jb) {
-        const p = base + j0 * C;
-        const f = j0 === j1 ? n : fFirst[o];
-        r += f * data[p];
-        g += f * data[p + 1];
-        b += f * data[p + 2];
-      }
-      if (j1 !== j0 && j1 >= ja && j1 < jb) {
-        const p = base + j1 * C;
-        const f = fLast[o];
-        r += f * data[p];
-        g += f * data[p + 1];
-        b += f * data[p + 2];
-      }
       let ir = 0;
       let ig = 0;
       let ib = 0;
-      for (let p = base + Math.max(j0 + 1, ja) * C, pe = base + Math.min(j1, jb) * C; p < pe; p += C) {
-        ir += data[p];
-        ig += data[p + 1];
-        ib += data[p + 2];
+      for (let rb = base; rb <= baseLast; rb += rowStride) {
+        if (j0 >= ja && j0 < jb) {
+          const p = rb + j0 * C;
+          const f = j0 === j1 ? n : fFirst[o];
+          r += f * data[p];
+          g += f * data[p + 1];
+          b += f * data[p + 2];
+        }
+        if (j1 !== j0 && j1 >= ja && j1 < jb) {
+          const p = rb + j1 * C;
+          const f = fLast[o];
+          r += f * data[p];
+          g += f * data[p + 1];
+          b += f * data[p + 2];
+        }
+        for (let p = rb + Math.max(j0 + 1, ja) * C, pe = rb + Math.min(j1, jb) * C; p < pe; p += C) {
+          ir += data[p];
+          ig += data[p + 1];
+          ib += data[p + 2];
+        }
       }
       // this row's reduced value goes straight into its output row (and the next one when it straddles both)
       const R = r + ir * outW;

@@ -95,33 +95,33 @@ function brightnessMap(image: RgbImage, k: number): BrightnessMap {
   const { width: W, height: H, channels: C, data } = image;
   const mw = Math.ceil(W / k);
   const mh = Math.ceil(H / k);
-  // Large blocks are sampled on every other row and column: the map only needs block means.
+  // Large blocks are sampled on every other row (even rows of the image) and every other column (from
+  // the block's first): the map only needs block means. Block by block: whole-number sum, one division.
   const step = k >= 4 ? 2 : 1;
-  const sum = new Float64Array(mw * mh);
-  const cnt = new Float64Array(mw * mh);
+  const v = new Float64Array(mw * mh);
   const pxStep = step * C;
-  for (let y = 0; y < H; y += step) {
-    const rowBase = Math.floor(y / k) * mw;
-    const rowStart = y * W * C;
-    const rowEnd = rowStart + W * C;
+  for (let my = 0; my < mh; my++) {
+    const y0 = Math.ceil((my * k) / step) * step;
+    const y1 = Math.min(H, (my + 1) * k);
     for (let mx = 0; mx < mw; mx++) {
+      const x0 = mx * k;
+      const x1 = Math.min(W, x0 + k);
       let s = 0;
       let n = 0;
-      const end = Math.min(rowEnd, rowStart + (mx + 1) * k * C);
-      for (let p = rowStart + mx * k * C; p < end; p += pxStep) {
-        const r = data[p];
-        const g = data[p + 1];
-        const b = data[p + 2];
-        const m = r > g ? r : g;
-        s += m > b ? m : b;
-        n++;
+      for (let y = y0; y < y1; y += step) {
+        for (let p = (y * W + x0) * C, end = (y * W + x1) * C; p < end; p += pxStep) {
+          const r = data[p];
+          const g = data[p + 1];
+          const b = data[p + 2];
+          const m = r > g ? r : g;
+          s += m > b ? m : b;
+          n++;
+        }
       }
-      sum[rowBase + mx] += s;
-      cnt[rowBase + mx] += n;
+      v[my * mw + mx] = s / n;
     }
   }
-  for (let i = 0; i < sum.length; i++) sum[i] /= cnt[i];
-  return { mw, mh, v: sum };
+  return { mw, mh, v };
 }
 
 /** The `f` quantile, to whole grey levels, of the map values at or above `from` (a 256-bin histogram). */
@@ -251,7 +251,11 @@ function largestComponent(v: Float64Array, mw: number, mh: number, t: number): {
 function maxAt(image: RgbImage, x: number, y: number): number {
   const p = (y * image.width + x) * image.channels;
   const d = image.data;
-  return Math.max(d[p], d[p + 1], d[p + 2]);
+  const r = d[p];
+  const g = d[p + 1];
+  const b = d[p + 2];
+  const m = r > g ? r : g;
+  return m > b ? m : b;
 }
 
 /** Full-resolution rising edge (dark → disc) near map cell `cell` along one row (or column if `vertical`). */

@@ -187,33 +187,45 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, w
     for (let o = oLo; o < oHi; o++) {
       const j0 = first[o];
       const j1 = last[o];
-      let r = 0;
-      let g = 0;
-      let b = 0;
+      // Per row group: byte sums of the first and last (partly covered) columns and of the whole ones
+      // between; each is multiplied by its overlap once (whole numbers throughout).
+      const in0 = j0 >= ja && j0 < jb;
+      const in1 = j1 !== j0 && j1 >= ja && j1 < jb;
+      const p0 = j0 * C;
+      const p1 = j1 * C;
+      const ia = Math.max(j0 + 1, ja) * C;
+      const ie = Math.min(j1, jb) * C;
+      let r0 = 0;
+      let g0 = 0;
+      let b0 = 0;
+      let r1 = 0;
+      let g1 = 0;
+      let b1 = 0;
       let ir = 0;
       let ig = 0;
       let ib = 0;
       for (let rb = base; rb <= baseLast; rb += rowStride) {
-        if (j0 >= ja && j0 < jb) {
-          const p = rb + j0 * C;
-          const f = j0 === j1 ? n : fFirst[o];
-          r += f * data[p];
-          g += f * data[p + 1];
-          b += f * data[p + 2];
+        if (in0) {
+          r0 += data[rb + p0];
+          g0 += data[rb + p0 + 1];
+          b0 += data[rb + p0 + 2];
         }
-        if (j1 !== j0 && j1 >= ja && j1 < jb) {
-          const p = rb + j1 * C;
-          const f = fLast[o];
-          r += f * data[p];
-          g += f * data[p + 1];
-          b += f * data[p + 2];
+        if (in1) {
+          r1 += data[rb + p1];
+          g1 += data[rb + p1 + 1];
+          b1 += data[rb + p1 + 2];
         }
-        for (let p = rb + Math.max(j0 + 1, ja) * C, pe = rb + Math.min(j1, jb) * C; p < pe; p += C) {
+        for (let p = rb + ia, pe = rb + ie; p < pe; p += C) {
           ir += data[p];
           ig += data[p + 1];
           ib += data[p + 2];
         }
       }
+      const f0 = j0 === j1 ? n : fFirst[o];
+      const f1 = fLast[o];
+      const r = f0 * r0 + f1 * r1;
+      const g = f0 * g0 + f1 * g1;
+      const b = f0 * b0 + f1 * b1;
       // this row's reduced value goes straight into its output row (and the next one when it straddles both)
       const R = r + ir * outW;
       const G = g + ig * outW;

@@ -48,48 +48,56 @@ export function blockStepDamage(image: RgbImage, disc: { cx: number; cy: number;
       let s1 = 0;
       let s2 = 0;
       for (let x = bx * 8; x < bx * 8 + 8; x += 2) {
-        const p = y * rowStride + x * C;
-        for (let ch = 0; ch < 3; ch++) {
-          const q = p + ch;
-          // seam step minus the mean of the steps 3–4 rows above and below it
-          const v =
-            data[q] - data[q - rowStride] - 0.5 * (data[q - 3 * rowStride] - data[q - 4 * rowStride]) - 0.5 * (data[q + 4 * rowStride] - data[q + 3 * rowStride]);
-          if (ch === 0) s0 += v;
-          else if (ch === 1) s1 += v;
-          else s2 += v;
-        }
+        // seam step minus the mean of the steps 3–4 rows above and below it, per channel
+        const q = y * rowStride + x * C;
+        s0 += data[q] - data[q - rowStride] - 0.5 * (data[q - 3 * rowStride] - data[q - 4 * rowStride]) - 0.5 * (data[q + 4 * rowStride] - data[q + 3 * rowStride]);
+        const q1 = q + 1;
+        s1 += data[q1] - data[q1 - rowStride] - 0.5 * (data[q1 - 3 * rowStride] - data[q1 - 4 * rowStride]) - 0.5 * (data[q1 + 4 * rowStride] - data[q1 + 3 * rowStride]);
+        const q2 = q + 2;
+        s2 += data[q2] - data[q2 - rowStride] - 0.5 * (data[q2 - 3 * rowStride] - data[q2 - 4 * rowStride]) - 0.5 * (data[q2 + 4 * rowStride] - data[q2 + 3 * rowStride]);
       }
       step[i * 3] = s0 / 4;
       step[i * 3 + 1] = s1 / 4;
       step[i * 3 + 2] = s2 / 4;
     }
   }
+  // Per block: bit 2·ch + (0 for a falling, 1 for a rising step) set when that channel's step reaches the limit.
+  const hits = new Uint8Array(nby * nbx);
+  for (let i = 0; i < hits.length; i++) {
+    let m = 0;
+    for (let ch = 0; ch < 3; ch++) {
+      const v = step[i * 3 + ch];
+      if (-v >= DAMAGE_STEP_LEVELS) m |= 1 << (2 * ch);
+      if (v >= DAMAGE_STEP_LEVELS) m |= 2 << (2 * ch);
+    }
+    hits[i] = m;
+  }
   let best = 0;
   let bestRow = -1;
+  const hit = new Int32Array(6); // per (channel, sign): block columns with a step on rows by..by+2
   for (let by = 1; by < nby; by++) {
-    for (let ch = 0; ch < 3; ch++) {
-      for (let sign = -1; sign <= 1; sign += 2) {
-        let seen = 0;
-        let hit = 0;
-        for (let bx = 0; bx < nbx; bx++) {
-          let v = false;
-          let h = false;
-          for (let k = 0; k < 3 && by + k < nby; k++) {
-            const i = (by + k) * nbx + bx;
-            if (!valid[i]) continue;
-            v = true;
-            if (sign * step[i * 3 + ch] >= DAMAGE_STEP_LEVELS) h = true;
-          }
-          if (v) {
-            seen++;
-            if (h) hit++;
-          }
-        }
-        // at least 24 block columns (192 px) of disc on these rows
-        if (seen >= 24 && hit / seen > best) {
-          best = hit / seen;
-          bestRow = by * 8;
-        }
+    let seen = 0;
+    hit.fill(0);
+    const kEnd = Math.min(3, nby - by);
+    for (let bx = 0; bx < nbx; bx++) {
+      let v = 0;
+      let h = 0;
+      for (let k = 0; k < kEnd; k++) {
+        const i = (by + k) * nbx + bx;
+        v |= valid[i];
+        if (valid[i]) h |= hits[i];
+      }
+      if (v) {
+        seen++;
+        if (h) for (let b = 0; b < 6; b++) hit[b] += (h >> b) & 1;
+      }
+    }
+    // at least 24 block columns (192 px) of disc on these rows; channels in order, falling before rising
+    if (seen < 24) continue;
+    for (let b = 0; b < 6; b++) {
+      if (hit[b] / seen > best) {
+        best = hit[b] / seen;
+        bestRow = by * 8;
       }
     }
   }

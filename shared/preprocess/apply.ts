@@ -60,14 +60,24 @@ export function preprocessDetailed(image: RgbImage, spec: PreprocessSpec, locate
   const crop = cropForFov(image, fov, spec);
   const { size } = spec;
   const x = cropResize(image, crop, size, size);
-  for (let i = 0; i < x.length; i++) x[i] /= 255;
-  if (spec.graham.enabled) grahamNormalize(x, size, spec.graham);
   const data = new Float32Array(x.length);
-  const { mean, std } = spec;
-  for (let i = 0; i < x.length; i += 3) {
-    data[i] = (x[i] - mean[0]) / std[0];
-    data[i + 1] = (x[i + 1] - mean[1]) / std[1];
-    data[i + 2] = (x[i + 2] - mean[2]) / std[2];
+  const [m0, m1, m2] = spec.mean;
+  const [s0, s1, s2] = spec.std;
+  if (spec.graham.enabled) {
+    for (let i = 0; i < x.length; i++) x[i] /= 255;
+    grahamNormalize(x, size, spec.graham);
+    for (let i = 0; i < x.length; i += 3) {
+      data[i] = (x[i] - m0) / s0;
+      data[i + 1] = (x[i + 1] - m1) / s1;
+      data[i + 2] = (x[i + 2] - m2) / s2;
+    }
+  } else {
+    // the same two steps (÷255, then −mean ÷std) in one pass
+    for (let i = 0; i < x.length; i += 3) {
+      data[i] = (x[i] / 255 - m0) / s0;
+      data[i + 1] = (x[i + 1] / 255 - m1) / s1;
+      data[i + 2] = (x[i + 2] / 255 - m2) / s2;
+    }
   }
   return { data, crop, fov: { found: fov.found, cx: fov.cx, cy: fov.cy, radius: fov.radius } };
 }

@@ -95,33 +95,33 @@ function brightnessMap(image: RgbImage, k: number): BrightnessMap {
   const { width: W, height: H, channels: C, data } = image;
   const mw = Math.ceil(W / k);
   const mh = Math.ceil(H / k);
-  // Large blocks are sampled on every other row and column: the map only needs block means.
+  // Large blocks are sampled on every other row (even rows of the image) and every other column (from
+  // the block's first): the map only needs block means. Block by block: whole-number sum, one division.
   const step = k >= 4 ? 2 : 1;
-  const sum = new Float64Array(mw * mh);
-  const cnt = new Float64Array(mw * mh);
+  const v = new Float64Array(mw * mh);
   const pxStep = step * C;
-  for (let y = 0; y < H; y += step) {
-    const rowBase = Math.floor(y / k) * mw;
-    const rowStart = y * W * C;
-    const rowEnd = rowStart + W * C;
+  for (let my = 0; my < mh; my++) {
+    const y0 = Math.ceil((my * k) / step) * step;
+    const y1 = Math.min(H, (my + 1) * k);
     for (let mx = 0; mx < mw; mx++) {
+      const x0 = mx * k;
+      const x1 = Math.min(W, x0 + k);
       let s = 0;
       let n = 0;
-      const end = Math.min(rowEnd, rowStart + (mx + 1) * k * C);
-      for (let p = rowStart + mx * k * C; p < end; p += pxStep) {
-        const r = data[p];
-        const g = data[p + 1];
-        const b = data[p + 2];
-        const m = r > g ? r : g;
-        s += m > b ? m : b;
-        n++;
+      for (let y = y0; y < y1; y += step) {
+        for (let p = (y * W + x0) * C, end = (y * W + x1) * C; p < end; p += pxStep) {
+          const r = data[p];
+          const g = data[p + 1];
+          const b = data[p + 2];
+          const m = r > g ? r : g;
+          s += m > b ? m : b;
+          n++;
+        }
       }
-      sum[rowBase + mx] += s;
-      cnt[rowBase + mx] += n;
+      v[my * mw + mx] = s / n;
     }
   }
-  for (let i = 0; i < sum.length; i++) sum[i] /= cnt[i];
-  return { mw, mh, v: sum };
+  return { mw, mh, v };
 }
 
 /** The `f` quantile, to whole grey levels, of the map values at or above `from` (a 256-bin histogram). */
@@ -161,36 +161,37 @@ const SIN_STEP = 0.03489949670250097; // sin 2°
  * the image before the fall (disc cut by the frame) give no point.
  */
 function halfLevelEdges(image: RgbImage, c: { cx: number; cy: number; radius: number }, bg: number): number[] {
-  const { width: W, height: H } = image;
-  const step = Math.min(0.5, c.radius / 400);
+  const { width: W, height: H, channels: C, data } = image;
+  const { cx, cy, radius } = c;
+  const step = Math.min(0.5, radius / 400);
   const pts: number[] = [];
   // Ray directions by rotating (1, 0) in 2° steps with literal cos/sin: no Math.cos, whose last bit
   // may differ between JavaScript engines.
   let ux = 1;
   let uy = 0;
   for (let a = 0; a < RAYS; a++, [ux, uy] = [ux * COS_STEP - uy * SIN_STEP, ux * SIN_STEP + uy * COS_STEP]) {
-    const at = (rad: number): number => bilinearMax(image, c.cx + ux * rad - 0.5, c.cy + uy * rad - 0.5);
-    const inside = (x: number, y: number): boolean => x >= 0 && y >= 0 && x <= W && y <= H;
     let sum = 0;
     let n = 0;
-    for (let rad = 0.8 * c.radius; rad <= 0.88 * c.radius; rad += step) {
-      if (!inside(c.cx + ux * rad, c.cy + uy * rad)) break;
-      sum += at(rad);
+    for (let rad = 0.8 * radius; rad <= 0.88 * radius; rad += step) {
+      const x = cx + ux * rad;
+      const y = cy + uy * rad;
+      if (!(x >= 0 && y >= 0 && x <= W && y <= H)) break;
+      sum += bilinearMax(data, W, H, C, x - 0.5, y - 0.5);
       n++;
     }
     if (n === 0) continue;
     const level = bg + 0.5 * (sum / n - bg);
     if (level - bg < 2) continue;
-    let prevRad = 0.88 * c.radius;
-    let prev = at(prevRad);
-    for (let rad = prevRad + step; rad <= 1.15 * c.radius; rad += step) {
-      const x = c.cx + ux * rad;
-      const y = c.cy + uy * rad;
-      if (!inside(x, y)) break;
-      const cur = at(rad);
+    let prevRad = 0.88 * radius;
+    let prev = bilinearMax(data, W, H, C, cx + ux * prevRad - 0.5, cy + uy * prevRad - 0.5);
+    for (let rad = prevRad + step; rad <= 1.15 * radius; rad += step) {
+      const x = cx + ux * rad;
+      const y = cy + uy * rad;
+      if (!(x >= 0 && y >= 0 && x <= W && y <= H)) break;
+      const cur = bilinearMax(data, W, H, C, x - 0.5, y - 0.5);
       if (prev >= level && cur < level) {
         const e = prevRad + ((prev - level) / (prev - cur)) * step;
-        pts.push(c.cx + ux * e, c.cy + uy * e);
+        pts.push(cx + ux * e, cy + uy * e);
         break;
       }
       prevRad = rad;
@@ -200,9 +201,8 @@ function halfLevelEdges(image: RgbImage, c: { cx: number; cy: number; radius: nu
   return pts;
 }
 
-/** Bilinear max(R,G,B) at continuous pixel-centre coordinates (x, y), clamped to the image. */
-function bilinearMax(image: RgbImage, x: number, y: number): number {
-  const { width: W, height: H } = image;
+/** Bilinear max(R,G,B) at continuous pixel-centre coordinates (x, y), clamped to the W×H image. */
+function bilinearMax(d: RgbImage['data'], W: number, H: number, C: number, x: number, y: number): number {
   const xc = Math.min(W - 1, Math.max(0, x));
   const yc = Math.min(H - 1, Math.max(0, y));
   const x0 = Math.floor(xc);
@@ -211,9 +211,18 @@ function bilinearMax(image: RgbImage, x: number, y: number): number {
   const y1 = Math.min(H - 1, y0 + 1);
   const fx = xc - x0;
   const fy = yc - y0;
-  const top = maxAt(image, x0, y0) * (1 - fx) + maxAt(image, x1, y0) * fx;
-  const bot = maxAt(image, x0, y1) * (1 - fx) + maxAt(image, x1, y1) * fx;
+  const top = max3(d, (y0 * W + x0) * C) * (1 - fx) + max3(d, (y0 * W + x1) * C) * fx;
+  const bot = max3(d, (y1 * W + x0) * C) * (1 - fx) + max3(d, (y1 * W + x1) * C) * fx;
   return top * (1 - fy) + bot * fy;
+}
+
+/** max(R,G,B) of the pixel starting at byte p, by comparisons. */
+function max3(d: RgbImage['data'], p: number): number {
+  const r = d[p];
+  const g = d[p + 1];
+  const b = d[p + 2];
+  const m = r > g ? r : g;
+  return m > b ? m : b;
 }
 
 function largestComponent(v: Float64Array, mw: number, mh: number, t: number): { label: Uint8Array; area: number } {
@@ -250,8 +259,7 @@ function largestComponent(v: Float64Array, mw: number, mh: number, t: number): {
 
 function maxAt(image: RgbImage, x: number, y: number): number {
   const p = (y * image.width + x) * image.channels;
-  const d = image.data;
-  return Math.max(d[p], d[p + 1], d[p + 2]);
+  return max3(image.data, p);
 }
 
 /** Full-resolution rising edge (dark → disc) near map cell `cell` along one row (or column if `vertical`). */

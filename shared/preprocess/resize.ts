@@ -146,8 +146,8 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, w
   const n = box.width;
   const cy = twoTap(box.height, outH);
   const stride = outW * 3;
-  const acc = new Float64Array((outH + 1) * stride); // one spare row absorbs zero-weight second taps
-  const row = new Float64Array(stride);
+  // A row straddles two output rows only below the last one (the last source row ends where the crop does).
+  const acc = new Float64Array(outH * stride);
   // Source columns (crop coordinates) that lie inside the image.
   const ja = Math.max(0, -box.x);
   const jb = Math.min(n, W - box.x);
@@ -165,54 +165,84 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, w
     fLast[o] = b - last[o] * outW;
   }
   const area = n * box.height; // an output pixel's area in grid units: the divisor of its exact sum
+  const rowStride = W * C;
   for (let y = Math.max(0, box.y), ye = Math.min(H, box.y + box.height); y < ye; y++) {
     const base = (y * W + box.x) * C; // index of crop column 0 (may be negative: only used with offsets ≥ ja)
     const j = y - box.y;
     const oy = cy.o[j] / 3;
     const w0 = cy.w0[j];
     const w1 = cy.w1[j];
+    // Consecutive whole rows of the same output row (w1 = 0: weight m each) are reduced together: one
+    // pass over the output columns for all of them (their sums are whole numbers: any order is exact).
+    let baseLast = base;
+    if (w1 === 0) {
+      while (y + 1 < ye && cy.w1[y + 1 - box.y] === 0 && cy.o[y + 1 - box.y] === cy.o[j]) {
+        y++;
+        baseLast += rowStride;
+      }
+    }
     const oLo = w1 !== 0 ? Math.min(lo[oy], lo[oy + 1]) : lo[oy];
     const oHi = w1 !== 0 ? Math.max(hi[oy], hi[oy + 1]) : hi[oy];
+    const out0 = oy * stride;
     for (let o = oLo; o < oHi; o++) {
       const j0 = first[o];
       const j1 = last[o];
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      if (j0 >= ja && j0 < jb) {
-        const p = base + j0 * C;
-        const f = j0 === j1 ? n : fFirst[o];
-        r += f * data[p];
-        g += f * data[p + 1];
-        b += f * data[p + 2];
-      }
-      if (j1 !== j0 && j1 >= ja && j1 < jb) {
-        const p = base + j1 * C;
-        const f = fLast[o];
-        r += f * data[p];
-        g += f * data[p + 1];
-        b += f * data[p + 2];
-      }
+      // Per row group: byte sums of the first and last (partly covered) columns and of the whole ones
+      // between; each is multiplied by its overlap once (whole numbers throughout).
+      const in0 = j0 >= ja && j0 < jb;
+      const in1 = j1 !== j0 && j1 >= ja && j1 < jb;
+      const p0 = j0 * C;
+      const p1 = j1 * C;
+      const ia = Math.max(j0 + 1, ja) * C;
+      const ie = Math.min(j1, jb) * C;
+      let r0 = 0;
+      let g0 = 0;
+      let b0 = 0;
+      let r1 = 0;
+      let g1 = 0;
+      let b1 = 0;
       let ir = 0;
       let ig = 0;
       let ib = 0;
-      for (let p = base + Math.max(j0 + 1, ja) * C, pe = base + Math.min(j1, jb) * C; p < pe; p += C) {
-        ir += data[p];
-        ig += data[p + 1];
-        ib += data[p + 2];
+      for (let rb = base; rb <= baseLast; rb += rowStride) {
+        if (in0) {
+          r0 += data[rb + p0];
+          g0 += data[rb + p0 + 1];
+          b0 += data[rb + p0 + 2];
+        }
+        if (in1) {
+          r1 += data[rb + p1];
+          g1 += data[rb + p1 + 1];
+          b1 += data[rb + p1 + 2];
+        }
+        for (let p = rb + ia, pe = rb + ie; p < pe; p += C) {
+          ir += data[p];
+          ig += data[p + 1];
+          ib += data[p + 2];
+        }
       }
-      const q = o * 3;
-      row[q] = r + ir * outW;
-      row[q + 1] = g + ig * outW;
-      row[q + 2] = b + ib * outW;
+      const f0 = j0 === j1 ? n : fFirst[o];
+      const f1 = fLast[o];
+      const r = f0 * r0 + f1 * r1;
+      const g = f0 * g0 + f1 * g1;
+      const b = f0 * b0 + f1 * b1;
+      // this row's reduced value goes straight into its output row (and the next one when it straddles both)
+      const R = r + ir * outW;
+      const G = g + ig * outW;
+      const B = b + ib * outW;
+      const q = out0 + o * 3;
+      acc[q] += w0 * R;
+      acc[q + 1] += w0 * G;
+      acc[q + 2] += w0 * B;
+      if (w1 !== 0) {
+        acc[q + stride] += w1 * R;
+        acc[q + stride + 1] += w1 * G;
+        acc[q + stride + 2] += w1 * B;
+      }
     }
-    const out0 = oy * stride;
-    for (let q = oLo * 3; q < oHi * 3; q++) acc[out0 + q] += w0 * row[q];
-    if (w1 !== 0) for (let q = oLo * 3; q < oHi * 3; q++) acc[out0 + stride + q] += w1 * row[q];
   }
-  const out = new Float64Array(outH * stride);
-  for (let i = 0; i < out.length; i++) out[i] = acc[i] / area;
-  return out;
+  for (let i = 0; i < acc.length; i++) acc[i] /= area;
+  return acc;
 }
 
 /** Per source index j of n (n ≥ m): first output o (premultiplied by 3) and the whole-number overlaps with o and o+1. */

@@ -1,0 +1,67 @@
+// cropResize's area shrink against a naive per-pixel reference: the same float64 values, bit for bit.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { RgbImage } from '../../shared/index.js';
+import { cropResize, type CropBox } from '../../shared/preprocess/resize.js';
+
+/**
+ * The definition, pixel by pixel: output (ox, oy) = Σ over source pixels of overlapX·overlapY·value,
+ * overlaps in whole units (a source pixel m wide, an output pixel n wide per axis), divided once by
+ * n_x·n_y. Every term is an integer below 2^53, so any summation order gives the exact same double.
+ */
+function naiveShrink(image: RgbImage, box: CropBox, outW: number, outH: number): Float64Array {
+  const { width: W, height: H, channels: C, data } = image;
+  const overlap = (j: number, m: number, o: number, n: number) => Math.max(0, Math.min((j + 1) * m, (o + 1) * n) - Math.max(j * m, o * n));
+  const out = new Float64Array(outW * outH * 3);
+  for (let oy = 0; oy < outH; oy++) {
+    for (let ox = 0; ox < outW; ox++) {
+      const s = [0, 0, 0];
+      for (let j = 0; j < box.height; j++) {
+        const wy = overlap(j, outH, oy, box.height);
+        const y = box.y + j;
+        if (wy === 0 || y < 0 || y >= H) continue;
+        for (let i = 0; i < box.width; i++) {
+          const wx = overlap(i, outW, ox, box.width);
+          const x = box.x + i;
+          if (wx === 0 || x < 0 || x >= W) continue;
+          for (let c = 0; c < 3; c++) s[c] += wx * wy * data[(y * W + x) * C + c];
+        }
+      }
+      for (let c = 0; c < 3; c++) out[(oy * outW + ox) * 3 + c] = s[c] / (box.width * box.height);
+    }
+  }
+  return out;
+}
+
+test('cropResize shrink: 300 random images (RGB and RGBA), crops reaching outside, odd ratios → bit-identical to the naive sum', () => {
+  let seed = 12345;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  const int = (n: number) => Math.floor(rnd() * n);
+  for (let t = 0; t < 300; t++) {
+    const W = 1 + int(60);
+    const H = 1 + int(60);
+    const C = t % 3 === 0 ? 4 : 3;
+    const data = new Uint8Array(W * H * C);
+    for (let i = 0; i < data.length; i++) data[i] = int(256);
+    const image: RgbImage = { data, width: W, height: H, channels: C };
+    const width = 1 + int(70);
+    const height = t % 2 ? width : 1 + int(70);
+    const box = { x: int(W + 20) - 15, y: int(H + 20) - 15, width, height };
+    const outW = 1 + int(Math.min(width, 25));
+    const outH = 1 + int(Math.min(height, 25));
+    const got = cropResize(image, box, outW, outH);
+    const want = naiveShrink(image, box, outW, outH);
+    for (let i = 0; i < want.length; i++) {
+      assert.ok(Object.is(got[i], want[i]), `case ${t} (${W}×${H}×${C}, box ${JSON.stringify(box)} → ${outW}×${outH}): [${i}] ${got[i]} ≠ ${want[i]}`);
+    }
+    // `within`: the centred disc's values are the same numbers.
+    const disc = cropResize(image, box, outW, outH, { within: 0.9 });
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        const inside = (ox + 0.5 - outW / 2) ** 2 + (oy + 0.5 - outH / 2) ** 2 <= (0.9 * (outW / 2)) ** 2;
+        const i = (oy * outW + ox) * 3;
+        if (inside) assert.ok(Object.is(disc[i], want[i]) && Object.is(disc[i + 2], want[i + 2]), `case ${t} within: (${ox},${oy}) ${disc[i]} ≠ ${want[i]}`);
+      }
+    }
+  }
+});

@@ -1,7 +1,8 @@
 // The clinic-photo recipe's parts: patient-level folds, views, the feature head, operating point, metrics with intervals.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { bootstrapIntervals, clinicMetrics, crossValidate, operatingPoint, patientFolds, referableScore } from '../../training/clinic/cv.js';
+import { referableProbability } from '../../shared/index.js';
+import { clinicIntervals, clinicMetrics, crossValidate, operatingPoint, patientFolds } from '../../training/clinic/cv.js';
 import { headProbs, trainHead } from '../../training/clinic/head.js';
 import { applyView, viewParams } from '../../training/clinic/views.js';
 import type { PhotoRecord } from '../../training/clinic/features.js';
@@ -55,18 +56,18 @@ describe('clinic recipe parts', () => {
     assert.ok(s.metrics.qwk < 0.4, `shuffled labels give QWK ${s.metrics.qwk}`);
   });
 
-  test('operatingPoint: the highest threshold with sensitivity ≥ 0.87; bootstrap intervals contain the point estimate', () => {
+  test('operatingPoint: the shared rule (sensitivity ≥ 0.87 at best specificity, cut midway to the next score); bootstrap intervals contain the point estimate', () => {
     const truth = [0, 0, 0, 0, 2, 2, 3, 4, 1, 2];
     const score = [0.1, 0.2, 0.6, 0.3, 0.9, 0.7, 0.5, 0.8, 0.4, 0.65];
     const probs = score.map((s) => [1 - s, 0, s, 0, 0]);
-    assert.equal(referableScore(probs[0]), 0.1);
+    assert.equal(referableProbability(probs[0]), 0.1);
     const op = operatingPoint(truth, probs, 0.87);
-    assert.deepEqual(op, { threshold: 0.5, sensitivity: 1, specificity: 0.8 });
+    assert.deepEqual(op, { threshold: 0.45, sensitivity: 1, specificity: 0.8 }); // decision p ≥ 0.5, cut midway to 0.4
     const { photos, feats } = synthetic();
     const r = crossValidate(photos, feats, 1, { folds: 5, head: { l2: 1e-2, iters: 60, lr: 0.05, balance: 0.5 }, trainViews: 1, testViews: 1 });
-    const ci = bootstrapIntervals(photos, r.probs, 200, 1);
-    assert.ok(ci.qwk[0] <= r.metrics.qwk && r.metrics.qwk <= ci.qwk[1], `${ci.qwk} ∌ ${r.metrics.qwk}`);
-    assert.ok(ci.qwk[1] - ci.qwk[0] > 0.005);
+    const ci = clinicIntervals(photos, r.probs, 200, 1).qwk!;
+    assert.ok(ci[0] <= r.metrics.qwk && r.metrics.qwk <= ci[1], `${ci} ∌ ${r.metrics.qwk}`);
+    assert.ok(ci[1] - ci[0] > 0.005);
   });
 
   test('views: view 0 is the identity, view 1 the exact mirror, later views differ and stay in [0,1]', () => {

@@ -48,7 +48,7 @@ async function run(f: Flags): Promise<void> {
   const t0 = Date.now();
   const rep = await runClinicCv(recipe, log);
   const m = rep.metrics, ci = rep.intervals;
-  const line = (k: keyof typeof ci, label: string) => `${label} ${m[k].toFixed(3)} [${ci[k][0].toFixed(3)}, ${ci[k][1].toFixed(3)}]`;
+  const line = (k: keyof typeof ci, label: string) => `${label} ${m[k].toFixed(3)} ${ci[k] ? `[${ci[k][0].toFixed(3)}, ${ci[k][1].toFixed(3)}]` : '[interval undefined]'}`;
   log(`CV (${recipe.folds} folds, patients held out, n ${m.n}): ${line('qwk', 'QWK')} · ${line('accuracy', 'accuracy')} · ${line('referableAuc', 'referable AUC')} · ${line('sensitivity', 'sensitivity')} · ${line('specificity', 'specificity')}`);
   log(`operating point p(grade ≥ 2) ≥ ${rep.operatingPoint.threshold.toFixed(4)}: sensitivity ${rep.operatingPoint.sensitivity.toFixed(3)}, specificity ${rep.operatingPoint.specificity.toFixed(3)} (OOF)`);
   log(`wrote ${recipe.out}/cv.json and ${recipe.out}/oof.json (${((Date.now() - t0) / 1000).toFixed(0)} s)`);

@@ -1,5 +1,5 @@
 // Patient-level k-fold cross-validation of a feature head: folds, out-of-fold probabilities, metrics with bootstrap intervals.
-import { binaryAuc, NUM_GRADES, quadraticWeightedKappa, accuracy, argmax, REFERABLE_MIN_GRADE } from '../../shared/index.js';
+import { accuracy, argmax, binaryAuc, bootstrapIntervals, chooseReferableThreshold, NUM_GRADES, quadraticWeightedKappa, referableProbability, REFERABLE_MIN_GRADE } from '../../shared/index.js';
 import { createRng } from '../random.js';
 import { headProbs, trainHead, type Head, type HeadOptions } from './head.js';
 import type { PhotoRecord } from './features.js';
@@ -17,13 +17,6 @@ export function patientFolds(photos: PhotoRecord[], k: number, seed = 0): number
   const fold = new Map<string, number>();
   keyed.forEach((e, i) => fold.set(e.patient, i % k));
   return photos.map((p) => fold.get(p.patient) as number);
-}
-
-/** p(grade ≥ 2) of one probability row: the referable score. */
-export function referableScore(p: ArrayLike<number>): number {
-  let s = 0;
-  for (let g = REFERABLE_MIN_GRADE; g < NUM_GRADES; g++) s += p[g];
-  return s;
 }
 
 /** Headline metrics of probability rows against grades. */
@@ -51,48 +44,34 @@ export function clinicMetrics(truth: number[], probs: number[][]): ClinicMetrics
     n: truth.length,
     qwk: quadraticWeightedKappa(truth, pred),
     accuracy: accuracy(truth, pred),
-    referableAuc: binaryAuc(ref, probs.map(referableScore)),
+    referableAuc: binaryAuc(ref, probs.map(referableProbability)),
     sensitivity: tp / Math.max(1, tp + fn),
     specificity: tn / Math.max(1, tn + fp),
   };
 }
 
-/** 95% percentile intervals of every metric from `reps` bootstrap resamples of patients (both eyes together). */
-export function bootstrapIntervals(photos: PhotoRecord[], probs: number[][], reps = 1000, seed = 0): Record<keyof Omit<ClinicMetrics, 'n'>, [number, number]> {
-  const byPatient = new Map<string, number[]>();
-  photos.forEach((p, i) => byPatient.set(p.patient, [...(byPatient.get(p.patient) ?? []), i]));
-  const groups = [...byPatient.values()];
-  const rng = createRng(`boot-${seed}`);
-  const keys = ['qwk', 'accuracy', 'referableAuc', 'sensitivity', 'specificity'] as const;
-  const samples: Record<string, number[]> = Object.fromEntries(keys.map((k) => [k, []]));
-  for (let r = 0; r < reps; r++) {
-    const idx: number[] = [];
-    for (let g = 0; g < groups.length; g++) idx.push(...groups[Math.floor(rng.next() * groups.length)]);
-    const m = clinicMetrics(idx.map((i) => photos[i].label), idx.map((i) => probs[i]));
-    for (const k of keys) if (Number.isFinite(m[k])) samples[k].push(m[k]);
-  }
-  const q = (a: number[], f: number) => a[Math.min(a.length - 1, Math.max(0, Math.round(f * (a.length - 1))))];
-  return Object.fromEntries(keys.map((k) => {
-    const a = samples[k].sort((x, y) => x - y);
-    return [k, a.length ? [q(a, 0.025), q(a, 0.975)] : [Number.NaN, Number.NaN]];
-  })) as Record<(typeof keys)[number], [number, number]>;
+/** The metrics {@link clinicIntervals} gives intervals for. */
+export type IntervalMetric = keyof Omit<ClinicMetrics, 'n'>;
+
+/**
+ * 95% intervals of every headline metric from `reps` patient-level bootstrap resamples (both eyes
+ * together), by the shared `bootstrapIntervals`; null where a metric is undefined on most resamples.
+ */
+export function clinicIntervals(photos: PhotoRecord[], probs: number[][], reps = 1000, seed = 0): Record<IntervalMetric, [number, number] | null> {
+  const keys: IntervalMetric[] = ['qwk', 'accuracy', 'referableAuc', 'sensitivity', 'specificity'];
+  const of = (k: IntervalMetric) => (idx: readonly number[]) => clinicMetrics(idx.map((i) => photos[i].label), idx.map((i) => probs[i]))[k];
+  return bootstrapIntervals(photos.length, Object.fromEntries(keys.map((k) => [k, of(k)])) as Record<IntervalMetric, (idx: readonly number[]) => number>, {
+    resamples: reps, seed, clusters: photos.map((p) => p.patient),
+  });
 }
 
 /**
- * Referable operating point: the largest threshold t on p(grade ≥ 2) whose sensitivity is ≥ `minSens`
- * (so specificity is the best among those), with its sensitivity and specificity.
+ * Referable operating point on p(grade ≥ 2): the shared `chooseReferableThreshold` (sensitivity ≥
+ * `minSens` at the best specificity), the same rule that writes the card's operatingPoint.
  */
 export function operatingPoint(truth: number[], probs: number[][], minSens = 0.87): { threshold: number; sensitivity: number; specificity: number } {
-  const s = probs.map(referableScore);
-  const pos = truth.filter((t) => t >= REFERABLE_MIN_GRADE).length;
-  const neg = truth.length - pos;
-  const cands = [...new Set(s)].sort((a, b) => b - a);
-  for (const t of cands) {
-    let tp = 0, fp = 0;
-    s.forEach((v, i) => { if (v >= t) truth[i] >= REFERABLE_MIN_GRADE ? tp++ : fp++; });
-    if (tp / pos >= minSens) return { threshold: t, sensitivity: tp / pos, specificity: (neg - fp) / neg };
-  }
-  return { threshold: 0, sensitivity: 1, specificity: 0 };
+  const c = chooseReferableThreshold(probs.map(referableProbability), truth.map((t) => t >= REFERABLE_MIN_GRADE), { minSensitivity: minSens });
+  return { threshold: c.threshold, sensitivity: c.sensitivity, specificity: c.specificity };
 }
 
 /** Options of {@link crossValidate}. */

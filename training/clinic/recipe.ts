@@ -5,7 +5,7 @@ import { validateSpec, type PreprocessSpec, type SplitMetrics } from '../../shar
 import { readKaggle } from '../data/formats/graded.js';
 import { writeFileAtomic } from '../export/write-card.js';
 import { MOBILENET_PROVENANCE } from '../models/mobilenet.js';
-import { bootstrapIntervals, clinicMetrics, crossValidate, operatingPoint, type ClinicMetrics } from './cv.js';
+import { clinicIntervals, clinicMetrics, crossValidate, operatingPoint, type ClinicMetrics } from './cv.js';
 import { extractFeatures, type PhotoRecord } from './features.js';
 import { trainHead, type HeadOptions } from './head.js';
 import { DEFAULT_VIEW_STRENGTH, type ViewStrength } from './views.js';
@@ -53,7 +53,7 @@ export interface ClinicCvReport {
   grades: number[];
   /** Metrics of the first fold assignment's out-of-fold predictions, with patient-bootstrap 95% intervals. */
   metrics: ClinicMetrics;
-  intervals: ReturnType<typeof bootstrapIntervals>;
+  intervals: ReturnType<typeof clinicIntervals>;
   /** Mean and range over all fold assignments. */
   overSeeds: Record<string, { mean: number; min: number; max: number }>;
   /** Referable operating point chosen on the OOF predictions (sensitivity ≥ 0.87, best specificity). */
@@ -120,7 +120,7 @@ export async function runClinicCv(r: ClinicRecipe, log: (m: string) => void = ()
     n: photos.length,
     grades: [0, 1, 2, 3, 4].map((g) => truth.filter((t) => t === g).length),
     metrics: clinicMetrics(truth, first.probs),
-    intervals: bootstrapIntervals(photos, first.probs, 1000, 0),
+    intervals: clinicIntervals(photos, first.probs, 1000, 0),
     overSeeds,
     operatingPoint: operatingPoint(truth, first.probs, 0.87),
     seconds: { features: (t1 - t0) / 1000, cv: (t2 - t1) / 1000 },

@@ -1,5 +1,5 @@
 // The one grading path shared by POST /predict and `reptile-dr predict`: bytes → decode → worker → per-image and per-patient results.
-import { imageAnswer, type Grade, type ImageOutcome, type RgbImage } from '../shared/index.js';
+import { imageAnswer, type Grade, type ImageAnswer, type RgbImage } from '../shared/index.js';
 import { BudgetError, type ByteBudget } from './budget.js';
 import { decodeErrorToHttp, decodeImage, probeImage, type ImageHeader } from './decode.js';
 import { HttpError } from './errors.js';
@@ -21,17 +21,10 @@ export interface ImageMeta {
 }
 
 /** One image's result in the response. An ungradable photo gets no grade: outcome 'ungradable', grade fields null. */
-export interface ImagePrediction {
+export interface ImagePrediction extends ImageAnswer {
   index: number;
   eye: Eye | null;
   patient: string | null;
-  outcome: ImageOutcome;
-  grade: Grade | null;
-  label: string | null;
-  probabilities: number[] | null;
-  /** p(grade ≥ 2); null when ungradable. */
-  pReferable: number | null;
-  referable: boolean | null;
   quality: QualityVerdict;
   model: { name: string; version: string; sha256: string };
   timing: { decodeMs: number; queueMs: number; preprocessMs: number; inferenceMs: number; batchSize: number };

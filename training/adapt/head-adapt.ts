@@ -1,5 +1,6 @@
 // Few-shot head adaptation: softmax regression started from a parent head, L2 toward it, fixed full-batch Adam schedule.
 import { NUM_GRADES } from '../../shared/index.js';
+import { adamStep, headProbs } from '../clinic/head.js';
 import type { HeadWeights } from './weights.js';
 
 /** The schedule: fixed, chosen by the simulated small-clinic experiment (never by early stopping). */
@@ -101,8 +102,8 @@ export function adaptHead(parent: HeadWeights, xs: Float32Array[], ys: number[],
       }
     }
     for (let q = 0; q < D.length; q++) gD[q] += o.l2 * D[q];
-    adam(D, gD, mD, vD, t, o.lr);
-    adam(c, gc, mc, vc, t, o.lr);
+    adamStep(D, gD, mD, vD, t, o.lr);
+    adamStep(c, gc, mc, vc, t, o.lr);
   }
   const W = Float32Array.from(parent.W), b = Float32Array.from(parent.b);
   for (let k = 0; k < K; k++) b[k] += c[k];
@@ -114,29 +115,9 @@ export function adaptHead(parent: HeadWeights, xs: Float32Array[], ys: number[],
   return { dim, W, b };
 }
 
-function adam(w: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array, t: number, lr: number): void {
-  const c1 = 1 - 0.9 ** t, c2 = 1 - 0.999 ** t;
-  for (let q = 0; q < w.length; q++) {
-    m[q] = 0.9 * m[q] + 0.1 * g[q];
-    v[q] = 0.999 * v[q] + 0.001 * g[q] * g[q];
-    w[q] -= (lr * (m[q] / c1)) / (Math.sqrt(v[q] / c2) + 1e-8);
-  }
-}
-
-/** Softmax probabilities of `x` under `h`. */
-export function probsOf(h: HeadWeights, x: Float32Array): number[] {
-  const K = NUM_GRADES;
-  const l = Array.from(h.b, Number);
-  for (let j = 0; j < h.dim; j++) { const v = x[j]; if (v !== 0) for (let k = 0; k < K; k++) l[k] += v * h.W[j * K + k]; }
-  const mx = Math.max(...l);
-  const e = l.map((v) => Math.exp(v - mx));
-  const t = e.reduce((a, v) => a + v, 0);
-  return e.map((v) => v / t);
-}
-
 /** The exported graph's output for one photo: mean softmax over its test views (plain, and mirror with hflip). */
 export function photoProbs(h: HeadWeights, views: Float32Array[]): number[] {
   const out = new Array(NUM_GRADES).fill(0);
-  for (const x of views) probsOf(h, x).forEach((v, k) => { out[k] += v / views.length; });
+  for (const x of views) headProbs(h, x).forEach((v, k) => { out[k] += v / views.length; });
   return out;
 }

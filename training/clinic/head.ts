@@ -78,8 +78,8 @@ export function trainHead(xs: Float32Array[], ys: number[], o: HeadOptions): Hea
       }
     }
     for (let q = 0; q < W.length; q++) gW[q] += o.l2 * W[q];
-    adam(W, gW, mW, vW, t, o.lr);
-    adam(b, gb, mb, vb, t, o.lr);
+    adamStep(W, gW, mW, vW, t, o.lr);
+    adamStep(b, gb, mb, vb, t, o.lr);
   }
   const Wr = new Float32Array(dim * K), br = Float32Array.from(b);
   for (let j = 0; j < dim; j++) for (let k = 0; k < K; k++) {
@@ -89,7 +89,8 @@ export function trainHead(xs: Float32Array[], ys: number[], o: HeadOptions): Hea
   return { dim, W: Wr, b: br };
 }
 
-function adam(w: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array, t: number, lr: number): void {
+/** One Adam step (β 0.9/0.999, ε 1e-8) of float64 weights `w` in place, at step t ≥ 1; m, v are its moment buffers. */
+export function adamStep(w: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array, t: number, lr: number): void {
   const b1 = 0.9, b2 = 0.999, c1 = 1 - b1 ** t, c2 = 1 - b2 ** t;
   for (let q = 0; q < w.length; q++) {
     m[q] = b1 * m[q] + (1 - b1) * g[q];

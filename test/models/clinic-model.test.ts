@@ -5,20 +5,15 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { checkModelFiles, type ModelCard } from '../../shared/index.js';
-import { resolveServeConfig } from '../../serving/config.js';
-import { startServer } from '../../serving/server.js';
-import { buildViewer } from '../../web-viewer/build.js';
+import { CHROMIUM_SKIP, launchChromium, serveViewer } from '../helpers/viewer-page.js';
 
 const run = promisify(execFile);
 const FIXTURE = 'test/fixtures/fundus-normal-left-cc0.jpg';
 const CLINIC = '../shared/datasets/clinic-photos';
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 
 const name = (JSON.parse(readFileSync('models/default.json', 'utf8')) as { default: string }).default;
 const dir = join('models', name);
@@ -80,17 +75,12 @@ describe(`default model ${name} (ImageNet MobileNetV2 on clinic photos)`, () => 
     assert.ok(refScore(res[8].probabilities) > refScore(res[0].probabilities));
   });
 
-  test('viewer page (headless Chromium) grades the fixture like /predict, within 0.01; the occlusion heat map completes', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM}`, timeout: 300_000 }, async (t) => {
+  test('viewer page (headless Chromium) grades the fixture like /predict, within 0.01; the occlusion heat map completes', { skip: CHROMIUM_SKIP, timeout: 300_000 }, async (t) => {
     const outDir = await mkdtemp(join(tmpdir(), 'reptile-dr-viewer-default-'));
-    const quiet = new Writable({ write: (_c, _e, cb) => cb() });
     let browser: Browser | null = null;
-    const server = await (async () => {
-      await buildViewer({ modelDir: dir, outDir, webgpu: true });
-      return startServer(resolveServeConfig({ modelsDir: dir, staticDir: outDir, port: 0, host: '127.0.0.1', rateLimitPerMinute: 0, intraOpThreads: 1, logLevel: 'warn' }, {}), { logDestination: quiet });
-    })();
+    const server = await serveViewer({ modelDir: dir, outDir, webgpu: true });
     try {
-      const { chromium } = await import('playwright-core');
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      browser = await launchChromium();
       const page = await browser.newPage();
       await page.goto(`${server.url}/`);
       await page.waitForFunction(() => ['ready', 'error'].includes(document.getElementById('status')?.dataset.state ?? ''), null, { timeout: 60_000 });

@@ -1,23 +1,16 @@
 // The viewer page (headless Chromium) with a card carrying a referable operating point: referable from p(grade ≥ 2) ≥ threshold, as /predict says.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { resolveServeConfig } from '../../serving/config.js';
-import { startServer, type RunningServer } from '../../serving/server.js';
-import { buildViewer } from '../../web-viewer/build.js';
+import type { RunningServer } from '../../serving/server.js';
 import { writeKaggleFolder } from '../helpers/kaggle-folder.js';
 import { TEST_OPERATING_POINT, tinyWithOperatingPoint } from '../helpers/op-model.js';
+import { CHROMIUM_SKIP, launchChromium, serveViewer } from '../helpers/viewer-page.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
-const skip = existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium; .ci/run does) to run the browser tests`;
-
-describe('web-viewer page with a card operating point', { skip, timeout: 120_000 }, () => {
+describe('web-viewer page with a card operating point', { skip: CHROMIUM_SKIP, timeout: 120_000 }, () => {
   let dir = '';
   let server: RunningServer | null = null;
   let browser: Browser | null = null;
@@ -32,14 +25,8 @@ describe('web-viewer page with a card operating point', { skip, timeout: 120_000
       { name: 'p1_right.jpg', mimeType: 'image/jpeg', buffer: await readFile(join(dir, '1_right.jpeg')) }, // generated: ≈ 0.90
     ];
     const outDir = join(dir, 'viewer');
-    await buildViewer({ modelDir: model, outDir, webgpu: false });
-    const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-    server = await startServer(
-      resolveServeConfig({ modelsDir: model, staticDir: outDir, port: 0, host: '127.0.0.1', rateLimitPerMinute: 0, intraOpThreads: 1, logLevel: 'warn' }, {}),
-      { logDestination: quiet },
-    );
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    server = await serveViewer({ modelDir: model, outDir, webgpu: false });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

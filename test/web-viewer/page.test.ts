@@ -1,6 +1,5 @@
 // The viewer page in a real headless Chromium: grades like the server's /predict, works offline, survives bad files.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,22 +7,15 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { resolveServeConfig } from '../../serving/config.js';
-import { startServer, type RunningServer } from '../../serving/server.js';
-import { buildViewer } from '../../web-viewer/build.js';
+import type { RunningServer } from '../../serving/server.js';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, launchChromium, serveViewer } from '../helpers/viewer-page.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--no-first-run', '--disable-sync', '--disable-quic',
-];
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const TINY = join(FIXTURES, 'tiny');
 const FIXTURE_JPEG = join(FIXTURES, 'fundus-normal-left-cc0.jpg');
-const skip = existsSync(CHROMIUM) ? false : `no ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium; .ci/run does) to run the browser tests`;
+const skip = CHROMIUM_SKIP;
 
 /** A synthetic fundus phantom: dark surround, orange disc, bright optic disc, dark vessels, red dots. */
 async function phantomPng(size = 384): Promise<Buffer> {
@@ -123,15 +115,9 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
 
   before(async () => {
     outDir = await mkdtemp(join(tmpdir(), 'reptile-dr-viewer-'));
-    await buildViewer({ modelDir: TINY, outDir, webgpu: true });
     [phantom, jpeg] = await Promise.all([phantomPng(), readFile(FIXTURE_JPEG)]);
-    const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-    server = await startServer(
-      resolveServeConfig({ modelsDir: TINY, staticDir: outDir, port: 0, host: '127.0.0.1', rateLimitPerMinute: 0, intraOpThreads: 1, logLevel: 'warn' }, {}),
-      { logDestination: quiet },
-    );
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    server = await serveViewer({ modelDir: TINY, outDir, webgpu: true });
+    browser = await launchChromium();
   });
 
   after(async () => {

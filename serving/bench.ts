@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import '../node/no-telemetry.mjs';
 import * as ort from 'onnxruntime-node';
+import { loadPreprocessKernels } from '../node/preprocess-kernels.js';
 import { PACKAGE_ROOT, resolveServeConfig, workerCount } from './config.js';
 import { decodeImage } from './decode.js';
 import { findModelDirs } from './models.js';
@@ -95,6 +96,7 @@ async function load(url: URL, clients: number, total: number, body: { body: Buff
 /** The reference: decode + quality check + preprocess + one ONNX run per image (what the server does per image), sequentially in this thread. */
 async function rawRunner(modelDir: string, bytes: Buffer, maxPixels: number) {
   const { card, onnxPath } = await loadModelCard(modelDir);
+  await loadPreprocessKernels(); // as each inference worker does
   const session = await ort.InferenceSession.create(onnxPath, {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',

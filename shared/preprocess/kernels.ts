@@ -1,0 +1,140 @@
+// The optional WebAssembly preprocessing kernel (shrink.wasm, from assembly/shrink.ts): installed by each platform, the same doubles as the JS path.
+import type { RgbImage } from '../grader.js';
+import type { CropBox } from './resize.js';
+
+interface ShrinkExports {
+  memory: WebAssembly.Memory;
+  shrink(...args: number[]): void;
+}
+
+let kernel: ShrinkExports | null = null;
+
+/**
+ * Largest kernel memory (bytes: the image rows read plus tables and output) a shrink may use; bigger
+ * shrinks run in JavaScript, so the kernel's memory (kept between calls) stays under this.
+ */
+export const KERNEL_MEMORY_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Installs the preprocessing kernel from the bytes (or compiled module) of shrink.wasm, or removes it
+ * (`null`). Asynchronous, as browsers require for compiling on the main thread. Resolves false, leaving
+ * the JavaScript path in place, when the runtime cannot compile it (no WebAssembly SIMD) or the bytes
+ * are not that module. Either way the numbers are the same: the kernel only sums whole numbers faster.
+ */
+export async function installPreprocessKernels(source: ArrayBuffer | Uint8Array | WebAssembly.Module | null): Promise<boolean> {
+  if (source === null) {
+    kernel = null;
+    return false;
+  }
+  try {
+    const instance =
+      source instanceof WebAssembly.Module ? await WebAssembly.instantiate(source, {}) : (await WebAssembly.instantiate(source as BufferSource, {})).instance;
+    const ex = instance.exports as unknown as Partial<ShrinkExports>;
+    if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.shrink !== 'function') return false;
+    kernel = ex as ShrinkExports;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether {@link installPreprocessKernels} installed the kernel. */
+export function preprocessKernelsInstalled(): boolean {
+  return kernel !== null;
+}
+
+/** Per output row the columns to compute [lo, hi); per output column its first/last source column and their overlaps (units of 1/outW). */
+export interface ShrinkTables {
+  lo: Int32Array;
+  hi: Int32Array;
+  first: Int32Array;
+  last: Int32Array;
+  fFirst: Float64Array;
+  fLast: Float64Array;
+}
+
+/** The kernel's tables for a shrink of `n` source columns to `outW` × `outH` (the same as cropShrink's in resize.ts). */
+export function shrinkTables(n: number, outW: number, outH: number, within?: number): ShrinkTables {
+  // Per output row: the columns to compute, [lo, hi) (all, or the chord of the centred disc).
+  const lo = new Int32Array(outH);
+  const hi = new Int32Array(outH).fill(outW);
+  if (within !== undefined) {
+    const cx = outW / 2;
+    const r = within * cx + 1;
+    for (let oy = 0; oy < outH; oy++) {
+      const dy = oy + 0.5 - outH / 2;
+      const h2 = r * r - dy * dy;
+      if (h2 < 0) {
+        hi[oy] = 0;
+        continue;
+      }
+      const hw = Math.sqrt(h2);
+      lo[oy] = Math.max(0, Math.floor(cx - hw - 0.5));
+      hi[oy] = Math.min(outW, Math.ceil(cx + hw + 0.5));
+    }
+  }
+  // Per output column o: first/last touched source column and the covered share of each (units of 1/m).
+  const first = new Int32Array(outW);
+  const last = new Int32Array(outW);
+  const fFirst = new Float64Array(outW);
+  const fLast = new Float64Array(outW);
+  for (let o = 0; o < outW; o++) {
+    const a = o * n; // output interval [o·n, (o+1)·n) against source j: [j·m, (j+1)·m)
+    const b = a + n;
+    first[o] = Math.floor(a / outW);
+    last[o] = Math.floor((b - 1) / outW);
+    fFirst[o] = first[o] === last[o] ? n : Math.min(b, (first[o] + 1) * outW) - a;
+    fLast[o] = b - last[o] * outW;
+  }
+  return { lo, hi, first, last, fFirst, fLast };
+}
+
+const align = (x: number, a: number) => Math.ceil(x / a) * a;
+
+/**
+ * cropResize's shrink (resize.ts) on the kernel: the same arguments and the same doubles. Returns null when no
+ * kernel is installed or the shrink would need more than {@link KERNEL_MEMORY_LIMIT}.
+ */
+export function kernelShrink(image: RgbImage, box: CropBox, outW: number, outH: number, within?: number): Float64Array | null {
+  const k = kernel;
+  if (!k) return null;
+  const { width: W, height: H, channels: C, data } = image;
+  const n = box.width;
+  const h = box.height;
+  const t = shrinkTables(n, outW, outH, within);
+  // Only the image rows that computed output rows read.
+  let oyA = 0;
+  while (oyA < outH && t.hi[oyA] <= t.lo[oyA]) oyA++;
+  let oyB = outH - 1;
+  while (oyB >= oyA && t.hi[oyB] <= t.lo[oyB]) oyB--;
+  const ya = Math.min(H, Math.max(0, box.y + Math.floor((oyA * h) / outH)));
+  const yb = Math.max(ya, Math.min(H, box.y + Math.floor(((oyB + 1) * h - 1) / outH) + 1));
+  const rowBytes = W * C;
+  // Column sums are i32 in the kernel: 255·(whole rows·outH + two partial rows) must fit.
+  if (255 * (h + 3 * outH) >= 2 ** 31) return null;
+  // Layout: rows | first | last | lo | hi | fFirst | fLast | V (i32, n·C) | out (f64).
+  const pFirst = align((yb - ya) * rowBytes + 16, 16);
+  const pLast = pFirst + align(outW * 4, 16);
+  const pLo = pLast + align(outW * 4, 16);
+  const pHi = pLo + align(outH * 4, 16);
+  const pFFirst = pHi + align(outH * 4, 16);
+  const pFLast = pFFirst + align(outW * 8, 16);
+  const pV = pFLast + align(outW * 8, 16);
+  const pOut = pV + align(n * C * 4, 16);
+  const total = pOut + outW * outH * 24;
+  if (total > KERNEL_MEMORY_LIMIT) return null;
+  const have = k.memory.buffer.byteLength;
+  if (have < total) k.memory.grow(Math.ceil((total - have) / 65536));
+  const buf = k.memory.buffer;
+  new Uint8Array(buf, 0, (yb - ya) * rowBytes).set(data.subarray(ya * rowBytes, yb * rowBytes));
+  new Int32Array(buf, pFirst, outW).set(t.first);
+  new Int32Array(buf, pLast, outW).set(t.last);
+  new Int32Array(buf, pLo, outH).set(t.lo);
+  new Int32Array(buf, pHi, outH).set(t.hi);
+  new Float64Array(buf, pFFirst, outW).set(t.fFirst);
+  new Float64Array(buf, pFLast, outW).set(t.fLast);
+  const out = new Float64Array(buf, pOut, outW * outH * 3);
+  out.fill(0);
+  k.shrink(0, W, C, ya, yb, box.x, box.y, n, h, outW, outH, pFirst, pLast, pFFirst, pFLast, pLo, pHi, pV, pOut);
+  return out.slice();
+}

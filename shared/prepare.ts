@@ -1,6 +1,7 @@
 // One field-of-view search per image: the quality verdict and the model input from the same located disc.
 import type { RgbImage } from './grader.js';
 import { locateFov, preprocessDetailed, type PreprocessResult } from './preprocess/apply.js';
+import { withKernelImage } from './preprocess/kernels.js';
 import type { PreprocessSpec } from './preprocess/spec.js';
 import { assessQuality, type QualityVerdict } from './quality.js';
 
@@ -17,5 +18,6 @@ export interface PreparedImage {
  */
 export function prepareImage(image: RgbImage, spec: PreprocessSpec): PreparedImage {
   const fov = locateFov(image, spec);
-  return { quality: assessQuality(image, spec, fov), input: preprocessDetailed(image, spec, fov) };
+  // One copy of the image into the preprocessing kernel's memory serves both shrinks (when a kernel is installed).
+  return withKernelImage(image, () => ({ quality: assessQuality(image, spec, fov), input: preprocessDetailed(image, spec, fov) }));
 }

@@ -91,6 +91,34 @@ export function shrinkTables(n: number, outW: number, outH: number, within?: num
 
 const align = (x: number, a: number) => Math.ceil(x / a) * a;
 
+/** The bytes copied to offset 0 of the kernel's memory by {@link withKernelImage}, while its callback runs. */
+let resident: RgbImage['data'] | null = null;
+
+/** Grows the kernel's memory to at least `bytes`. */
+function reserve(k: ShrinkExports, bytes: number): void {
+  const have = k.memory.buffer.byteLength;
+  if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
+}
+
+/**
+ * Runs `fn` with `image` copied once into the kernel's memory, so that its shrinks inside `fn` (prepareImage:
+ * the quality check's and the model input's) read that copy instead of copying rows each time. `image` must
+ * not change while `fn` runs. Without a kernel, or for an image over half of {@link KERNEL_MEMORY_LIMIT}, just runs `fn`.
+ */
+export function withKernelImage<T>(image: RgbImage, fn: () => T): T {
+  const k = kernel;
+  const bytes = image.width * image.height * image.channels;
+  if (!k || resident !== null || !(bytes <= KERNEL_MEMORY_LIMIT / 2) || image.data.length < bytes) return fn();
+  reserve(k, bytes);
+  new Uint8Array(k.memory.buffer, 0, bytes).set(image.data.subarray(0, bytes));
+  resident = image.data;
+  try {
+    return fn();
+  } finally {
+    resident = null;
+  }
+}
+
 /**
  * cropResize's shrink (resize.ts) on the kernel: the same arguments and the same doubles. Returns null when no
  * kernel is installed or the shrink would need more than {@link KERNEL_MEMORY_LIMIT}.
@@ -107,8 +135,10 @@ export function kernelShrink(image: RgbImage, box: CropBox, outW: number, outH: 
   while (oyA < outH && t.hi[oyA] <= t.lo[oyA]) oyA++;
   let oyB = outH - 1;
   while (oyB >= oyA && t.hi[oyB] <= t.lo[oyB]) oyB--;
-  const ya = Math.min(H, Math.max(0, box.y + Math.floor((oyA * h) / outH)));
-  const yb = Math.max(ya, Math.min(H, box.y + Math.floor(((oyB + 1) * h - 1) / outH) + 1));
+  // The whole image is already there (withKernelImage), or only the rows read are copied.
+  const inPlace = resident === data;
+  const ya = inPlace ? 0 : Math.min(H, Math.max(0, box.y + Math.floor((oyA * h) / outH)));
+  const yb = inPlace ? H : Math.max(ya, Math.min(H, box.y + Math.floor(((oyB + 1) * h - 1) / outH) + 1));
   const rowBytes = W * C;
   // Column sums are i32 in the kernel: 255·(whole rows·outH + two partial rows) must fit.
   if (255 * (h + 3 * outH) >= 2 ** 31) return null;
@@ -123,10 +153,9 @@ export function kernelShrink(image: RgbImage, box: CropBox, outW: number, outH: 
   const pOut = pV + align(n * C * 4, 16);
   const total = pOut + outW * outH * 24;
   if (total > KERNEL_MEMORY_LIMIT) return null;
-  const have = k.memory.buffer.byteLength;
-  if (have < total) k.memory.grow(Math.ceil((total - have) / 65536));
+  reserve(k, total);
   const buf = k.memory.buffer;
-  new Uint8Array(buf, 0, (yb - ya) * rowBytes).set(data.subarray(ya * rowBytes, yb * rowBytes));
+  if (!inPlace) new Uint8Array(buf, 0, (yb - ya) * rowBytes).set(data.subarray(ya * rowBytes, yb * rowBytes));
   new Int32Array(buf, pFirst, outW).set(t.first);
   new Int32Array(buf, pLast, outW).set(t.last);
   new Int32Array(buf, pLo, outH).set(t.lo);

@@ -17,7 +17,10 @@ export interface PreparedImage {
  * (the same numbers as assessQuality(image, spec) and preprocessDetailed(image, spec) called apart).
  */
 export function prepareImage(image: RgbImage, spec: PreprocessSpec): PreparedImage {
-  const fov = locateFov(image, spec);
-  // One copy of the image into the preprocessing kernel's memory serves both shrinks (when a kernel is installed).
-  return withKernelImage(image, () => ({ quality: assessQuality(image, spec, fov), input: preprocessDetailed(image, spec, fov) }));
+  // One copy of the image into the preprocessing kernel's memory serves the disc search's brightness map and
+  // both shrinks (when a kernel is installed).
+  return withKernelImage(image, () => {
+    const fov = locateFov(image, spec);
+    return { quality: assessQuality(image, spec, fov), input: preprocessDetailed(image, spec, fov) };
+  });
 }

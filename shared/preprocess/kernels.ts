@@ -1,10 +1,11 @@
-// The optional WebAssembly preprocessing kernel (shrink.wasm, from assembly/shrink.ts): installed by each platform, the same doubles as the JS path.
+// The optional WebAssembly preprocessing kernels (shrink.wasm, from assembly/shrink.ts: area shrink, brightness map): installed by each platform, the same doubles as the JS path.
 import type { RgbImage } from '../grader.js';
 import type { CropBox } from './resize.js';
 
 interface ShrinkExports {
   memory: WebAssembly.Memory;
   shrink(...args: number[]): void;
+  brightnessMap(...args: number[]): void;
 }
 
 let kernel: ShrinkExports | null = null;
@@ -30,7 +31,7 @@ export async function installPreprocessKernels(source: ArrayBuffer | Uint8Array 
     const instance =
       source instanceof WebAssembly.Module ? await WebAssembly.instantiate(source, {}) : (await WebAssembly.instantiate(source as BufferSource, {})).instance;
     const ex = instance.exports as unknown as Partial<ShrinkExports>;
-    if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.shrink !== 'function') return false;
+    if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.shrink !== 'function' || typeof ex.brightnessMap !== 'function') return false;
     kernel = ex as ShrinkExports;
     return true;
   } catch {
@@ -166,4 +167,21 @@ export function kernelShrink(image: RgbImage, box: CropBox, outW: number, outH: 
   out.fill(0);
   k.shrink(0, W, C, ya, yb, box.x, box.y, n, h, outW, outH, pFirst, pLast, pFFirst, pFLast, pLo, pHi, pV, pOut);
   return out.slice();
+}
+
+/**
+ * The field-of-view search's brightness map (fov.ts: mean of max(R,G,B) per k×k block, sampled every `step`
+ * rows and columns) on the kernel, for an image inside {@link withKernelImage} only (elsewhere copying it in
+ * would cost what the kernel saves). The same doubles as fov.ts; null when not applicable.
+ */
+export function kernelBrightnessMap(image: RgbImage, k: number, step: number): Float64Array | null {
+  const kn = kernel;
+  if (!kn || resident !== image.data) return null;
+  const { width: W, height: H, channels: C } = image;
+  const cells = Math.ceil(W / k) * Math.ceil(H / k);
+  const pOut = align(W * H * C + 16, 16);
+  if (pOut + cells * 8 > KERNEL_MEMORY_LIMIT) return null;
+  reserve(kn, pOut + cells * 8);
+  kn.brightnessMap(0, W, H, C, k, step, pOut);
+  return new Float64Array(kn.memory.buffer, pOut, cells).slice();
 }

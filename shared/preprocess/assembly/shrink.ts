@@ -149,3 +149,37 @@ export function shrink(
     }
   }
 }
+
+// The field-of-view search's brightness map (findFovCircle in shared/preprocess/fov.ts): per k×k block of the
+// W×H image at `src` (C bytes per pixel), the mean of max(R,G,B) over its pixels on rows and columns `step`
+// apart (rows from the first multiple of step in the block, columns from the block's first); a whole-number
+// sum divided once, as in fov.ts. Writes mw·mh f64 to `out`.
+export function brightnessMap(src: usize, W: i32, H: i32, C: i32, k: i32, step: i32, out: usize): void {
+  const mw = (W + k - 1) / k;
+  const mh = (H + k - 1) / k;
+  const rowBytes = <usize>W * <usize>C;
+  const pxStep = <usize>(step * C);
+  let q = out;
+  for (let my = 0; my < mh; my++) {
+    const y0 = ((my * k + step - 1) / step) * step;
+    const y1 = min(H, (my + 1) * k);
+    for (let mx = 0; mx < mw; mx++, q += 8) {
+      const x0 = mx * k;
+      const x1 = min(W, x0 + k);
+      let s: i32 = 0;
+      let n: i32 = 0;
+      for (let y = y0; y < y1; y += step) {
+        const row = src + <usize>y * rowBytes;
+        const end = row + <usize>x1 * <usize>C;
+        for (let p = row + <usize>x0 * <usize>C; p < end; p += pxStep) {
+          const r = <i32>load<u8>(p);
+          const g = <i32>load<u8>(p, 1);
+          const b = <i32>load<u8>(p, 2);
+          s += max(max(r, g), b);
+          n++;
+        }
+      }
+      store<f64>(q, <f64>s / <f64>n);
+    }
+  }
+}

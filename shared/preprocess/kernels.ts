@@ -1,4 +1,4 @@
-// The optional WebAssembly preprocessing kernels (shrink.wasm, from assembly/shrink.ts: area shrink, brightness map): installed by each platform, the same doubles as the JS path.
+// The optional WebAssembly preprocessing kernels (shrink.wasm, from assembly/shrink.ts: area shrink, brightness map, damage steps): installed by each platform, the same doubles as the JS path.
 import type { RgbImage } from '../grader.js';
 import type { CropBox } from './resize.js';
 
@@ -6,6 +6,7 @@ interface ShrinkExports {
   memory: WebAssembly.Memory;
   shrink(...args: number[]): void;
   brightnessMap(...args: number[]): void;
+  blockSteps(...args: number[]): void;
 }
 
 let kernel: ShrinkExports | null = null;
@@ -31,7 +32,7 @@ export async function installPreprocessKernels(source: ArrayBuffer | Uint8Array 
     const instance =
       source instanceof WebAssembly.Module ? await WebAssembly.instantiate(source, {}) : (await WebAssembly.instantiate(source as BufferSource, {})).instance;
     const ex = instance.exports as unknown as Partial<ShrinkExports>;
-    if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.shrink !== 'function' || typeof ex.brightnessMap !== 'function') return false;
+    if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.shrink !== 'function' || typeof ex.brightnessMap !== 'function' || typeof ex.blockSteps !== 'function') return false;
     kernel = ex as ShrinkExports;
     return true;
   } catch {
@@ -163,8 +164,7 @@ export function kernelShrink(image: RgbImage, box: CropBox, outW: number, outH: 
   new Int32Array(buf, pHi, outH).set(t.hi);
   new Float64Array(buf, pFFirst, outW).set(t.fFirst);
   new Float64Array(buf, pFLast, outW).set(t.fLast);
-  const out = new Float64Array(buf, pOut, outW * outH * 3);
-  out.fill(0);
+  const out = new Float64Array(buf, pOut, outW * outH * 3); // the kernel writes every output (0 where not computed)
   k.shrink(0, W, C, ya, yb, box.x, box.y, n, h, outW, outH, pFirst, pLast, pFFirst, pFLast, pLo, pHi, pV, pOut);
   return out.slice();
 }
@@ -184,4 +184,22 @@ export function kernelBrightnessMap(image: RgbImage, k: number, step: number): F
   reserve(kn, pOut + cells * 8);
   kn.brightnessMap(0, W, H, C, k, step, pOut);
   return new Float64Array(kn.memory.buffer, pOut, cells).slice();
+}
+
+/**
+ * The damage check's block steps (damage.ts) on the kernel, for an image inside {@link withKernelImage} only:
+ * for each block row by with block columns [bx0[by], bx1[by]) (bx1 ≤ bx0: none), the three channel steps of each
+ * block into a Float64Array of nby·nbx·3 (0 elsewhere). The same doubles as damage.ts; null when not applicable.
+ */
+export function kernelBlockSteps(image: RgbImage, nby: number, nbx: number, bx0: Int32Array, bx1: Int32Array): Float64Array | null {
+  const kn = kernel;
+  if (!kn || resident !== image.data) return null;
+  const { width: W, height: H, channels: C } = image;
+  const pStep = align(W * H * C + 16, 16);
+  const bytes = nby * nbx * 24;
+  if (pStep + bytes > KERNEL_MEMORY_LIMIT) return null;
+  reserve(kn, pStep + bytes);
+  new Uint8Array(kn.memory.buffer, pStep, bytes).fill(0);
+  for (let by = 1; by < nby; by++) if (bx1[by] > bx0[by]) kn.blockSteps(0, W, C, by * 8, bx0[by], bx1[by], pStep, by * nbx);
+  return new Float64Array(kn.memory.buffer, pStep, nby * nbx * 3).slice();
 }

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadPreprocessKernels } from '../../node/preprocess-kernels.js';
+import { blockStepDamage } from '../../shared/damage.js';
+import { withKernelImage } from '../../shared/preprocess/kernels.js';
 import { assessQuality, cropForFov, DEFAULT_SPEC, discBox, installPreprocessKernels, locateFov, preprocessDetailed, prepareImage, type PreprocessSpec } from '../../shared/index.js';
 import { loadFixture } from './preprocess-helpers.js';
 
@@ -69,6 +71,15 @@ test('prepareImage on the WebAssembly kernel (image copied once for both shrinks
         assert.deepEqual(wasm.input.crop, js.input.crop, what);
         assert.ok(Buffer.from(wasm.input.data.buffer).equals(Buffer.from(js.input.data.buffer)), `${what}: input floats differ`);
       }
+      // The damage check's block steps on the kernel (inside withKernelImage) = in JS, also on a copy with a seam.
+      const disc = locateFov(image, DEFAULT_SPEC);
+      const seamed = { ...image, data: image.data.slice() };
+      for (let i = 640 * image.width * image.channels; i < seamed.data.length; i++) seamed.data[i] = Math.min(255, seamed.data[i] + 40);
+      for (const im of [image, seamed]) {
+        const onKernel = withKernelImage(im, () => blockStepDamage(im, disc));
+        assert.deepEqual(onKernel, blockStepDamage(im, disc), `${image.channels} channels: damage steps`);
+      }
+      assert.ok(withKernelImage(seamed, () => blockStepDamage(seamed, disc)).stepFraction > 0.75, 'the seam is seen');
     }
   } finally {
     await installPreprocessKernels(null);

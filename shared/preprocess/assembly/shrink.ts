@@ -1,4 +1,4 @@
-// AssemblyScript source of the exact area-shrink kernel (built to shared/preprocess/shrink.wasm by
+// AssemblyScript source of the exact preprocessing kernels (area shrink, brightness map, damage block steps) (built to shared/preprocess/shrink.wasm by
 // scripts/build-simd.mjs; loaded by shared/preprocess/kernels.ts in Node and the viewer). The same whole-number
 // sums as cropShrink in shared/preprocess/resize.ts, arranged for SIMD (exact either way), so both give the same doubles bit for bit. Works on its own memory,
 // laid out by the caller; no data segments, no allocation, no globals in memory.
@@ -88,7 +88,14 @@ export function shrink(
   for (let oy = 0; oy < outH; oy++) {
     const l = load<i32>(lo + (<usize>oy << 2));
     const e = load<i32>(hi + (<usize>oy << 2));
-    if (e <= l) continue;
+    // outputs not computed are 0
+    const rowOut = out + <usize>oy * <usize>outW * 24;
+    if (e <= l) {
+      memory.fill(rowOut, 0, <usize>outW * 24);
+      continue;
+    }
+    memory.fill(rowOut, 0, <usize>l * 24);
+    memory.fill(rowOut + <usize>e * 24, 0, <usize>(outW - e) * 24);
     const ca = max(ja, load<i32>(first + (<usize>l << 2)));
     const cb = min(jb, load<i32>(last + (<usize>(e - 1) << 2)) + 1);
     const ja0 = <i32>((<i64>oy * H64) / M64);
@@ -181,5 +188,28 @@ export function brightnessMap(src: usize, W: i32, H: i32, C: i32, k: i32, step: 
       }
       store<f64>(q, <f64>s / <f64>n);
     }
+  }
+}
+
+// The damage check's block steps (blockStepDamage in shared/damage.ts) for one block row: for block columns
+// [bx0, bx1) at boundary row y, per channel the sum over 4 of the block's 8 columns of
+// p(y) − p(y−1) − ½(p(y−3) − p(y−4)) − ½(p(y+4) − p(y+3)), divided by 4 (all multiples of ½: exact), into
+// step[(rowBase + bx)·3 + ch] (f64). The image (W pixels wide, C bytes each) is at `src`.
+export function blockSteps(src: usize, W: i32, C: i32, y: i32, bx0: i32, bx1: i32, step: usize, rowBase: i32): void {
+  const rs = <usize>W * <usize>C;
+  for (let bx = bx0; bx < bx1; bx++) {
+    let s0: f64 = 0;
+    let s1: f64 = 0;
+    let s2: f64 = 0;
+    for (let x = bx * 8; x < bx * 8 + 8; x += 2) {
+      const q = src + <usize>y * rs + <usize>x * <usize>C;
+      s0 += <f64>load<u8>(q) - <f64>load<u8>(q - rs) - 0.5 * (<f64>load<u8>(q - 3 * rs) - <f64>load<u8>(q - 4 * rs)) - 0.5 * (<f64>load<u8>(q + 4 * rs) - <f64>load<u8>(q + 3 * rs));
+      s1 += <f64>load<u8>(q + 1) - <f64>load<u8>(q + 1 - rs) - 0.5 * (<f64>load<u8>(q + 1 - 3 * rs) - <f64>load<u8>(q + 1 - 4 * rs)) - 0.5 * (<f64>load<u8>(q + 1 + 4 * rs) - <f64>load<u8>(q + 1 + 3 * rs));
+      s2 += <f64>load<u8>(q + 2) - <f64>load<u8>(q + 2 - rs) - 0.5 * (<f64>load<u8>(q + 2 - 3 * rs) - <f64>load<u8>(q + 2 - 4 * rs)) - 0.5 * (<f64>load<u8>(q + 2 + 4 * rs) - <f64>load<u8>(q + 2 + 3 * rs));
+    }
+    const o = step + (<usize>(rowBase + bx) * 24);
+    store<f64>(o, s0 / 4);
+    store<f64>(o, s1 / 4, 8);
+    store<f64>(o, s2 / 4, 16);
   }
 }

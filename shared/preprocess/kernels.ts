@@ -1,4 +1,4 @@
-// The optional WebAssembly preprocessing kernels (shrink.wasm, from assembly/shrink.ts: area shrink, brightness map, damage steps): installed by each platform, the same doubles as the JS path.
+// The optional WebAssembly preprocessing kernels (shrink.wasm, from assembly/shrink.ts: area shrink, normalisation, brightness map, damage steps): installed by each platform, the same doubles as the JS path.
 import type { RgbImage } from '../grader.js';
 import type { CropBox } from './resize.js';
 
@@ -7,6 +7,7 @@ interface ShrinkExports {
   shrink(...args: number[]): void;
   brightnessMap(...args: number[]): void;
   blockSteps(...args: number[]): void;
+  normalize(...args: number[]): void;
 }
 
 let kernel: ShrinkExports | null = null;
@@ -32,7 +33,7 @@ export async function installPreprocessKernels(source: ArrayBuffer | Uint8Array 
     const instance =
       source instanceof WebAssembly.Module ? await WebAssembly.instantiate(source, {}) : (await WebAssembly.instantiate(source as BufferSource, {})).instance;
     const ex = instance.exports as unknown as Partial<ShrinkExports>;
-    if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.shrink !== 'function' || typeof ex.brightnessMap !== 'function' || typeof ex.blockSteps !== 'function') return false;
+    if (!(ex.memory instanceof WebAssembly.Memory) || typeof ex.shrink !== 'function' || typeof ex.brightnessMap !== 'function' || typeof ex.blockSteps !== 'function' || typeof ex.normalize !== 'function') return false;
     kernel = ex as ShrinkExports;
     return true;
   } catch {
@@ -126,6 +127,26 @@ export function withKernelImage<T>(image: RgbImage, fn: () => T): T {
  * kernel is installed or the shrink would need more than {@link KERNEL_MEMORY_LIMIT}.
  */
 export function kernelShrink(image: RgbImage, box: CropBox, outW: number, outH: number, within?: number): Float64Array | null {
+  const r = shrinkInKernel(image, box, outW, outH, within, 0);
+  return r && new Float64Array(r.k.memory.buffer, r.pOut, outW * outH * 3).slice();
+}
+
+/**
+ * preprocessDetailed's input with Graham off (apply.ts): the shrink to size × size, then (x/255 − mean)/std per
+ * channel rounded to float32, both on the kernel. The same floats; null when the kernel cannot (not a shrink,
+ * no kernel, too big).
+ */
+export function kernelShrinkNormalize(image: RgbImage, box: CropBox, size: number, mean: readonly number[], std: readonly number[]): Float32Array | null {
+  if (!(box.width >= size && box.height >= size)) return null;
+  const r = shrinkInKernel(image, box, size, size, undefined, size * size * 12);
+  if (!r) return null;
+  const n = size * size * 3;
+  r.k.normalize(r.pOut, n, r.pEnd, mean[0], mean[1], mean[2], std[0], std[1], std[2]);
+  return new Float32Array(r.k.memory.buffer, r.pEnd, n).slice();
+}
+
+/** Runs the shrink kernel; its output (outW·outH·3 f64) is at pOut, followed by `extra` free bytes at pEnd. */
+function shrinkInKernel(image: RgbImage, box: CropBox, outW: number, outH: number, within: number | undefined, extra: number): { k: ShrinkExports; pOut: number; pEnd: number } | null {
   const k = kernel;
   if (!k) return null;
   const { width: W, height: H, channels: C, data } = image;
@@ -153,7 +174,8 @@ export function kernelShrink(image: RgbImage, box: CropBox, outW: number, outH: 
   const pFLast = pFFirst + align(outW * 8, 16);
   const pV = pFLast + align(outW * 8, 16);
   const pOut = pV + align(n * C * 4, 16);
-  const total = pOut + outW * outH * 24;
+  const pEnd = pOut + outW * outH * 24;
+  const total = pEnd + extra;
   if (total > KERNEL_MEMORY_LIMIT) return null;
   reserve(k, total);
   const buf = k.memory.buffer;
@@ -164,9 +186,9 @@ export function kernelShrink(image: RgbImage, box: CropBox, outW: number, outH: 
   new Int32Array(buf, pHi, outH).set(t.hi);
   new Float64Array(buf, pFFirst, outW).set(t.fFirst);
   new Float64Array(buf, pFLast, outW).set(t.fLast);
-  const out = new Float64Array(buf, pOut, outW * outH * 3); // the kernel writes every output (0 where not computed)
+  // the kernel writes every output (0 where not computed)
   k.shrink(0, W, C, ya, yb, box.x, box.y, n, h, outW, outH, pFirst, pLast, pFFirst, pFLast, pLo, pHi, pV, pOut);
-  return out.slice();
+  return { k, pOut, pEnd };
 }
 
 /**

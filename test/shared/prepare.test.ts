@@ -57,7 +57,7 @@ test('prepareImage on the WebAssembly kernel (image copied once for both shrinks
     }
     const images = [rgb, { data: rgba, width: W, height: H, channels: 4 as const }];
     const specs: PreprocessSpec[] = [
-      { ...DEFAULT_SPEC, size: 320, fov: { ...DEFAULT_SPEC.fov, margin: 0.02 } },
+      { ...DEFAULT_SPEC, size: 320, fov: { ...DEFAULT_SPEC.fov, margin: 0.02 }, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
       { ...DEFAULT_SPEC, graham: { ...DEFAULT_SPEC.graham, enabled: true } },
     ];
     for (const image of images) {

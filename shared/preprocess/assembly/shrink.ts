@@ -213,3 +213,15 @@ export function blockSteps(src: usize, W: i32, C: i32, y: i32, bx0: i32, bx1: i3
     store<f64>(o, s2 / 4, 16);
   }
 }
+
+// The model input from a shrink's output (preprocessDetailed in shared/preprocess/apply.ts, Graham off):
+// dst[i] (f32) = (src[i] / 255 − mean[c]) / std[c] over n RGB values, in f64 then rounded to f32, as there.
+export function normalize(src: usize, n: i32, dst: usize, m0: f64, m1: f64, m2: f64, s0: f64, s1: f64, s2: f64): void {
+  for (let i = 0; i < n; i += 3) {
+    const p = src + (<usize>i << 3);
+    const q = dst + (<usize>i << 2);
+    store<f32>(q, <f32>((load<f64>(p) / 255 - m0) / s0));
+    store<f32>(q, <f32>((load<f64>(p, 8) / 255 - m1) / s1), 4);
+    store<f32>(q, <f32>((load<f64>(p, 16) / 255 - m2) / s2), 8);
+  }
+}

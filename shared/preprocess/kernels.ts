@@ -94,13 +94,19 @@ export function shrinkTables(n: number, outW: number, outH: number, within?: num
 
 const align = (x: number, a: number) => Math.ceil(x / a) * a;
 
-/** The bytes copied to offset 0 of the kernel's memory by {@link withKernelImage}, while its callback runs. */
+/** The bytes copied to offset 0 of the kernel's memory by {@link withKernelImage} (and their length), while its callback runs. */
 let resident: RgbImage['data'] | null = null;
+let residentBytes = 0;
 
-/** Grows the kernel's memory to at least `bytes`. */
-function reserve(k: ShrinkExports, bytes: number): void {
+/** Grows the kernel's memory to at least `bytes`; false when the runtime refuses (the caller then runs in JS). */
+function reserve(k: ShrinkExports, bytes: number): boolean {
   const have = k.memory.buffer.byteLength;
-  if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
+  try {
+    if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -111,14 +117,15 @@ function reserve(k: ShrinkExports, bytes: number): void {
 export function withKernelImage<T>(image: RgbImage, fn: () => T): T {
   const k = kernel;
   const bytes = image.width * image.height * image.channels;
-  if (!k || resident !== null || !(bytes <= KERNEL_MEMORY_LIMIT / 2) || image.data.length < bytes) return fn();
-  reserve(k, bytes);
+  if (!k || resident !== null || !(bytes <= KERNEL_MEMORY_LIMIT / 2) || image.data.length < bytes || !reserve(k, bytes)) return fn();
   new Uint8Array(k.memory.buffer, 0, bytes).set(image.data.subarray(0, bytes));
   resident = image.data;
+  residentBytes = bytes;
   try {
     return fn();
   } finally {
     resident = null;
+    residentBytes = 0;
   }
 }
 
@@ -165,8 +172,10 @@ function shrinkInKernel(image: RgbImage, box: CropBox, outW: number, outH: numbe
   const rowBytes = W * C;
   // Column sums are i32 in the kernel: 255·(whole rows·outH + two partial rows) must fit.
   if (255 * (h + 3 * outH) >= 2 ** 31) return null;
-  // Layout: rows | first | last | lo | hi | fFirst | fLast | V (i32, n·C) | out (f64).
-  const pFirst = align((yb - ya) * rowBytes + 16, 16);
+  // Layout: [resident image] | rows | first | last | lo | hi | fFirst | fLast | V (i32, n·C) | out (f64); another
+  // image's rows go after the resident one, which stays intact.
+  const pRows = inPlace || resident === null ? 0 : align(residentBytes + 16, 16);
+  const pFirst = inPlace ? align(residentBytes + 16, 16) : pRows + align((yb - ya) * rowBytes + 16, 16);
   const pLast = pFirst + align(outW * 4, 16);
   const pLo = pLast + align(outW * 4, 16);
   const pHi = pLo + align(outH * 4, 16);
@@ -176,10 +185,9 @@ function shrinkInKernel(image: RgbImage, box: CropBox, outW: number, outH: numbe
   const pOut = pV + align(n * C * 4, 16);
   const pEnd = pOut + outW * outH * 24;
   const total = pEnd + extra;
-  if (total > KERNEL_MEMORY_LIMIT) return null;
-  reserve(k, total);
+  if (total > KERNEL_MEMORY_LIMIT || !reserve(k, total)) return null;
   const buf = k.memory.buffer;
-  if (!inPlace) new Uint8Array(buf, 0, (yb - ya) * rowBytes).set(data.subarray(ya * rowBytes, yb * rowBytes));
+  if (!inPlace) new Uint8Array(buf, pRows, (yb - ya) * rowBytes).set(data.subarray(ya * rowBytes, yb * rowBytes));
   new Int32Array(buf, pFirst, outW).set(t.first);
   new Int32Array(buf, pLast, outW).set(t.last);
   new Int32Array(buf, pLo, outH).set(t.lo);
@@ -187,7 +195,7 @@ function shrinkInKernel(image: RgbImage, box: CropBox, outW: number, outH: numbe
   new Float64Array(buf, pFFirst, outW).set(t.fFirst);
   new Float64Array(buf, pFLast, outW).set(t.fLast);
   // the kernel writes every output (0 where not computed)
-  k.shrink(0, W, C, ya, yb, box.x, box.y, n, h, outW, outH, pFirst, pLast, pFFirst, pFLast, pLo, pHi, pV, pOut);
+  k.shrink(pRows, W, C, ya, yb, box.x, box.y, n, h, outW, outH, pFirst, pLast, pFFirst, pFLast, pLo, pHi, pV, pOut);
   return { k, pOut, pEnd };
 }
 
@@ -202,8 +210,7 @@ export function kernelBrightnessMap(image: RgbImage, k: number, step: number): F
   const { width: W, height: H, channels: C } = image;
   const cells = Math.ceil(W / k) * Math.ceil(H / k);
   const pOut = align(W * H * C + 16, 16);
-  if (pOut + cells * 8 > KERNEL_MEMORY_LIMIT) return null;
-  reserve(kn, pOut + cells * 8);
+  if (pOut + cells * 8 > KERNEL_MEMORY_LIMIT || !reserve(kn, pOut + cells * 8)) return null;
   kn.brightnessMap(0, W, H, C, k, step, pOut);
   return new Float64Array(kn.memory.buffer, pOut, cells).slice();
 }
@@ -219,8 +226,7 @@ export function kernelBlockSteps(image: RgbImage, nby: number, nbx: number, bx0:
   const { width: W, height: H, channels: C } = image;
   const pStep = align(W * H * C + 16, 16);
   const bytes = nby * nbx * 24;
-  if (pStep + bytes > KERNEL_MEMORY_LIMIT) return null;
-  reserve(kn, pStep + bytes);
+  if (pStep + bytes > KERNEL_MEMORY_LIMIT || !reserve(kn, pStep + bytes)) return null;
   new Uint8Array(kn.memory.buffer, pStep, bytes).fill(0);
   for (let by = 1; by < nby; by++) if (bx1[by] > bx0[by]) kn.blockSteps(0, W, C, by * 8, bx0[by], bx1[by], pStep, by * nbx);
   return new Float64Array(kn.memory.buffer, pStep, nby * nbx * 3).slice();

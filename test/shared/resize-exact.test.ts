@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadPreprocessKernels } from '../../node/preprocess-kernels.js';
 import { installPreprocessKernels, preprocessKernelsInstalled, type RgbImage } from '../../shared/index.js';
+import { withKernelImage } from '../../shared/preprocess/kernels.js';
 import { cropResize, type CropBox } from '../../shared/preprocess/resize.js';
 
 /**
@@ -81,7 +82,7 @@ test('cropResize shrink in JavaScript: 300 random images (RGB and RGBA), crops r
   checkRandomShrinks();
 });
 
-test('cropResize shrink on the WebAssembly kernel: the same 300 cases, and long columns (> 257 rows per output row, bytes all 255) → bit-identical to the naive sum', async (t) => {
+test('cropResize shrink on the WebAssembly kernel: the same 300 cases, long columns (> 257 rows per output row, bytes all 255), another image shrunk while one is held → bit-identical to the naive sum', async (t) => {
   if (!(await loadPreprocessKernels())) return t.skip('needs shared/preprocess/shrink.wasm (npm run build:simd, a dev dependency)');
   try {
     assert.ok(preprocessKernelsInstalled());
@@ -98,6 +99,18 @@ test('cropResize shrink on the WebAssembly kernel: the same 300 cases, and long 
       const want = naiveShrink(image, box, outW, outH);
       for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `${image.width}×${image.height}×${image.channels} box ${JSON.stringify(box)} → ${outW}×${outH}: [${i}] ${got[i]} ≠ ${want[i]}`);
     }
+    // Inside withKernelImage (one image held in the kernel's memory), shrinks of that image and of another one
+    // in between: each as the naive sum, the held copy left intact.
+    const [a, b] = [randomImage(211, 173, 3, 5), randomImage(97, 120, 4, 6)];
+    const boxA = { x: -7, y: 3, width: 190, height: 190 };
+    const boxB = { x: 4, y: -6, width: 90, height: 90 };
+    withKernelImage(a, () => {
+      for (const [image, box, s] of [[a, boxA, 31], [b, boxB, 13], [a, boxA, 17]] as const) {
+        const got = cropResize(image, box, s, s);
+        const want = naiveShrink(image, box, s, s);
+        for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `inside withKernelImage, ${image.width}×${image.height} → ${s}: [${i}] ${got[i]} ≠ ${want[i]}`);
+      }
+    });
   } finally {
     await installPreprocessKernels(null);
   }

@@ -78,6 +78,14 @@ async function backendProbe(b: BenchBackend): Promise<string | null> {
   }
 }
 
+/**
+ * Every name the training cases of `labels` (e.g. `reptile/omniglot-…`) take on backend `b`: the one-thread
+ * row and, except on cpu, its `-workers2` row. `--only` is matched against these before any backend is probed.
+ */
+export function trainCaseNames(labels: string[], b: string): string[] {
+  return labels.flatMap((l) => (b === 'cpu' ? [`${l}/${b}`] : [`${l}/${b}`, `${l}-workers2/${b}`]));
+}
+
 /** Compiles `--only`; throws naming the pattern when it is not a valid regular expression. */
 export function compileOnly(only?: string): (name: string) => boolean {
   if (!only) return () => true;
@@ -104,8 +112,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
 
   const { TRAIN_STEP_CASES, benchTrainStep } = await import('./train-steps.js');
   const { REPTILE_CASE_LABEL, benchReptile } = await import('./reptile.js');
-  const trainNames = [...TRAIN_STEP_CASES.map((c) => `train-step/${c.label}`), `reptile/${REPTILE_CASE_LABEL}`];
-  const anyTrain = backends.some((b) => trainNames.some((n) => keep(`${n}/${b}`)));
+  const trainLabels = [...TRAIN_STEP_CASES.map((c) => `train-step/${c.label}`), `reptile/${REPTILE_CASE_LABEL}`];
+  const anyTrain = backends.some((b) => trainCaseNames(trainLabels, b).some(keep));
   const available: BenchBackend[] = [];
   if (anyTrain) {
     for (const b of backends) {

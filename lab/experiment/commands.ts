@@ -6,10 +6,15 @@ import type { Method } from './run.js';
 
 /** Adds `experiment` to the program. */
 export function register(program: Command): void {
-  finetuneFlags(program.command('experiment').description('Table 1: methods (random, pretrain, reptile) × kept % × seeds → table.md, results.json, figures/; rerun to resume'))
-    .requiredOption('--target <path>', 'graded target dataset (e.g. data/retinamnist/retinamnist-trainval.npz)')
-    .requiredOption('--target-format <fmt>', 'kaggle, aptos, medmnist, folder')
+  finetuneFlags(program.command('experiment').description('Table 1: methods (random, pretrain, reptile) × kept % × seeds → table.md, results.json, figures/; with --folds, patient-level CV on clinic photos; rerun to resume'))
+    .option('--target <path>', 'graded target dataset (e.g. data/retinamnist/retinamnist-trainval.npz); required here or in the preset')
+    .option('--target-format <fmt>', 'kaggle, aptos, medmnist, folder; required here or in the preset')
     .requiredOption('--out <dir>', 'output folder')
+    .option('--folds <n>', 'patient-level cross-validation over a Kaggle-layout target instead of a test split (the clinic table: methods random, reptile, retinamnist, imagenet-frozen, imagenet-topblocks; preset training/runs/table1-clinic.json)')
+    .option('--inner-folds <n>', 'with --folds: 1/n of the training fold\'s patients validate the conv nets (default 5)')
+    .option('--pretrain-data <path>', 'with --folds: graded data the retinamnist method pre-trains on (e.g. RetinaMNIST)')
+    .option('--pretrain-format <fmt>', 'with --folds: its format (medmnist)')
+    .option('--clinic-preset <file>', 'with --folds: clinic-train recipe of the imagenet-frozen method (default training/runs/clinic-default.json)')
     .option('--meta-data <path>', 'meta-training dataset for pre-training / meta-training run here')
     .option('--meta-format <fmt>', 'omniglot or miniimagenet')
     .option('--methods <list>', 'comma list of random, pretrain, reptile (default all three)')
@@ -24,6 +29,12 @@ export function register(program: Command): void {
     .option('--flip-tta', 'test-time horizontal flip averaging')
     .action(async (raw: Flags) => {
       const f = merged(raw);
+      if (f.folds !== undefined) {
+        const { runClinicCommand } = await import('./clinic-command.js');
+        return runClinicCommand(f, await backend(finetuneFromFlags(f).backend));
+      }
+      required(f, 'target', '--target');
+      required(f, 'targetFormat', '--target-format');
       const ft = finetuneFromFlags(f);
       if (ft.augment === 'camera') throw new Error('--augment camera works with `finetune` only (the experiment fine-tunes on preprocessed tensors); use all');
       const { init: _i, seed: _s, keepPercent: _k, ...finetune } = ft;

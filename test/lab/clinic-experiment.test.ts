@@ -1,0 +1,175 @@
+// Clinic Table 1: the preset, patient-level folds shared by every method, the runner and report on a tiny Kaggle folder, the frozen-head method = clinic-train's CV.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { clinicOptionsFromFlags } from '../../lab/experiment/clinic-command.js';
+import { CLINIC_METHODS, frozenHeadMethod, innerSplit, topBlocksAvailable } from '../../lab/experiment/clinic-methods.js';
+import { writeClinicReport } from '../../lab/experiment/clinic-report.js';
+import { CLINIC_FINETUNE_DEFAULTS, keptTrain, runClinicExperiment, type ClinicExperimentOptions, type FoldResult } from '../../lab/experiment/clinic-run.js';
+import { crossFittedDecisions } from '../../lab/experiment/clinic-stats.js';
+import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
+import { saveCheckpoint } from '../../training/checkpoint.js';
+import { crossValidate, patientFolds } from '../../training/clinic/cv.js';
+import type { PhotoRecord } from '../../training/clinic/features.js';
+import { merged } from '../../training/commands.js';
+import { buildModel, type ModelConfig } from '../../training/models/backbone.js';
+import { createRng } from '../../training/random.js';
+import { writeKaggleFolder } from '../helpers/kaggle-folder.js';
+
+const PRESET = 'training/runs/table1-clinic.json';
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const TINY: ModelConfig = { inputSize: 28, channels: 1, filters: 8, blocks: 2, kernelSize: 3, convStride: 2, pool: 'none', batchNorm: true, numClasses: 20, bnEpsilon: 1e-3 };
+let dir = '';
+
+before(async () => {
+  setBackendLogger(() => {});
+  await initBackend('wasm');
+  dir = mkdtempSync(join(tmpdir(), 'clinic-table1-'));
+  for (const [name, seed] of [['meta', 2], ['pre', 1]] as const) {
+    const m = buildModel(TINY, seed);
+    await saveCheckpoint(join(dir, name, 'best'), { model: m, config: TINY, step: 10 });
+    m.dispose();
+  }
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Photos of `patients` patients × 2 eyes, grade = a seeded draw. */
+function fakePhotos(patients: number, seed = 1): PhotoRecord[] {
+  const rng = createRng(seed);
+  return Array.from({ length: patients * 2 }, (_, i) => ({ id: `${(i >> 1) + 1}_${i % 2 ? 'right' : 'left'}`, file: `x${i}.jpeg`, label: Math.floor(rng.next() * 5), patient: String((i >> 1) + 1) }));
+}
+
+test('table1-clinic preset: every method, 5 folds, 3 seeds, 50/100 %, 28-px spec; bad values are refused naming the flag', () => {
+  const o = clinicOptionsFromFlags(merged({ preset: PRESET, out: 'runs/x' }));
+  assert.deepEqual(o.methods, [...CLINIC_METHODS]);
+  assert.equal(o.folds, 5);
+  assert.deepEqual(o.seeds, [0, 1, 2]);
+  assert.deepEqual(o.keep, [50, 100]);
+  assert.equal(o.convSpec, 'training/runs/default-spec.json');
+  assert.equal(o.finetune.lr, 1e-3);
+  assert.equal(o.finetune.batchSize, 32);
+  assert.equal(o.finetune.keepBn, false);
+  assert.equal(o.meta?.format, 'omniglot');
+  assert.equal(o.pretrain?.format, 'medmnist');
+  assert.equal(o.pretrain?.options.iters, 3000);
+  assert.equal(o.pretrain?.options.specFile, 'training/runs/default-spec.json');
+  assert.throws(() => clinicOptionsFromFlags(merged({ preset: PRESET, out: 'x', methods: 'random,magic' })), /--methods.*magic/);
+  assert.throws(() => clinicOptionsFromFlags(merged({ preset: PRESET, out: 'x', targetFormat: 'medmnist' })), /--target-format kaggle/);
+  assert.throws(() => clinicOptionsFromFlags({ folds: 5, target: 'd', out: 'x', methods: 'random' }), /--spec/);
+  assert.throws(() => clinicOptionsFromFlags(merged({ preset: PRESET, out: 'x', folds: '1' })), /--folds/);
+});
+
+test('keptTrain / innerSplit: half of each grade of the training fold, never a test patient; inner validation is whole patients', () => {
+  const photos = fakePhotos(40);
+  const folds = patientFolds(photos, 5, 0);
+  for (let f = 0; f < 5; f++) {
+    const all = keptTrain(photos, folds, f, 100, 0);
+    const half = keptTrain(photos, folds, f, 50, 0);
+    const testPatients = new Set(photos.filter((_, i) => folds[i] === f).map((p) => p.patient));
+    assert.ok(all.every((i) => !testPatients.has(photos[i].patient)), 'no test patient in training');
+    for (let g = 0; g < 5; g++) {
+      const n = all.filter((i) => photos[i].label === g).length;
+      if (n) assert.equal(half.filter((i) => photos[i].label === g).length, Math.max(1, Math.round(n / 2)));
+    }
+    assert.deepEqual(keptTrain(photos, folds, f, 50, 0), half, 'seeded');
+    const { fit, val } = innerSplit(photos, all, 5, 0);
+    const vp = new Set(val.map((i) => photos[i].patient));
+    assert.ok(val.length > 0 && fit.every((i) => !vp.has(photos[i].patient)), 'inner split keeps patients whole');
+    assert.equal(fit.length + val.length, all.length);
+  }
+});
+
+test('crossFittedDecisions: a fold\'s threshold is chosen without its own photos', () => {
+  const photos = fakePhotos(30, 3);
+  const folds = photos.map((p) => Number(p.patient) % 3);
+  const rng = createRng(5);
+  const probs = photos.map(() => { const v = Array.from({ length: 5 }, () => rng.next()); const s = v.reduce((a, b) => a + b); return v.map((x) => x / s); });
+  const a = crossFittedDecisions(photos, probs, folds);
+  // Changing fold 0's predictions changes decisions in fold 0 only through its own scores, never fold 0's threshold.
+  const moved = probs.map((p, i) => (folds[i] === 0 ? [1, 0, 0, 0, 0] : p));
+  const b = crossFittedDecisions(photos, moved, folds);
+  assert.equal(b.thresholds[0], a.thresholds[0]);
+  assert.notEqual(b.thresholds[1], undefined);
+  assert.ok(photos.every((_, i) => folds[i] !== 0 || b.referable[i] === false), 'p(grade ≥ 2) = 0 is never referable');
+});
+
+test('frozenHeadMethod at 100% = clinic-train\'s crossValidate on the same fold assignment (same head seeds, same views)', async () => {
+  const photos = fakePhotos(25, 7);
+  const views = 3;
+  const rng = createRng(9);
+  const feats = photos.flatMap((p) => Array.from({ length: views }, () => Float32Array.from({ length: 6 }, (_, j) => rng.next() + (j === p.label ? 1 : 0))));
+  const head = { l2: 1e-3, iters: 40, lr: 0.05, balance: 0.5, dropout: 0 };
+  const seed = 2;
+  const cv = crossValidate(photos, feats, views, { folds: 5, head, trainViews: 3, testViews: 2, seed });
+  const m = frozenHeadMethod({ feats, views, head, trainViews: 3, testViews: 2 });
+  for (let f = 0; f < 5; f++) {
+    const test = photos.map((_, i) => i).filter((i) => cv.folds[i] === f);
+    const rows = await m({ photos, train: keptTrain(photos, cv.folds, f, 100, seed), test, seed, fold: f, dir });
+    test.forEach((i, j) => rows[j].forEach((v, k) => assert.ok(Math.abs(v - cv.probs[i][k]) < 1e-6, `photo ${i} grade ${k}`)));
+  }
+});
+
+test('runClinicExperiment: 3 conv-net methods × 2 kept % × 2 seeds on a tiny Kaggle folder; folds and kept subsets identical across methods; rerun reuses; report + PNGs', async () => {
+  const data = join(dir, 'kaggle');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(data);
+  await writeKaggleFolder(data, 12);
+  const out = join(dir, 'exp');
+  const o: ClinicExperimentOptions = {
+    outDir: out, data, methods: ['random', 'reptile', 'retinamnist'], keep: [50, 100], seeds: [0, 1], folds: 3,
+    convSpec: 'training/runs/default-spec.json', finetune: { ...CLINIC_FINETUNE_DEFAULTS, arch: 'tiny', iters: 4, evalEvery: 2, patience: 5, batchSize: 8 },
+    innerFolds: 3, flipTta: false, reptileInit: join(dir, 'meta'), pretrainInit: join(dir, 'pre'), metaTrainArgs: [], clinicPreset: 'training/runs/clinic-default.json',
+  };
+  const res = await runClinicExperiment(o, { log: () => {} });
+  assert.equal(res.cells.length, 12);
+  assert.equal(res.inits.reptile, join(dir, 'meta', 'best'));
+  for (const c of res.cells) assert.equal(c.probs.filter(Boolean).length, 24, `${c.method}: every photo predicted once`);
+  for (const seed of o.seeds) {
+    for (const keep of o.keep) {
+      for (let f = 0; f < 3; f++) {
+        const read = (m: string) => JSON.parse(readFileSync(join(out, 'cells', `${m}-k${keep}-s${seed}`, `fold-${f}.json`), 'utf8')) as FoldResult;
+        const [a, b, c] = o.methods.map(read);
+        assert.deepEqual(b.train, a.train, 'same kept training photos');
+        assert.deepEqual(c.train, a.train);
+        assert.deepEqual(b.test, a.test, 'same test fold');
+        const tp = new Set(a.test.map((id) => id.split('_')[0]));
+        assert.ok(a.train.every((id) => !tp.has(id.split('_')[0])), 'patient-level: no test patient trained on');
+        assert.ok(keep === 100 || a.train.length < read('random').train.length + 1);
+      }
+    }
+  }
+  const file = join(out, 'cells', 'reptile-k50-s1', 'fold-2.json');
+  const mtime = statSync(file).mtimeMs;
+  const again = await runClinicExperiment(o, { log: () => {}, onStep: () => assert.fail('a finished fold must not train again') });
+  assert.equal(statSync(file).mtimeMs, mtime);
+  assert.deepEqual(again.cells.map((c) => c.probs), res.cells.map((c) => c.probs));
+
+  const rep = await writeClinicReport(out, again.photos, again.cells, { title: 'tiny', notes: [], folds: 3, options: o, inits: again.inits, skipped: [], resamples: 50 });
+  const table = readFileSync(join(out, 'table.md'), 'utf8');
+  assert.match(table, /\| 50% \| conv net, Reptile init \(Omniglot\) \| -?\d\.\d{3} \[/);
+  assert.match(table, /conv net, Reptile init \(Omniglot\) − conv net, random init/);
+  assert.equal(rep.aggregates.length, 6);
+  assert.ok(rep.aggregates.every((a) => a.seeds.length === 2));
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { aggregates: unknown[]; verdict: string[] };
+  assert.equal(results.aggregates.length, 6);
+  assert.ok(results.verdict.some((l) => /best QWK/.test(l)));
+  for (const f of rep.figures) {
+    assert.ok(existsSync(f.replace(/\.png$/, '.svg')));
+    assert.deepEqual([...readFileSync(f).subarray(0, 8)], PNG_SIGNATURE);
+  }
+});
+
+test('imagenet-topblocks is skipped with a reason when training/clinic/top-blocks.ts is absent', { skip: topBlocksAvailable() ? 'top-blocks.ts is present in this build' : false }, async () => {
+  const data = join(dir, 'kaggle-skip');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(data);
+  await writeKaggleFolder(data, 6);
+  const res = await runClinicExperiment({
+    outDir: join(dir, 'skip'), data, methods: ['imagenet-topblocks'], keep: [100], seeds: [0], folds: 2, convSpec: '', finetune: CLINIC_FINETUNE_DEFAULTS,
+    innerFolds: 2, flipTta: false, metaTrainArgs: [], clinicPreset: 'training/runs/clinic-default.json',
+  }, { log: () => {} });
+  assert.deepEqual(res.skipped.map((s) => s.method), ['imagenet-topblocks']);
+  assert.equal(res.cells.length, 0);
+});

@@ -63,6 +63,12 @@ export async function runClinicCommand(f: Flags, backendName: string): Promise<v
     `Backend ${backendName}; this invocation ${((Date.now() - t0) / 60000).toFixed(1)} min.`,
   ];
   const title = `Table 1 on clinic photos: ${o.methods.join(', ')} (${o.data})`;
-  const { table, figures } = await writeClinicReport(o.outDir, res.photos, res.cells, { title, notes, folds: o.folds, options: { ...o, backend: backendName }, inits: res.inits, skipped: res.skipped });
+  const { table, figures, aggregates, verdict } = await writeClinicReport(o.outDir, res.photos, res.cells, { title, notes, folds: o.folds, options: { ...o, backend: backendName }, inits: res.inits, skipped: res.skipped });
+  if (typeof f.card === 'string') {
+    const { methodComparison, recordInCard } = await import('./clinic-card.js');
+    const command = `reptile-dr experiment ${process.argv.slice(3).join(' ')}`.trim();
+    recordInCard(f.card, methodComparison(aggregates, verdict, { command, folds: o.folds, n: res.photos.length }));
+    process.stderr.write(`recorded the method comparison in ${f.card} (metrics[clinic-photos].methodComparison)\n`);
+  }
   process.stdout.write(`${table}\nfigures:\n${figures.map((p) => `  ${p}`).join('\n')}\n`);
 }

@@ -122,11 +122,12 @@ export async function writeClinicReport(outDir: string, photos: PhotoRecord[], c
   }
   const table = clinicTableMarkdown(aggregates, differences, { title: info.title, notes: info.notes, n: photos.length, patients: new Set(photos.map((p) => p.patient)).size, folds: info.folds });
   writeFileSync(join(outDir, 'table.md'), table);
+  const verdict = verdictLines(aggregates, differences);
   const results = {
     title: info.title, protocol: 'clinic-cv', n: photos.length, metrics: METRIC_KEYS, inits: info.inits, skipped: info.skipped, options: info.options,
-    aggregates, differences, verdict: verdictLines(aggregates, differences),
+    aggregates, differences, verdict,
     figures: figures.map((f) => f.slice(outDir.length + 1)),
   };
   writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 1)}\n`);
-  return { table, figures, aggregates, differences };
+  return { table, figures, aggregates, differences, verdict };
 }

@@ -14,6 +14,7 @@ export function register(program: Command): void {
     .option('--inner-folds <n>', 'with --folds: 1/n of the training fold\'s patients validate the conv nets (default 5)')
     .option('--pretrain-data <path>', 'with --folds: graded data the retinamnist method pre-trains on (e.g. RetinaMNIST)')
     .option('--pretrain-format <fmt>', 'with --folds: its format (medmnist)')
+    .option('--card <model.json>', 'with --folds: record the per-method comparison in this card\'s clinic-photos metrics (e.g. models/mobilenetv2-clinic/model.json)')
     .option('--clinic-preset <file>', 'with --folds: clinic-train recipe of the imagenet-frozen method (default training/runs/clinic-default.json)')
     .option('--meta-data <path>', 'meta-training dataset for pre-training / meta-training run here')
     .option('--meta-format <fmt>', 'omniglot or miniimagenet')

@@ -173,3 +173,24 @@ test('imagenet-topblocks is skipped with a reason when training/clinic/top-block
   assert.deepEqual(res.skipped.map((s) => s.method), ['imagenet-topblocks']);
   assert.equal(res.cells.length, 0);
 });
+
+test('recordInCard: the comparison lands in the clinic-photos metrics of a copy of the default card and validates; a bad one is refused and the file is left as it was', async () => {
+  const { copyFileSync, writeFileSync: write } = await import('node:fs');
+  const { methodComparison, recordInCard } = await import('../../lab/experiment/clinic-card.js');
+  const { parseModelCard } = await import('../../shared/index.js');
+  const card = join(dir, 'model.json');
+  copyFileSync('models/mobilenetv2-clinic/model.json', card);
+  const metrics = { qwk: 0.5, accuracy: 0.5, referableAuc: 0.8, sensitivity: 0.87, specificity: 0.6, argmaxSensitivity: 0.7, argmaxSpecificity: 0.8 };
+  const agg = { method: 'reptile' as const, keep: 50, seeds: [0, 1, 2], mean: metrics, std: metrics, interval: { ...Object.fromEntries(Object.keys(metrics).map((k) => [k, [0.1, 0.9]])), specificity: null } as never, perSeed: [metrics], thresholds: [], seconds: 1 };
+  recordInCard(card, methodComparison([agg], ['reptile wins nothing'], { command: 'reptile-dr experiment --preset p', folds: 5, n: 299 }));
+  const parsed = parseModelCard(readFileSync(card, 'utf8'), card);
+  const entry = parsed.metrics.find((m) => m.dataset === 'clinic-photos')!;
+  assert.equal(entry.methodComparison?.results[0].method, 'reptile');
+  assert.deepEqual(entry.methodComparison?.results[0].qwk, { mean: 0.5, ci95: [0.1, 0.9] });
+  assert.equal(entry.methodComparison?.results[0].specificity.ci95, null);
+  const before = readFileSync(card, 'utf8');
+  assert.throws(() => recordInCard(card, methodComparison([{ ...agg, keep: 0 }], [], { command: 'x', folds: 5, n: 299 })), /keptPercent/);
+  assert.equal(readFileSync(card, 'utf8'), before, 'a refused comparison leaves the card untouched');
+  write(card, JSON.stringify({ ...JSON.parse(before), metrics: [] }));
+  assert.throws(() => recordInCard(card, methodComparison([agg], [], { command: 'x', folds: 5, n: 299 })), /no metrics entry for dataset "clinic-photos"/);
+});

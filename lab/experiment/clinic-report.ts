@@ -99,7 +99,7 @@ export async function writeClinicReport(outDir: string, photos: PhotoRecord[], c
     });
     figures.push((await writeFigure(join(figDir, `metrics-k${keep}`), barChart({ title: `Clinic photos, ${keep}% of training photos: CV metrics (mean ± std over seeds)`, yLabel: 'value', groups: shown.map((k) => METRIC_TITLES[k]), series }), { keep, metrics: shown, series })).png);
     const roc = methods.map((m) => {
-      const cs = cells.filter((c) => c.keep === keep && c.method === m && c.probs.length === photos.length);
+      const cs = cells.filter((c) => c.keep === keep && c.method === m && c.probs.filter((p) => Array.isArray(p)).length === photos.length);
       return { name: CLINIC_METHOD_TITLES[m], points: rocPoints(cs.flatMap(() => photos.map((p) => p.label)), cs.flatMap((c) => c.probs)) };
     });
     figures.push((await writeFigure(join(figDir, `roc-k${keep}`), lineChart({ title: `Referable ROC, p(grade ≥ 2), ${keep}% (out-of-fold, seeds pooled)`, xLabel: '1 − specificity', yLabel: 'sensitivity', series: roc }), { keep, series: roc })).png);
@@ -115,7 +115,7 @@ export async function writeClinicReport(outDir: string, photos: PhotoRecord[], c
   const labels = GRADES.map((g) => `${g.grade} ${g.short}`);
   for (const keep of keeps) {
     for (const m of methods) {
-      const cs = cells.filter((c) => c.keep === keep && c.method === m && c.probs.length === photos.length);
+      const cs = cells.filter((c) => c.keep === keep && c.method === m && c.probs.filter((p) => Array.isArray(p)).length === photos.length);
       const sum = cs.map((c) => cellConfusion(photos, c.probs)).reduce((acc, x) => acc.map((r, i) => r.map((v, j) => v + x[i][j])));
       figures.push((await writeFigure(join(figDir, `confusion-${m}-k${keep}`), confusionChart({ title: `${CLINIC_METHOD_TITLES[m]}, ${keep}% (${cs.length} seeds summed)`, matrix: sum, labels }), { method: m, keep, seeds: cs.map((c) => c.seed), matrix: sum })).png);
     }

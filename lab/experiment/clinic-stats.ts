@@ -90,7 +90,8 @@ export interface ClinicDifference {
  * difference at one kept % is computed on the same resamples.
  */
 export function aggregateClinic(photos: PhotoRecord[], all: ClinicCell[], o: { resamples?: number; focus?: ClinicMethod } = {}): { aggregates: ClinicAggregate[]; differences: ClinicDifference[] } {
-  const cells = all.filter((c) => c.probs.length === photos.length && c.probs.every((p) => Array.isArray(p)));
+  // Complete cells only: a row for every photo (Array.every skips holes, so count them).
+  const cells = all.filter((c) => c.probs.length === photos.length && c.probs.filter((p) => Array.isArray(p)).length === photos.length);
   const decided = cells.map((c) => ({ cell: c, ...crossFittedDecisions(photos, c.probs, c.folds) }));
   const aggregates: ClinicAggregate[] = [];
   const differences: ClinicDifference[] = [];

@@ -194,3 +194,17 @@ test('recordInCard: the comparison lands in the clinic-photos metrics of a copy 
   write(card, JSON.stringify({ ...JSON.parse(before), metrics: [] }));
   assert.throws(() => recordInCard(card, methodComparison([agg], [], { command: 'x', folds: 5, n: 299 })), /no metrics entry for dataset "clinic-photos"/);
 });
+
+test('aggregateClinic: a cell with a fold missing (a hole in its out-of-fold rows) is left out, not averaged in', async () => {
+  const { aggregateClinic } = await import('../../lab/experiment/clinic-stats.js');
+  const photos = fakePhotos(20, 4);
+  const folds = patientFolds(photos, 4, 0);
+  const rng = createRng(3);
+  const full = photos.map(() => { const v = Array.from({ length: 5 }, () => rng.next()); const s = v.reduce((a, b) => a + b); return v.map((x) => x / s); });
+  const holed: number[][] = new Array(photos.length);
+  full.forEach((p, i) => { if (folds[i] !== 3) holed[i] = p; });
+  const cell = (seed: number, probs: number[][]) => ({ method: 'random' as const, keep: 100, seed, probs, folds, seconds: 1, history: [] });
+  const { aggregates } = aggregateClinic(photos, [cell(0, full), cell(1, holed)], { resamples: 20 });
+  assert.equal(aggregates.length, 1);
+  assert.deepEqual(aggregates[0].seeds, [0]);
+});

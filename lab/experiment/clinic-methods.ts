@@ -46,6 +46,11 @@ export const CLINIC_METHOD_TITLES: Record<ClinicMethod, string> = {
   'imagenet-topblocks': 'ImageNet MobileNetV2, top blocks fine-tuned',
 };
 
+/** Short names for figure legends. */
+export const CLINIC_METHOD_SHORT: Record<ClinicMethod, string> = {
+  random: 'random init', reptile: 'Reptile', retinamnist: 'RetinaMNIST', 'imagenet-frozen': 'ImageNet frozen', 'imagenet-topblocks': 'ImageNet top blk',
+};
+
 /** The small conv-net methods (fine-tuned end to end from an init). */
 export const CONV_METHODS: readonly ClinicMethod[] = ['random', 'reptile', 'retinamnist'];
 

@@ -5,7 +5,7 @@ import { GRADES, referableProbability, REFERABLE_MIN_GRADE } from '../../shared/
 import type { PhotoRecord } from '../../training/clinic/features.js';
 import { writeFigure } from '../../training/report/figure.js';
 import { barChart, confusionChart, lineChart } from '../../training/report/svg.js';
-import { CLINIC_METHOD_TITLES, type ClinicMethod } from './clinic-methods.js';
+import { CLINIC_METHOD_SHORT, CLINIC_METHOD_TITLES, type ClinicMethod } from './clinic-methods.js';
 import type { ClinicCell } from './clinic-run.js';
 import { aggregateClinic, cellConfusion, METRIC_KEYS, METRIC_TITLES, type ClinicAggregate, type ClinicDifference, type MetricKey } from './clinic-stats.js';
 
@@ -95,17 +95,17 @@ export async function writeClinicReport(outDir: string, photos: PhotoRecord[], c
   for (const keep of keeps) {
     const series = methods.map((m) => {
       const a = aggregates.find((x) => x.keep === keep && x.method === m);
-      return { name: CLINIC_METHOD_TITLES[m], values: shown.map((k) => (a ? { mean: a.mean[k], error: a.std[k], points: a.perSeed.map((s) => s[k]) } : { mean: Number.NaN, error: 0 })) };
+      return { name: CLINIC_METHOD_SHORT[m], values: shown.map((k) => (a ? { mean: a.mean[k], error: a.std[k], points: a.perSeed.map((s) => s[k]) } : { mean: Number.NaN, error: 0 })) };
     });
     figures.push((await writeFigure(join(figDir, `metrics-k${keep}`), barChart({ title: `Clinic photos, ${keep}% of training photos: CV metrics (mean ± std over seeds)`, yLabel: 'value', groups: shown.map((k) => METRIC_TITLES[k]), series }), { keep, metrics: shown, series })).png);
     const roc = methods.map((m) => {
       const cs = cells.filter((c) => c.keep === keep && c.method === m && c.probs.filter((p) => Array.isArray(p)).length === photos.length);
-      return { name: CLINIC_METHOD_TITLES[m], points: rocPoints(cs.flatMap(() => photos.map((p) => p.label)), cs.flatMap((c) => c.probs)) };
+      return { name: CLINIC_METHOD_SHORT[m], points: rocPoints(cs.flatMap(() => photos.map((p) => p.label)), cs.flatMap((c) => c.probs)) };
     });
     figures.push((await writeFigure(join(figDir, `roc-k${keep}`), lineChart({ title: `Referable ROC, p(grade ≥ 2), ${keep}% (out-of-fold, seeds pooled)`, xLabel: '1 − specificity', yLabel: 'sensitivity', series: roc }), { keep, series: roc })).png);
   }
   const bars = methods.map((m) => ({
-    name: CLINIC_METHOD_TITLES[m],
+    name: CLINIC_METHOD_SHORT[m],
     values: keeps.map((k) => {
       const a = aggregates.find((x) => x.keep === k && x.method === m);
       return a ? { mean: a.mean.qwk, error: a.std.qwk, points: a.perSeed.map((s) => s.qwk) } : { mean: Number.NaN, error: 0 };

@@ -10,6 +10,7 @@ import type { FinetuneOptions } from '../../training/config.js';
 import type { LabeledTensors } from '../../training/data/types.js';
 import { predictProbs } from '../../training/evaluate.js';
 import { finetuneOnData, type FinetuneHooks } from '../../training/finetune.js';
+import type { ClinicMethod } from './clinic-names.js';
 import { takeRows } from './data.js';
 
 /**
@@ -33,23 +34,7 @@ export interface FoldContext extends MethodContext {
 /** A method: fold → one row of 5 grade probabilities per test photo, in `test` order. */
 export type MethodFn = (ctx: FoldContext) => Promise<Float32Array[]>;
 
-/** Methods of the clinic table (preset `methods`). */
-export const CLINIC_METHODS = ['random', 'reptile', 'retinamnist', 'imagenet-frozen', 'imagenet-topblocks'] as const;
-export type ClinicMethod = (typeof CLINIC_METHODS)[number];
-
-/** Row titles of the table. */
-export const CLINIC_METHOD_TITLES: Record<ClinicMethod, string> = {
-  random: 'conv net, random init',
-  reptile: 'conv net, Reptile init (Omniglot)',
-  retinamnist: 'conv net, pre-trained on RetinaMNIST',
-  'imagenet-frozen': 'ImageNet MobileNetV2 frozen + new head',
-  'imagenet-topblocks': 'ImageNet MobileNetV2, top blocks fine-tuned',
-};
-
-/** Short names for figure legends. */
-export const CLINIC_METHOD_SHORT: Record<ClinicMethod, string> = {
-  random: 'random init', reptile: 'Reptile', retinamnist: 'RetinaMNIST', 'imagenet-frozen': 'ImageNet frozen', 'imagenet-topblocks': 'ImageNet top blk',
-};
+export { CLINIC_METHODS, CLINIC_METHOD_SHORT, CLINIC_METHOD_TITLES, type ClinicMethod } from './clinic-names.js';
 
 /** The small conv-net methods (fine-tuned end to end from an init). */
 export const CONV_METHODS: readonly ClinicMethod[] = ['random', 'reptile', 'retinamnist'];

@@ -79,6 +79,16 @@ export function rocPoints(labels: number[], probs: number[][]): Array<[number, n
   return pts;
 }
 
+/** Drops ROC points closer than `step` (in both coordinates) to the last kept one; keeps both ends; rounds to 4 decimals. */
+export function thinCurve(points: Array<[number, number]>, step = 0.005): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  points.forEach((p, i) => {
+    const last = out[out.length - 1];
+    if (!last || i === points.length - 1 || Math.abs(p[0] - last[0]) >= step || Math.abs(p[1] - last[1]) >= step) out.push([Number(p[0].toFixed(4)), Number(p[1].toFixed(4))]);
+  });
+  return out;
+}
+
 /**
  * Writes `<out>/table.md`, `<out>/results.json` and `<out>/figures/`: metric bars per kept % (seed mean ±
  * std, dots = seeds), QWK by kept %, referable ROC curves per kept % (predictions of all seeds pooled) and
@@ -100,7 +110,7 @@ export async function writeClinicReport(outDir: string, photos: PhotoRecord[], c
     figures.push((await writeFigure(join(figDir, `metrics-k${keep}`), barChart({ title: `Clinic photos, ${keep}% of training photos: CV metrics (mean ± std over seeds)`, yLabel: 'value', groups: shown.map((k) => METRIC_TITLES[k]), series }), { keep, metrics: shown, series })).png);
     const roc = methods.map((m) => {
       const cs = cells.filter((c) => c.keep === keep && c.method === m && c.probs.filter((p) => Array.isArray(p)).length === photos.length);
-      return { name: CLINIC_METHOD_SHORT[m], points: rocPoints(cs.flatMap(() => photos.map((p) => p.label)), cs.flatMap((c) => c.probs)) };
+      return { name: CLINIC_METHOD_SHORT[m], points: thinCurve(rocPoints(cs.flatMap(() => photos.map((p) => p.label)), cs.flatMap((c) => c.probs))) };
     });
     figures.push((await writeFigure(join(figDir, `roc-k${keep}`), lineChart({ title: `Referable ROC, p(grade ≥ 2), ${keep}% (out-of-fold, seeds pooled)`, xLabel: '1 − specificity', yLabel: 'sensitivity', series: roc }), { keep, series: roc })).png);
   }

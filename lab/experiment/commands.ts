@@ -1,7 +1,10 @@
-// CLI `experiment`: the paper's Table 1 (methods × kept % × seeds) from fine-tuning flags; work imported lazily.
+// CLI `experiment`: the paper's Table 1 (methods × kept % × seeds) from fine-tuning flags, or with --folds the clinic table; work imported lazily.
 import type { Command } from 'commander';
-import { intList, num, oneOf, required, type Flags } from '../../cli/flags.js';
+import { int, intList, num, oneOf, required, type Flags } from '../../cli/flags.js';
 import { backend, finetuneFlags, finetuneFromFlags, merged, pretrainFromFlags, progressHooks } from '../../training/commands.js';
+import { FINETUNE_DEFAULTS, type FinetuneOptions } from '../../training/config.js';
+import { CLINIC_METHODS, type ClinicMethod } from './clinic-names.js';
+import type { ClinicExperimentOptions } from './clinic-run.js';
 import type { Method } from './run.js';
 
 /** Adds `experiment` to the program. */
@@ -31,8 +34,9 @@ export function register(program: Command): void {
     .action(async (raw: Flags) => {
       const f = merged(raw);
       if (f.folds !== undefined) {
+        const o = clinicOptionsFromFlags(f);
         const { runClinicCommand } = await import('./clinic-command.js');
-        return runClinicCommand(f, await backend(finetuneFromFlags(f).backend));
+        return runClinicCommand(o, await backend(finetuneFromFlags(f).backend), typeof f.card === 'string' ? f.card : undefined);
       }
       required(f, 'target', '--target');
       required(f, 'targetFormat', '--target-format');
@@ -80,4 +84,38 @@ export function register(program: Command): void {
       const { table, figures } = await writeReport(out, res.cells, { title, testRule: res.testRule, notes, options: { ...options, backend: name }, inits: res.inits });
       process.stdout.write(`${table}\nfigures:\n${figures.map((p) => `  ${p}`).join('\n')}\n`);
     });
+}
+
+/** The clinic protocol's options from merged flags (preset ← flags); throws naming the bad flag. */
+export function clinicOptionsFromFlags(f: Flags): ClinicExperimentOptions {
+  const ft = finetuneFromFlags(f);
+  if (ft.augment === 'camera') throw new Error('--augment camera works with `finetune` only; use all');
+  const { init: _i, seed: _s, keepPercent: _k, ...finetune } = ft;
+  const format = String(f.targetFormat ?? 'kaggle');
+  if (format !== 'kaggle') throw new Error(`--folds (patient-level cross-validation) needs --target-format kaggle, got ${JSON.stringify(format)}`);
+  const methods = String(f.methods ?? CLINIC_METHODS.join(',')).split(',').map((m) => oneOf('--methods', m.trim(), CLINIC_METHODS));
+  const conv = methods.some((m) => m === 'random' || m === 'reptile' || m === 'retinamnist');
+  if (conv && f.spec === undefined) throw new Error('the conv-net methods need --spec <file> (e.g. training/runs/default-spec.json): it sets their input size');
+  const pre = (f.retinamnistPretrain ?? {}) as Partial<FinetuneOptions>;
+  if (typeof pre !== 'object' || Array.isArray(pre)) throw new Error('preset retinamnistPretrain must be an object of finetune options');
+  return {
+    outDir: required(f, 'out', '--out'),
+    data: required(f, 'target', '--target'),
+    methods: methods as ClinicMethod[],
+    keep: intList('--keep', f.keep ?? '50,100', { min: 1, max: 100 }),
+    seeds: intList('--seeds', f.seeds ?? '0,1,2', { min: 0, max: 2 ** 31 - 1 }),
+    folds: int('--folds', f.folds, { min: 2, max: 20 }),
+    convSpec: String(f.spec ?? ''),
+    finetune,
+    innerFolds: int('--inner-folds', f.innerFolds ?? 5, { min: 2, max: 20 }),
+    flipTta: Boolean(f.flipTta),
+    reptileInit: f.reptileInit as string | undefined,
+    meta: f.metaData ? { path: String(f.metaData), format: required(f, 'metaFormat', '--meta-format') } : undefined,
+    metaTrainArgs: String(f.metaTrainArgs ?? '').split(/\s+/).filter(Boolean),
+    pretrainInit: f.pretrainInit as string | undefined,
+    pretrain: f.pretrainData
+      ? { path: String(f.pretrainData), format: required(f, 'pretrainFormat', '--pretrain-format'), options: { ...FINETUNE_DEFAULTS, arch: ft.arch, specFile: ft.specFile, backend: ft.backend, ...pre, init: 'random' } }
+      : undefined,
+    clinicPreset: String(f.clinicPreset ?? 'training/runs/clinic-default.json'),
+  };
 }

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { clinicOptionsFromFlags } from '../../lab/experiment/clinic-command.js';
+import { clinicOptionsFromFlags } from '../../lab/experiment/commands.js';
 import { CLINIC_METHODS, frozenHeadMethod, innerSplit, topBlocksAvailable } from '../../lab/experiment/clinic-methods.js';
 import { writeClinicReport } from '../../lab/experiment/clinic-report.js';
 import { CLINIC_FINETUNE_DEFAULTS, keptTrain, runClinicExperiment, type ClinicExperimentOptions, type FoldResult } from '../../lab/experiment/clinic-run.js';
@@ -207,4 +207,19 @@ test('aggregateClinic: a cell with a fold missing (a hole in its out-of-fold row
   const { aggregates } = aggregateClinic(photos, [cell(0, full), cell(1, holed)], { resamples: 20 });
   assert.equal(aggregates.length, 1);
   assert.deepEqual(aggregates[0].seeds, [0]);
+});
+
+test('rocPoints / thinCurve: a perfect ranking goes through (0, 1); thinning keeps the ends and drops near-duplicates', async () => {
+  const { rocPoints, thinCurve } = await import('../../lab/experiment/clinic-report.js');
+  const labels = [0, 0, 1, 2, 3, 4];
+  const probs = labels.map((g) => (g >= 2 ? [0, 0, 1, 0, 0] : [1, 0, 0, 0, 0]));
+  const pts = rocPoints(labels, probs);
+  assert.deepEqual(pts[0], [0, 0]);
+  assert.ok(pts.some(([x, y]) => x === 0 && y === 1));
+  assert.deepEqual(pts[pts.length - 1], [1, 1]);
+  const dense = Array.from({ length: 1001 }, (_, i) => [i / 1000, i / 1000] as [number, number]);
+  const thin = thinCurve(dense, 0.01);
+  assert.deepEqual(thin[0], [0, 0]);
+  assert.deepEqual(thin[thin.length - 1], [1, 1]);
+  assert.ok(thin.length <= 102 && thin.length >= 99, `${thin.length} points`);
 });

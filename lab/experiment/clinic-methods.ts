@@ -88,14 +88,18 @@ export function frozenHeadMethod(s: { feats: Float32Array[]; views: number; head
 const TOP_BLOCKS = new URL('../../training/clinic/top-blocks.ts', import.meta.url);
 
 /** Whether `training/clinic/top-blocks.ts` (the top-blocks fine-tuning method) is part of this build. */
-export function topBlocksAvailable(): boolean {
-  return existsSync(fileURLToPath(TOP_BLOCKS));
+export function topBlocksAvailable(file: URL = TOP_BLOCKS): boolean {
+  return existsSync(fileURLToPath(file));
 }
 
-/** The top-blocks method: `trainTopBlocksAndPredict` of training/clinic/top-blocks.ts, loaded only when present. */
-export async function topBlocksMethod(): Promise<MethodFn> {
-  if (!topBlocksAvailable()) throw new Error('method imagenet-topblocks needs training/clinic/top-blocks.ts, which this build does not have');
-  const specifier = '../../training/clinic/top-blocks.js';
-  const mod = (await import(specifier)) as { trainTopBlocksAndPredict: (ctx: MethodContext) => Promise<Float32Array[]> };
-  return (ctx) => mod.trainTopBlocksAndPredict({ photos: ctx.photos, train: ctx.train, test: ctx.test, seed: ctx.seed, log: ctx.log });
+/**
+ * The top-blocks method: `trainTopBlocksAndPredict` of training/clinic/top-blocks.ts (or `file`), loaded
+ * only when present; throws saying what is missing.
+ */
+export async function topBlocksMethod(file: URL = TOP_BLOCKS): Promise<MethodFn> {
+  if (!topBlocksAvailable(file)) throw new Error(`method imagenet-topblocks needs ${fileURLToPath(file)}, which this build does not have`);
+  const mod = (await import(file.href)) as { trainTopBlocksAndPredict?: (ctx: MethodContext) => Promise<Float32Array[]> };
+  const run = mod.trainTopBlocksAndPredict;
+  if (typeof run !== 'function') throw new Error('training/clinic/top-blocks.ts does not export trainTopBlocksAndPredict(ctx) → Promise<Float32Array[]>');
+  return (ctx) => run({ photos: ctx.photos, train: ctx.train, test: ctx.test, seed: ctx.seed, log: ctx.log });
 }

@@ -127,8 +127,14 @@ async function prepareMethods(o: ClinicExperimentOptions, photos: PhotoRecord[],
     inits['imagenet-frozen'] = `MobileNetV2 (nsfwjs ImageNet weights) cut at ${r.cut}, ${o.clinicPreset}`;
   }
   if (o.methods.includes('imagenet-topblocks')) {
-    if (topBlocksAvailable()) fns.set('imagenet-topblocks', await topBlocksMethod());
-    else skipped.push({ method: 'imagenet-topblocks', reason: 'training/clinic/top-blocks.ts is not in this build' });
+    if (!topBlocksAvailable()) skipped.push({ method: 'imagenet-topblocks', reason: 'training/clinic/top-blocks.ts is not in this build' });
+    else {
+      try {
+        fns.set('imagenet-topblocks', await topBlocksMethod());
+      } catch (e) {
+        skipped.push({ method: 'imagenet-topblocks', reason: (e as Error).message });
+      }
+    }
   }
   return { fns, inits, skipped };
 }

@@ -223,3 +223,20 @@ test('rocPoints / thinCurve: a perfect ranking goes through (0, 1); thinning kee
   assert.deepEqual(thin[thin.length - 1], [1, 1]);
   assert.ok(thin.length <= 102 && thin.length >= 99, `${thin.length} points`);
 });
+
+test('topBlocksMethod: loads trainTopBlocksAndPredict from a module and passes it the fold context; a module without it is refused by name', async () => {
+  const { writeFileSync: write } = await import('node:fs');
+  const { pathToFileURL } = await import('node:url');
+  const { topBlocksMethod } = await import('../../lab/experiment/clinic-methods.js');
+  const good = join(dir, 'top-blocks-stub.ts');
+  write(good, `export async function trainTopBlocksAndPredict(ctx: { train: number[]; test: number[]; seed: number }) {
+  return ctx.test.map((i) => Float32Array.from([ctx.seed, ctx.train.length, i, 0, 0]));
+}\n`);
+  const m = await topBlocksMethod(pathToFileURL(good));
+  const rows = await m({ photos: fakePhotos(3), train: [0, 1, 2], test: [4, 5], seed: 7, fold: 0, dir });
+  assert.deepEqual(rows.map((r) => Array.from(r)), [[7, 3, 4, 0, 0], [7, 3, 5, 0, 0]]);
+  const bad = join(dir, 'top-blocks-bad.ts');
+  write(bad, 'export const nothing = 1;\n');
+  await assert.rejects(topBlocksMethod(pathToFileURL(bad)), /does not export trainTopBlocksAndPredict/);
+  await assert.rejects(topBlocksMethod(pathToFileURL(join(dir, 'absent.ts'))), /this build does not have/);
+});

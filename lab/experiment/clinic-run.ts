@@ -52,6 +52,7 @@ export interface FoldResult {
   /** Photo ids trained on (kept subset, inner validation included) and tested. */
   train: string[];
   test: string[];
+  /** Per test photo, 5 grade probabilities rounded to 6 decimals. */
   probs: number[][];
   seconds: number;
   bestStep?: number;

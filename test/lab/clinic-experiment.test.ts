@@ -240,3 +240,19 @@ test('topBlocksMethod: loads trainTopBlocksAndPredict from a module and passes i
   await assert.rejects(topBlocksMethod(pathToFileURL(bad)), /does not export trainTopBlocksAndPredict/);
   await assert.rejects(topBlocksMethod(pathToFileURL(join(dir, 'absent.ts'))), /this build does not have/);
 });
+
+test('default card: the clinic Table 1 is recorded (every run method at 50% and 100%, 3 seeds), and its frozen-head row at 100% is the card\'s own CV mean', async () => {
+  const { parseModelCard } = await import('../../shared/index.js');
+  const card = parseModelCard(readFileSync('models/mobilenetv2-clinic/model.json', 'utf8'), 'models/mobilenetv2-clinic/model.json');
+  const cv = card.metrics.find((m) => m.dataset === 'clinic-photos')! as (typeof card.metrics)[number] & { overFoldAssignments: { qwk: { mean: number }; referableAuc: { mean: number } } };
+  const cmp = cv.methodComparison!;
+  assert.match(cmp.command, /experiment --preset training\/runs\/table1-clinic\.json/);
+  for (const m of ['random', 'reptile', 'retinamnist', 'imagenet-frozen']) {
+    for (const k of [50, 100]) assert.deepEqual(cmp.results.find((r) => r.method === m && r.keptPercent === k)?.seeds, [0, 1, 2], `${m} at ${k}%`);
+  }
+  const frozen = cmp.results.find((r) => r.method === 'imagenet-frozen' && r.keptPercent === 100)!;
+  assert.ok(Math.abs(frozen.qwk.mean - cv.overFoldAssignments.qwk.mean) < 1e-9, `${frozen.qwk.mean} vs ${cv.overFoldAssignments.qwk.mean}`);
+  // Fold results keep probabilities to 6 decimals: ranks (AUC) may move by a tie, argmax (QWK, accuracy) does not.
+  assert.ok(Math.abs(frozen.referableAuc.mean - cv.overFoldAssignments.referableAuc.mean) < 1e-4);
+  assert.ok(cmp.verdict.some((l) => /best QWK ImageNet MobileNetV2 frozen/.test(l)));
+});

@@ -25,7 +25,12 @@ export function methodComparison(aggregates: ClinicAggregate[], verdict: string[
  * Throws naming the file when the card has no such entry or would not validate.
  */
 export function recordInCard(cardPath: string, comparison: MethodComparison): void {
-  const card = JSON.parse(readFileSync(cardPath, 'utf8')) as { metrics?: Array<Record<string, unknown>> };
+  let card: { metrics?: Array<Record<string, unknown>> };
+  try {
+    card = JSON.parse(readFileSync(cardPath, 'utf8')) as typeof card;
+  } catch (e) {
+    throw new Error(`--card ${cardPath}: ${(e as Error).message}`);
+  }
   const entry = card.metrics?.find((m) => m.dataset === 'clinic-photos');
   if (!entry) throw new Error(`${cardPath}: no metrics entry for dataset "clinic-photos" to add the method comparison to`);
   entry.methodComparison = comparison;

@@ -91,6 +91,7 @@ export function clinicOptionsFromFlags(f: Flags): ClinicExperimentOptions {
   const ft = finetuneFromFlags(f);
   if (ft.augment === 'camera') throw new Error('--augment camera works with `finetune` only; use all');
   const { init: _i, seed: _s, keepPercent: _k, ...finetune } = ft;
+  const data = required(f, 'target', '--target');
   const format = String(f.targetFormat ?? 'kaggle');
   if (format !== 'kaggle') throw new Error(`--folds (patient-level cross-validation) needs --target-format kaggle, got ${JSON.stringify(format)}`);
   const methods = String(f.methods ?? CLINIC_METHODS.join(',')).split(',').map((m) => oneOf('--methods', m.trim(), CLINIC_METHODS));
@@ -100,7 +101,7 @@ export function clinicOptionsFromFlags(f: Flags): ClinicExperimentOptions {
   if (typeof pre !== 'object' || Array.isArray(pre)) throw new Error('preset retinamnistPretrain must be an object of finetune options');
   return {
     outDir: required(f, 'out', '--out'),
-    data: required(f, 'target', '--target'),
+    data,
     methods: methods as ClinicMethod[],
     keep: intList('--keep', f.keep ?? '50,100', { min: 1, max: 100 }),
     seeds: intList('--seeds', f.seeds ?? '0,1,2', { min: 0, max: 2 ** 31 - 1 }),

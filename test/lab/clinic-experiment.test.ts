@@ -59,6 +59,7 @@ test('table1-clinic preset: every method, 5 folds, 3 seeds, 50/100 %, 28-px spec
   assert.throws(() => clinicOptionsFromFlags(merged({ preset: PRESET, out: 'x', targetFormat: 'medmnist' })), /--target-format kaggle/);
   assert.throws(() => clinicOptionsFromFlags({ folds: 5, target: 'd', out: 'x', methods: 'random' }), /--spec/);
   assert.throws(() => clinicOptionsFromFlags(merged({ preset: PRESET, out: 'x', folds: '1' })), /--folds/);
+  assert.throws(() => clinicOptionsFromFlags({ folds: 5, out: 'x' }), /--target is required/);
 });
 
 test('keptTrain / innerSplit: half of each grade of the training fold, never a test patient; inner validation is whole patients', () => {
@@ -193,6 +194,7 @@ test('recordInCard: the comparison lands in the clinic-photos metrics of a copy 
   assert.equal(readFileSync(card, 'utf8'), before, 'a refused comparison leaves the card untouched');
   write(card, JSON.stringify({ ...JSON.parse(before), metrics: [] }));
   assert.throws(() => recordInCard(card, methodComparison([agg], [], { command: 'x', folds: 5, n: 299 })), /no metrics entry for dataset "clinic-photos"/);
+  assert.throws(() => recordInCard(join(dir, 'absent.json'), methodComparison([agg], [], { command: 'x', folds: 5, n: 299 })), /--card .*absent\.json/);
 });
 
 test('aggregateClinic: a cell with a fold missing (a hole in its out-of-fold rows) is left out, not averaged in', async () => {

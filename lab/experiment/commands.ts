@@ -98,7 +98,7 @@ export function clinicOptionsFromFlags(f: Flags): ClinicExperimentOptions {
   const conv = methods.some((m) => m === 'random' || m === 'reptile' || m === 'retinamnist');
   if (conv && f.spec === undefined) throw new Error('the conv-net methods need --spec <file> (e.g. training/runs/default-spec.json): it sets their input size');
   const pre = (f.retinamnistPretrain ?? {}) as Partial<FinetuneOptions>;
-  if (typeof pre !== 'object' || Array.isArray(pre)) throw new Error('preset retinamnistPretrain must be an object of finetune options');
+  if (typeof pre !== 'object' || Array.isArray(pre)) throw new Error('preset retinamnistPretrain: expected an object of finetune options (iters, evalEvery, patience, augment, seed …)');
   return {
     outDir: required(f, 'out', '--out'),
     data,

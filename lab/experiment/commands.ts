@@ -2,7 +2,6 @@
 import type { Command } from 'commander';
 import { int, intList, num, oneOf, required, type Flags } from '../../cli/flags.js';
 import { backend, finetuneFlags, finetuneFromFlags, merged, pretrainFromFlags, progressHooks } from '../../training/commands.js';
-import { FINETUNE_DEFAULTS, type FinetuneOptions } from '../../training/config.js';
 import { CLINIC_METHODS, type ClinicMethod } from './clinic-names.js';
 import type { ClinicExperimentOptions } from './clinic-run.js';
 import type { Method } from './run.js';
@@ -97,7 +96,7 @@ export function clinicOptionsFromFlags(f: Flags): ClinicExperimentOptions {
   const methods = String(f.methods ?? CLINIC_METHODS.join(',')).split(',').map((m) => oneOf('--methods', m.trim(), CLINIC_METHODS));
   const conv = methods.some((m) => m === 'random' || m === 'reptile' || m === 'retinamnist');
   if (conv && f.spec === undefined) throw new Error('the conv-net methods need --spec <file> (e.g. training/runs/default-spec.json): it sets their input size');
-  const pre = (f.retinamnistPretrain ?? {}) as Partial<FinetuneOptions>;
+  const pre = (f.retinamnistPretrain ?? {}) as Record<string, unknown>;
   if (typeof pre !== 'object' || Array.isArray(pre)) throw new Error('preset retinamnistPretrain: expected an object of finetune options (iters, evalEvery, patience, augment, seed …)');
   return {
     outDir: required(f, 'out', '--out'),
@@ -115,7 +114,7 @@ export function clinicOptionsFromFlags(f: Flags): ClinicExperimentOptions {
     metaTrainArgs: String(f.metaTrainArgs ?? '').split(/\s+/).filter(Boolean),
     pretrainInit: f.pretrainInit as string | undefined,
     pretrain: f.pretrainData
-      ? { path: String(f.pretrainData), format: required(f, 'pretrainFormat', '--pretrain-format'), options: { ...FINETUNE_DEFAULTS, arch: ft.arch, specFile: ft.specFile, backend: ft.backend, ...pre, init: 'random' } }
+      ? { path: String(f.pretrainData), format: required(f, 'pretrainFormat', '--pretrain-format'), options: { ...finetuneFromFlags({ arch: ft.arch, spec: ft.specFile, backend: ft.backend, ...(pre as Flags) }), init: 'random' } }
       : undefined,
     clinicPreset: String(f.clinicPreset ?? 'training/runs/clinic-default.json'),
   };

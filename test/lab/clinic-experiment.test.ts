@@ -60,6 +60,7 @@ test('table1-clinic preset: every method, 5 folds, 3 seeds, 50/100 %, 28-px spec
   assert.throws(() => clinicOptionsFromFlags({ folds: 5, target: 'd', out: 'x', methods: 'random' }), /--spec/);
   assert.throws(() => clinicOptionsFromFlags(merged({ preset: PRESET, out: 'x', folds: '1' })), /--folds/);
   assert.throws(() => clinicOptionsFromFlags({ folds: 5, out: 'x' }), /--target is required/);
+  assert.throws(() => clinicOptionsFromFlags(merged({ preset: PRESET, out: 'x', retinamnistPretrain: { iters: -3 } })), /--iters/);
 });
 
 test('keptTrain / innerSplit: half of each grade of the training fold, never a test patient; inner validation is whole patients', () => {

@@ -4,8 +4,9 @@ import type { ViewerManifest } from './build.js';
 import { toCsv, type CsvRow } from '../shared/results-csv.js';
 import { occlusionMap } from './heatmap.js';
 import { prepare, preprocess } from './pipeline.js';
-import { fetchBytes, loadManifest, loadModel, loadPreprocessKernel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
+import { backendChoice, fetchBytes, loadManifest, loadModel, loadPreprocessKernel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
 import { decodePhoto, NotAnImageError } from './ui/decode.js';
+import { showBackend } from './ui/backend-info.js';
 import { byId, el } from './ui/dom.js';
 import { groupPatients } from '../shared/patients.js';
 import { DISPLAY_SIZE } from './ui/photo.js';
@@ -49,6 +50,7 @@ function describeModel(m: LoadedModel, check: string): void {
     `${rt && m.grader.backend === 'wasm' ? `, ${rt.threads} thread${rt.threads > 1 ? 's' : ''}` : ''}` +
     ` · input ${m.card.preprocess.size}×${m.card.preprocess.size} (preprocessing: ${state.kernel ? 'wasm-simd' : 'js'})` +
     `${m.card.operatingPoint ? ` · referable at p(grade ≥ 2) ≥ ${m.card.operatingPoint.referableThreshold.toFixed(3)}` : ''} · loaded in ${m.loadMs.toFixed(0)} ms · ${check}`;
+  if (rt) showBackend(byId('backend-info'), rt, m);
 }
 
 /** Grades the bundled sample with `m` and compares with the card's reference; throws on a mismatch. */
@@ -79,7 +81,7 @@ async function start(): Promise<void> {
   try {
     setStatus('loading', 'Loading onnxruntime-web…');
     state.manifest = await loadManifest();
-    state.runtime = await loadRuntime(state.manifest);
+    state.runtime = await loadRuntime(state.manifest, backendChoice(location.search));
     state.kernel = await loadPreprocessKernel(state.manifest);
     const entry = state.manifest.models.find((x) => x.name === state.manifest?.default) ?? state.manifest.models[0];
     byId('bundled-name').textContent = `${entry.name} v${entry.version}`;

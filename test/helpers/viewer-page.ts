@@ -13,15 +13,20 @@ export const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--no-first-run', '--disable-sync', '--disable-quic',
 ];
+/**
+ * Flags that give headless Chromium a WebGPU adapter: GPU process on, WebGPU enabled on Linux. Without a
+ * GPU (this machine) Chromium 156 then offers SwiftShader's software Vulkan as a fallback adapter.
+ */
+export const CHROMIUM_WEBGPU_ARGS = [...CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu'), '--enable-unsafe-webgpu'];
 /** `skip` value for node:test: false when Chromium is installed, else why the browser tests do not run. */
 export const CHROMIUM_SKIP: false | string = existsSync(CHROMIUM)
   ? false
   : `no ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium; .ci/run does) to run the browser tests`;
 
-/** Launches headless Chromium with {@link CHROMIUM_ARGS}. */
-export async function launchChromium(): Promise<Browser> {
+/** Launches headless Chromium with {@link CHROMIUM_ARGS} (or `args`, e.g. {@link CHROMIUM_WEBGPU_ARGS}). */
+export async function launchChromium(args: readonly string[] = CHROMIUM_ARGS): Promise<Browser> {
   const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM, args: [...args] });
 }
 
 /**

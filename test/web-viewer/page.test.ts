@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { SHRINK_WASM_PATH } from '../../node/preprocess-kernels.js';
 import type { RunningServer } from '../../serving/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, launchChromium, serveViewer } from '../helpers/viewer-page.js';
+import { CHROMIUM_SKIP, CHROMIUM_WEBGPU_ARGS, launchChromium, serveViewer } from '../helpers/viewer-page.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const TINY = join(FIXTURES, 'tiny');
@@ -273,13 +273,11 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
     }
   });
 
-  test('WebGPU where an adapter exists (SwiftShader) → webgpu backend, same probabilities as wasm', async (t) => {
-    const { chromium } = await import('playwright-core');
-    const gpuArgs = CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu').concat('--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan');
-    const gpuBrowser = await chromium.launch({ executablePath: CHROMIUM, args: gpuArgs });
+  test('WebGPU where an adapter exists (SwiftShader, asked for with ?backend=webgpu) → webgpu backend, same probabilities as wasm', async (t) => {
+    const gpuBrowser = await launchChromium(CHROMIUM_WEBGPU_ARGS);
     const host = await staticServer(outDir);
     try {
-      const { page } = await openViewer(gpuBrowser, `${host.url}/`);
+      const { page } = await openViewer(gpuBrowser, `${host.url}/?backend=webgpu`);
       const info = (await page.locator('[data-testid="model-info"]').textContent()) ?? '';
       if (!/· webgpu ·/.test(info)) {
         t.skip(`this Chromium offers no WebGPU adapter even with SwiftShader (${info})`);

@@ -7,8 +7,8 @@ import type { ClinicRecipe } from './recipe.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
-/** Defaults ← preset file ← flags. */
-async function recipeOf(f: Flags): Promise<ClinicRecipe> {
+/** Defaults ← preset file ← flags (also used by the clinic Table-1 experiment for its frozen-backbone method). */
+export async function recipeOf(f: Flags): Promise<ClinicRecipe> {
   const { CLINIC_DEFAULTS } = await import('./recipe.js');
   let preset: Partial<ClinicRecipe> = {};
   if (typeof f.preset === 'string') {

@@ -4,7 +4,7 @@ import type { ViewerManifest } from './build.js';
 import { toCsv, type CsvRow } from '../shared/results-csv.js';
 import { occlusionMap } from './heatmap.js';
 import { prepare, preprocess } from './pipeline.js';
-import { backendChoice, fetchBytes, loadManifest, loadModel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
+import { backendChoice, fetchBytes, loadManifest, loadModel, loadPreprocessKernel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
 import { decodePhoto, NotAnImageError } from './ui/decode.js';
 import { showBackend } from './ui/backend-info.js';
 import { byId, el } from './ui/dom.js';
@@ -21,6 +21,8 @@ interface Job {
 const state = {
   manifest: null as ViewerManifest | null,
   runtime: null as Runtime | null,
+  /** Whether preprocessing runs on the shared WebAssembly kernel (else the JS path: same numbers). */
+  kernel: false,
   bundled: null as LoadedModel | null,
   model: null as LoadedModel | null,
   queue: [] as Job[],
@@ -46,7 +48,7 @@ function describeModel(m: LoadedModel, check: string): void {
   byId('model-info').textContent =
     `${m.card.name} v${m.card.version} (${where}) · ${m.grader.backend}` +
     `${rt && m.grader.backend === 'wasm' ? `, ${rt.threads} thread${rt.threads > 1 ? 's' : ''}` : ''}` +
-    ` · input ${m.card.preprocess.size}×${m.card.preprocess.size}` +
+    ` · input ${m.card.preprocess.size}×${m.card.preprocess.size} (preprocessing: ${state.kernel ? 'wasm-simd' : 'js'})` +
     `${m.card.operatingPoint ? ` · referable at p(grade ≥ 2) ≥ ${m.card.operatingPoint.referableThreshold.toFixed(3)}` : ''} · loaded in ${m.loadMs.toFixed(0)} ms · ${check}`;
   if (rt) showBackend(byId('backend-info'), rt, m);
 }
@@ -80,6 +82,7 @@ async function start(): Promise<void> {
     setStatus('loading', 'Loading onnxruntime-web…');
     state.manifest = await loadManifest();
     state.runtime = await loadRuntime(state.manifest, backendChoice(location.search));
+    state.kernel = await loadPreprocessKernel(state.manifest);
     const entry = state.manifest.models.find((x) => x.name === state.manifest?.default) ?? state.manifest.models[0];
     byId('bundled-name').textContent = `${entry.name} v${entry.version}`;
     setStatus('loading', `Loading model ${entry.name}…`);

@@ -1,5 +1,5 @@
 // Browser runtime: picks WebGPU or wasm, loads onnxruntime-web from our own origin, loads and checks models.
-import { checkModelFiles, type ModelCard } from '../shared/index.js';
+import { checkModelFiles, installPreprocessKernels, type ModelCard } from '../shared/index.js';
 import type { ViewerManifest } from './build.js';
 import { createWebGrader, type OrtModule, type WebGrader } from './grader.js';
 
@@ -36,6 +36,20 @@ export async function loadManifest(): Promise<ViewerManifest> {
   const r = await fetch('models/index.json');
   if (!r.ok) throw new Error(`models/index.json: HTTP ${r.status} (was the viewer built with npm run viewer:build?)`);
   return (await r.json()) as ViewerManifest;
+}
+
+/**
+ * Installs the shared preprocessing kernel the build shipped (compiled asynchronously, as browsers require
+ * on the main thread). Resolves whether it is in use; without it (not shipped, no WebAssembly SIMD, fetch
+ * failed) the page preprocesses in JavaScript with the same numbers.
+ */
+export async function loadPreprocessKernel(manifest: ViewerManifest): Promise<boolean> {
+  if (!manifest.preprocessKernel) return false;
+  try {
+    return await installPreprocessKernels(await fetchBytes(manifest.preprocessKernel));
+  } catch {
+    return false;
+  }
 }
 
 /** The `?backend=` choice of the page address; anything else is `auto`. */

@@ -19,6 +19,15 @@ export interface AdaptMethod {
   priorCorrection: boolean;
 }
 
+/**
+ * What `adapt` does by default, chosen with `adapt-curve --tune-methods` (K = 2, 5, 10, 5 draws apart from the curve's;
+ * training/runs/adapt-curve/tune-methods.json): the photos reweighted to the parent's grade mix for moment matching,
+ * W and b trained, then the parent's grade mix restored. Mean tune QWK 0.344/0.344/0.345 (split-camera/split/loso)
+ * against 0.326/0.326/0.335 for plain matching without correction; training the bias only was better on a
+ * clinics-photos parent (0.363) but fell to 0.197 from a parent trained on another source (loso).
+ */
+export const DEFAULT_METHOD: Readonly<AdaptMethod> = Object.freeze({ match: 'prior', train: 'all', priorCorrection: true });
+
 /** The method `adapt` used before priors were measured: plain moment matching, then W and b trained. */
 export const SAMPLE_MATCH_METHOD: Readonly<AdaptMethod> = Object.freeze({ match: 'sample', train: 'all', priorCorrection: false });
 

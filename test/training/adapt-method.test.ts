@@ -6,6 +6,8 @@ import { drawClinic, evaluateHead, rowsOf, type FeatureSource } from '../../trai
 import { adaptHead, featureStats, zeroHead } from '../../training/adapt/head-adapt.js';
 import { SAMPLE_MATCH_METHOD, adaptWithMethod, correctPrior, fittedMix, gradeMix, priorRowWeights } from '../../training/adapt/method.js';
 import { headProbs, trainHead } from '../../training/clinic/head.js';
+import { sampleCamera } from '../../training/adapt/reptile-head.js';
+import { selectAdaptation } from '../../training/adapt/select.js';
 import { createRng } from '../../training/random.js';
 
 const DIM = 12;
@@ -69,6 +71,32 @@ describe('adaptation method', () => {
     assert.ok(q.prior > q.old + 0.03, say);
     assert.ok(q.bias > q.old + 0.03, say);
     assert.ok(q.bias > q.parent - 0.05, say);
+  });
+
+  test('selectAdaptation (patient-grouped CV on the K photos): on the parent\'s own population no worse than the parent; behind a new camera it does not keep the parent', () => {
+    const home = population(300, 5);
+    const ysHome = home.photos.flatMap((p) => [p.label, p.label]);
+    const parent = trainHead(home.feats, ysHome, { l2: 1e-2, iters: 200, lr: 0.05, balance: 0 });
+    const ctx = { from: featureStats(home.feats), prior: gradeMix(ysHome) };
+    const schedule = { iters: 100, lr: 0.05, l2: 0.01, balance: 0.5 };
+    const same = population(200, 6);
+    const cam = sampleCamera(createRng('cam-sel'), new Float64Array(DIM).fill(1), { gain: 0.8, shift: 3, global: 0.3 });
+    const moved: FeatureSource = { ...same, feats: same.feats.map(cam) };
+    const { train, test } = drawClinic(same.photos, 5, 0, 7);
+    const groups = train.flatMap((i) => [same.photos[i].patient, same.photos[i].patient]);
+    const a = rowsOf(same, train, 2), b = rowsOf(moved, train, 2);
+    // Same population: whatever it picks grades the other patients at least as well as the parent.
+    const keep = selectAdaptation(parent, a.xs, a.ys, groups, schedule, ctx);
+    const [qKeep, qParent] = [evaluateHead(same, keep.head, test, 2).qwk, evaluateHead(same, parent, test, 2).qwk];
+    assert.ok(qKeep >= qParent - 0.02, `${keep.chosen}: QWK ${qKeep.toFixed(3)} vs parent ${qParent.toFixed(3)}`);
+    // Behind a strong camera the parent as it is loses on the held-out folds: it is not kept.
+    const fix = selectAdaptation(parent, b.xs, b.ys, groups, schedule, ctx);
+    assert.notEqual(fix.chosen, 'parent as it is', JSON.stringify(fix.scores));
+    assert.ok(fix.scores['parent as it is'] > fix.scores[fix.chosen]);
+    assert.ok(evaluateHead(moved, fix.head, test, 2).qwk > evaluateHead(moved, parent, test, 2).qwk + 0.2);
+    // With one patient there is nothing to cross-validate: the parent is kept.
+    const one = selectAdaptation(parent, a.xs, a.ys, a.xs.map(() => 'p'), schedule, ctx);
+    assert.equal(one.chosen, 'parent as it is');
   });
 
   test('bias only: W stays the parent\'s', () => {

@@ -5,6 +5,7 @@ import type { PhotoRecord } from '../clinic/features.js';
 import { createRng } from '../random.js';
 import { adaptHead, featureStats, photoProbs, transportHead, type AdaptSchedule } from './head-adapt.js';
 import { adaptWithMethod, type AdaptMethod } from './method.js';
+import { selectAdaptation } from './select.js';
 import type { HeadWeights } from './weights.js';
 
 /** Cached features of a set of photos: feats[photo · views + view]. */
@@ -27,6 +28,8 @@ export interface CurveInit {
   method?: AdaptMethod;
   /** The grade mix `head` was trained on (for prior-weighted matching and prior correction). */
   prior?: number[];
+  /** Choose between keeping, matching and adapting the head by patient-grouped CV on the K photos (selectAdaptation); replaces `method`. */
+  select?: boolean;
 }
 
 export interface CurveOptions {
@@ -92,7 +95,11 @@ export function runCurve(target: FeatureSource, inits: CurveInit[], o: CurveOpti
         const src = init.target ?? target;
         let head = init.head;
         const { xs, ys } = rowsOf(src, train, Math.min(o.trainViews, src.views));
-        if (init.method) {
+        if (init.select) {
+          const views = Math.min(o.trainViews, src.views);
+          const groups = train.flatMap((i) => new Array<string>(views).fill(src.photos[i].patient));
+          head = selectAdaptation(head, xs, ys, groups, o.schedule, { from: init.from, prior: init.prior }).head;
+        } else if (init.method) {
           head = adaptWithMethod(head, xs, ys, o.schedule, init.method, { from: init.from, prior: init.prior }).head;
         } else {
           if (init.from) head = transportHead(head, init.from, featureStats(xs));

@@ -31,13 +31,13 @@ export async function launchChromium(args: readonly string[] = CHROMIUM_ARGS): P
 
 /**
  * Builds the viewer for `modelDir` into `outDir` and serves it (and /predict) on 127.0.0.1 with a real
- * server (quiet log, no rate limit, one inference thread).
+ * server (quiet log, no rate limit, one inference thread); the server grades with `modelsDir` (default `modelDir`).
  */
-export async function serveViewer(o: { modelDir: string; outDir: string; webgpu: boolean }): Promise<RunningServer> {
+export async function serveViewer(o: { modelDir: string; outDir: string; webgpu: boolean; modelsDir?: string }): Promise<RunningServer> {
   await buildViewer({ modelDir: o.modelDir, outDir: o.outDir, webgpu: o.webgpu });
   const quiet = new Writable({ write: (_c, _e, cb) => cb() });
   return startServer(
-    resolveServeConfig({ modelsDir: o.modelDir, staticDir: o.outDir, port: 0, host: '127.0.0.1', rateLimitPerMinute: 0, intraOpThreads: 1, logLevel: 'warn' }, {}),
+    resolveServeConfig({ modelsDir: o.modelsDir ?? o.modelDir, staticDir: o.outDir, port: 0, host: '127.0.0.1', rateLimitPerMinute: 0, intraOpThreads: 1, logLevel: 'warn' }, {}),
     { logDestination: quiet },
   );
 }

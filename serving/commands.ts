@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .option('--inference-workers <n>', 'inference worker threads, one session each; 0 = one per core, at most 4 (default 0) [REPTILE_DR_WORKERS]')
     .addOption(new Option('--workers <n>', 'deprecated name of --inference-workers').hideHelp())
     .option('--threads <n>', 'onnxruntime threads per worker, 0 = cores / workers (default 0) [REPTILE_DR_THREADS]')
-    .option('--max-batch <n>', 'most images per onnxruntime run (default 16) [REPTILE_DR_MAX_BATCH]')
+    .option('--max-batch <n>', 'most images per onnxruntime run (default 16; capped per model at 4 photos of 320² pixels) [REPTILE_DR_MAX_BATCH]')
     .option('--batch-wait-ms <ms>', 'how long a run waits for more concurrent images (default 2) [REPTILE_DR_BATCH_WAIT_MS]')
     .option('--max-queue <n>', 'images waiting before /predict answers 503 (default 64) [REPTILE_DR_MAX_QUEUE]')
     .option('--max-file-bytes <n>', 'largest upload per file (default 20 MiB) [REPTILE_DR_MAX_FILE_BYTES]')

@@ -44,9 +44,7 @@ export function trainHead(xs: Float32Array[], ys: number[], o: HeadOptions): Hea
   const n = xs.length;
   const { mu, sd } = standardiser(xs, dim);
   const Z = xs.map((x) => Float64Array.from(x, (v, j) => (v - mu[j]) / sd[j]));
-  const counts = new Array(K).fill(0);
-  ys.forEach((y) => counts[y]++);
-  const cw = counts.map((c) => (c ? (n / (K * c)) ** o.balance : 0));
+  const cw = classWeights(ys, o.balance);
   const wsum = ys.reduce((a, y) => a + cw[y], 0);
   const W = new Float64Array(dim * K), b = new Float64Array(K);
   const mW = new Float64Array(dim * K), vW = new Float64Array(dim * K), mb = new Float64Array(K), vb = new Float64Array(K);
@@ -87,6 +85,14 @@ export function trainHead(xs: Float32Array[], ys: number[], o: HeadOptions): Hea
     br[k] -= (mu[j] * W[j * K + k]) / sd[j];
   }
   return { dim, W: Wr, b: br };
+}
+
+/** Loss weight of each grade: (n / (K · n_grade))^balance (0 for a grade absent from `ys`). */
+export function classWeights(ys: readonly number[], balance: number): number[] {
+  const K = NUM_GRADES;
+  const counts = new Array(K).fill(0);
+  ys.forEach((y) => counts[y]++);
+  return counts.map((c) => (c ? (ys.length / (K * c)) ** balance : 0));
 }
 
 /** One Adam step (β 0.9/0.999, ε 1e-8) of float64 weights `w` in place, at step t ≥ 1; m, v are its moment buffers. */

@@ -7,7 +7,7 @@ import { validateSpec, type PreprocessSpec } from '../../shared/index.js';
 import { initBackend } from '../../tfjs-wasm/backend.js';
 import { loadMobileNetV2 } from '../../training/models/mobilenet.js';
 import { readClinicPhotos } from '../../training/clinic/recipe.js';
-import { depthwise3x3, disposeTopBlocks, loadTopBlocks, setTopBlockWeights, topBlocksForward, topBlockVariables } from '../../training/clinic/top-blocks-net.js';
+import { depthwise3x3, depthwiseSame, disposeTopBlocks, linear, loadTopBlocks, setTopBlockWeights, topBlocksForward, topBlockVariables } from '../../training/clinic/top-blocks-net.js';
 import { disposeFitted, fitTopBlocks, TOP_BLOCKS_DEFAULTS, topBlockMaps, trainTopBlocksAndPredict, type TopBlocksOptions } from '../../training/clinic/top-blocks.js';
 import { writeKaggleFolder } from '../helpers/kaggle-folder.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
@@ -28,6 +28,19 @@ describe('top-block fine-tuning', () => {
     const x = tf.randomUniform([2, 5, 6, 7], -1, 1, 'float32', 1) as tf.Tensor4D;
     const k = tf.randomNormal([3, 3, 7, 1], 0, 1, 'float32', 2);
     assert.ok(maxDiff(depthwise3x3(x, k), tf.depthwiseConv2d(x, k as tf.Tensor4D, 1, 'same')) < 1e-5);
+    assert.ok(maxDiff(depthwiseSame(x, k, true), depthwise3x3(x, k)) < 1e-5);
+    // Its hand-written gradient equals autodiff through the shifted-sum reference (dk only when trained).
+    const dy = tf.randomNormal([2, 5, 6, 7], 0, 1, 'float32', 5);
+    const loss = (f: (a: tf.Tensor4D, b: tf.Tensor) => tf.Tensor) => (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a as tf.Tensor4D, b), dy));
+    const [gxRef, gkRef] = tf.grads(loss(depthwise3x3))([x, k]);
+    const [gx, gk] = tf.grads(loss((a, b) => depthwiseSame(a, b, true)))([x, k]);
+    assert.ok(maxDiff(gx, gxRef) < 1e-4 && maxDiff(gk, gkRef) < 1e-3, `dx ${maxDiff(gx, gxRef)} dk ${maxDiff(gk, gkRef)}`);
+    const a2 = tf.randomNormal([6, 4], 0, 1, 'float32', 6), w2 = tf.randomNormal([4, 3], 0, 1, 'float32', 7), d2 = tf.randomNormal([6, 3], 0, 1, 'float32', 8);
+    const g2 = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(linear(p as tf.Tensor2D, q as tf.Tensor2D), d2)))([a2, w2]);
+    const r2 = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(tf.matMul(p as tf.Tensor2D, q as tf.Tensor2D), d2)))([a2, w2]);
+    assert.ok(maxDiff(g2[0], r2[0]) < 1e-5 && maxDiff(g2[1], r2[1]) < 1e-5, 'linear: gradient of x·w');
+    const [, gk0] = tf.grads(loss((a, b) => depthwiseSame(a, b, false)))([x, k]);
+    assert.equal(tf.max(tf.abs(gk0)).dataSync()[0], 0);
     for (const [n, cut] of [[1, 'block_9_add'], [2, 'block_8_add']] as const) {
       const model = await loadMobileNetV2({ inputSize: 64, outputs: [cut, 'block_10_project_BN'] });
       const [a, out] = model.predict(tf.randomUniform([2, 64, 64, 3], 0, 1, 'float32', 3)) as tf.Tensor4D[];
@@ -70,8 +83,9 @@ describe('top-block fine-tuning', () => {
     // The probe gets one step, so the fine-tuning has to do the fitting.
     assert.ok(f.losses.at(-1)! < 0.5 * f.losses[0], `losses ${f.losses.map((l) => l.toFixed(4)).join(' ')}`);
     const fresh = await loadTopBlocks(1);
-    const moved = topBlockVariables(f.tail).map((v, i) => maxDiff(v, topBlockVariables(fresh)[i]));
-    assert.ok(moved.every((d) => d > 0), `every tail weight trained: ${moved.join(', ')}`);
+    const moved = topBlockVariables(f.tail, false).map((v, i) => maxDiff(v, topBlockVariables(fresh, false)[i]));
+    assert.ok(moved.every((d) => d > 0), `every tail weight but the depthwise kernel trained: ${moved.join(', ')}`);
+    assert.equal(maxDiff(f.tail.blocks[0].depthwise, fresh.blocks[0].depthwise), 0, 'depthwise kernel frozen by default');
     disposeTopBlocks(fresh);
     disposeFitted(f);
     assert.equal(tf.memory().numTensors, n0, 'every tensor of the fit released');

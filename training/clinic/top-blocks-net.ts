@@ -84,9 +84,9 @@ export async function loadTopBlocks(n: number): Promise<TopBlocks> {
 }
 let loadCount = 0;
 
-/** Every trainable variable of the tail. */
-export function topBlockVariables(t: TopBlocks): tf.Variable[] {
-  return t.blocks.flatMap((b) => [b.expand, b.expandBn.gamma, b.expandBn.beta, b.depthwise, b.depthwiseBn.gamma, b.depthwiseBn.beta, b.project, b.projectBn.gamma, b.projectBn.beta]);
+/** Every variable of the tail (the depthwise kernels only with `withDepthwise`). */
+export function topBlockVariables(t: TopBlocks, withDepthwise = true): tf.Variable[] {
+  return t.blocks.flatMap((b) => [b.expand, b.expandBn.gamma, b.expandBn.beta, ...(withDepthwise ? [b.depthwise] : []), b.depthwiseBn.gamma, b.depthwiseBn.beta, b.project, b.projectBn.gamma, b.projectBn.beta]);
 }
 
 export function disposeTopBlocks(t: TopBlocks): void {
@@ -99,10 +99,7 @@ function bn(x: tf.Tensor, p: Bn): tf.Tensor {
   return tf.add(tf.mul(x, scale), tf.sub(p.beta, tf.mul(p.mean, scale)));
 }
 
-/**
- * 3×3 depthwise convolution, stride 1, 'same' padding, as nine shifted multiply-adds: the same sum as
- * tf.depthwiseConv2d, but made of ops whose gradients the wasm backend has (it lacks the depthwise backprop kernels).
- */
+/** 3×3 depthwise convolution, stride 1, 'same' padding, as nine shifted multiply-adds (the reference {@link depthwiseSame} is tested against). */
 export function depthwise3x3(x: tf.Tensor4D, k: tf.Tensor): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const xp = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]);
@@ -116,15 +113,62 @@ export function depthwise3x3(x: tf.Tensor4D, k: tf.Tensor): tf.Tensor4D {
   return acc as tf.Tensor4D;
 }
 
+/**
+ * 3×3 depthwise convolution, stride 1, 'same' padding, with the wasm backend's own forward kernel and a
+ * hand-written gradient (wasm has no depthwise backprop kernels): dx is the same convolution of dy with the
+ * kernel flipped; dk (only when `trainKernel`) is {@link depthwise3x3}'s nine shifted products summed, which
+ * costs ~20× the forward, so by default the depthwise kernels stay at their ImageNet values (dk = 0).
+ */
+export function depthwiseSame(x: tf.Tensor4D, k: tf.Tensor, trainKernel: boolean): tf.Tensor4D {
+  const op = tf.customGrad((xIn, kIn, save) => {
+    const xx = xIn as tf.Tensor4D, kk = kIn as tf.Tensor4D;
+    (save as tf.GradSaveFunc)([xx, kk]);
+    return {
+      value: tf.depthwiseConv2d(xx, kk, 1, 'same'),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ks] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const dx = tf.depthwiseConv2d(dy as tf.Tensor4D, tf.reverse(ks, [0, 1]), 1, 'same');
+        if (!trainKernel) return [dx, tf.zerosLike(ks)];
+        const [n, h, w, c] = xs.shape;
+        const xp = tf.pad(xs, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+        const taps: tf.Tensor[] = [];
+        for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) taps.push(tf.sum(tf.mul(tf.slice(xp, [0, a, b, 0], [n, h, w, c]), dy), [0, 1, 2]));
+        return [dx, tf.reshape(tf.stack(taps), [3, 3, c, 1])];
+      },
+    };
+  });
+  return op(x, k) as tf.Tensor4D;
+}
+
+/**
+ * x·w with a gradient of plain (untransposed) products on explicitly transposed operands: the wasm
+ * backend's matMul with a transpose flag runs ~10× slower than without (0.73 s against 0.05 s for
+ * [12800,96]·[96,384] here), and autodiff's matMul gradient uses those flags.
+ */
+export function linear(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad((xIn, wIn, save) => {
+    const xx = xIn as tf.Tensor2D, ww = wIn as tf.Tensor2D;
+    (save as tf.GradSaveFunc)([xx, ww]);
+    return {
+      value: tf.matMul(xx, ww),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [tf.matMul(dy as tf.Tensor2D, tf.transpose(ws)), tf.matMul(tf.transpose(xs), dy as tf.Tensor2D)];
+      },
+    };
+  });
+  return op(x, w) as tf.Tensor2D;
+}
+
 /** The tail on maps x [N,H,W,Cin] → [N,H,W,Cout] (the map of `outputLayer`). Call inside tf.tidy or a gradient. */
-export function topBlocksForward(t: TopBlocks, x: tf.Tensor4D): tf.Tensor4D {
+export function topBlocksForward(t: TopBlocks, x: tf.Tensor4D, trainDepthwise = false): tf.Tensor4D {
   let h = x;
   for (const b of t.blocks) {
     const [n, hh, ww, cin] = h.shape;
     const e = b.expand.shape[1] as number, cout = b.project.shape[1] as number;
-    let y = tf.relu6(bn(tf.matMul(tf.reshape(h, [n * hh * ww, cin]), b.expand), b.expandBn));
-    y = tf.relu6(bn(depthwise3x3(tf.reshape(y, [n, hh, ww, e]), b.depthwise), b.depthwiseBn));
-    y = bn(tf.matMul(tf.reshape(y, [n * hh * ww, e]), b.project), b.projectBn);
+    let y = tf.relu6(bn(linear(tf.reshape(h, [n * hh * ww, cin]), b.expand as tf.Tensor2D), b.expandBn));
+    y = tf.relu6(bn(depthwiseSame(tf.reshape(y, [n, hh, ww, e]) as tf.Tensor4D, b.depthwise, trainDepthwise), b.depthwiseBn));
+    y = bn(linear(tf.reshape(y, [n * hh * ww, e]), b.project as tf.Tensor2D), b.projectBn);
     const out = tf.reshape(y, [n, hh, ww, cout]) as tf.Tensor4D;
     h = b.residual ? (tf.add(h, out) as tf.Tensor4D) : out;
   }

@@ -5,7 +5,7 @@ import { adam } from '../../tfjs-wasm/fused-adam.js';
 import { softmaxCrossEntropy } from '../models/loss.js';
 import { createRng } from '../random.js';
 import { extractFeatures, type PhotoRecord } from './features.js';
-import { classWeights, trainHead, type Head, type HeadOptions } from './head.js';
+import { classWeights, headProbs, trainHead, type Head, type HeadOptions } from './head.js';
 import { loadSpec } from './recipe.js';
 import { disposeTopBlocks, loadTopBlocks, topBlockNames, topBlocksForward, topBlockVariables, type TopBlocks } from './top-blocks-net.js';
 import { DEFAULT_VIEW_STRENGTH, type ViewStrength } from './views.js';
@@ -30,6 +30,8 @@ export interface TopBlocksOptions {
   lr: number;
   /** Adam learning rate of the head (initialised by the frozen-feature head). */
   headLr: number;
+  /** Also train the 3×3 depthwise kernels (their gradient is ~20× the forward's cost on wasm); BN scales/shifts of every layer train regardless. */
+  trainDepthwise: boolean;
   /** Penalty l2sp/2·|θ − θ_ImageNet|² on the blocks' weights. */
   l2sp: number;
   /** Penalty headL2/2·|W|² on the head's weights. */
@@ -52,6 +54,7 @@ export const TOP_BLOCKS_DEFAULTS: Readonly<TopBlocksOptions> = Object.freeze({
   testViews: 2,
   strength: DEFAULT_VIEW_STRENGTH,
   epochs: 4,
+  trainDepthwise: false,
   batch: 32,
   lr: 1e-4,
   headLr: 1e-3,
@@ -106,8 +109,8 @@ function batchOf(m: Maps, rows: number[]): tf.Tensor4D {
 
 type Net = { tail: TopBlocks; W: tf.Tensor; b: tf.Tensor; mu: tf.Tensor; sd: tf.Tensor };
 
-function logitsOf(f: Net, x: tf.Tensor4D, mask?: tf.Tensor2D): tf.Tensor2D {
-  let pooled = tf.div(tf.sub(tf.mean(topBlocksForward(f.tail, x), [1, 2]), f.mu), f.sd) as tf.Tensor2D;
+function logitsOf(f: Net, x: tf.Tensor4D, mask?: tf.Tensor2D, trainDepthwise = false): tf.Tensor2D {
+  let pooled = tf.div(tf.sub(tf.mean(topBlocksForward(f.tail, x, trainDepthwise), [1, 2]), f.mu), f.sd) as tf.Tensor2D;
   if (mask) pooled = tf.mul(pooled, mask);
   return tf.add(tf.matMul(pooled, f.W), f.b) as tf.Tensor2D;
 }
@@ -131,7 +134,7 @@ function meanLoss(f: Net, m: Maps, rows: number[], labels: number[], cw: number[
  */
 export async function fitTopBlocks(photos: PhotoRecord[], m: Maps, train: number[], o: TopBlocksOptions, seed: number, log: (s: string) => void = () => {}): Promise<FittedTopBlocks> {
   const tail = await loadTopBlocks(o.blocks);
-  const vars = topBlockVariables(tail);
+  const vars = topBlockVariables(tail, o.trainDepthwise);
   const init = vars.map((v) => v.clone());
   const rows: number[] = [], labels: number[] = [];
   for (const i of train) for (let v = 0; v < Math.min(o.trainViews, m.views); v++) { rows.push(i * m.views + v); labels.push(photos[i].label); }
@@ -153,12 +156,14 @@ export async function fitTopBlocks(photos: PhotoRecord[], m: Maps, train: number
   for (let j = 0; j < C; j++) sd[j] = Math.sqrt(sd[j]);
   const floor = Math.max(1e-6, (0.01 * sd.reduce((a, v) => a + v, 0)) / C);
   for (let j = 0; j < C; j++) sd[j] = Math.max(floor, sd[j]);
-  const probe: Head = trainHead(pooled.map((x) => x.map((v, j) => (v - mu[j]) / sd[j])), labels, { ...o.head, seed });
+  const zs = pooled.map((x) => x.map((v, j) => (v - mu[j]) / sd[j]));
+  const probe: Head = trainHead(zs, labels, { ...o.head, seed });
   const [W, b] = tf.tidy(() => [tf.variable(tf.tensor2d(probe.W, [C, NUM_GRADES]), true), tf.variable(tf.tensor1d(probe.b), true)]);
   const f = { tail, W, b, mu: tf.tensor1d(mu), sd: tf.tensor1d(sd) };
   const vRows: number[] = [], vLabels: number[] = [];
   for (const i of o.validate ?? []) for (let v = 0; v < Math.min(o.testViews, m.views); v++) { vRows.push(i * m.views + v); vLabels.push(photos[i].label); }
-  const losses = [meanLoss(f, m, rows, labels, cw, o.batch)];
+  // The probe's training loss from the pooled features already at hand (no second forward pass).
+  const losses = [zs.reduce((a, z, i) => a - cw[labels[i]] * Math.log(Math.max(1e-30, headProbs(probe, z)[labels[i]])), 0) / labels.reduce((a, y) => a + cw[y], 0)];
   const valLosses = vRows.length ? [meanLoss(f, m, vRows, vLabels, cw, o.batch)] : [];
   log(`top-blocks: ${tail.blocks.map((x) => x.name).join('+')} on ${tail.inputLayer} maps ${m.shape.join('×')}, ${rows.length} rows; probe loss ${losses[0].toFixed(4)}${valLosses.length ? ` val ${valLosses[0].toFixed(4)}` : ''}`);
   const optTail = adam(o.lr), optHead = adam(o.headLr);
@@ -177,7 +182,7 @@ export async function fitTopBlocks(photos: PhotoRecord[], m: Maps, train: number
         const mask = Float32Array.from({ length: idx.length * C }, () => (keep < 1 ? (rng.next() < keep ? 1 / keep : 0) : 1));
         let ceValue = 0;
         const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-          const ce = softmaxCrossEntropy(logitsOf(f, batchOf(m, idx.map((k) => rows[k])), tf.tensor2d(mask, [idx.length, C])), y, w, bw);
+          const ce = softmaxCrossEntropy(logitsOf(f, batchOf(m, idx.map((k) => rows[k])), tf.tensor2d(mask, [idx.length, C]), o.trainDepthwise), y, w, bw);
           ceValue = ce.dataSync()[0];
           const sp = tf.addN(vars.map((v, q) => tf.sum(tf.square(tf.sub(v, init[q])))));
           return tf.add(ce, tf.add(tf.mul(sp, o.l2sp / 2), tf.mul(tf.sum(tf.square(W)), o.headL2 / 2))) as tf.Scalar;

@@ -1,6 +1,9 @@
 // Top-block fine-tuning: the hand-built tail equals MobileNetV2's own layers, trained weights go back into the Keras model, and training on generated photos.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { validateSpec, type PreprocessSpec } from '../../shared/index.js';
@@ -98,5 +101,33 @@ describe('top-block fine-tuning', () => {
     }
     assert.deepEqual(p2, p1, 'deterministic for a seed');
     assert.notDeepEqual(p3, p1, 'another seed differs');
+  });
+
+  test('clinic-train --train-blocks: patient-level CV files from the fine-tuned blocks; bad block flags → exit 1 naming the flag', { timeout: 300_000 }, async () => {
+    const cli = async (args: string[]) => promisify(execFile)(process.execPath, ['bin/reptile-dr.mjs', 'clinic-train', ...args], { maxBuffer: 16 << 20 })
+      .then((r) => ({ code: 0, stderr: r.stderr }), (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }));
+    const data = tmp('tb-cli-');
+    await writeKaggleFolder(data, 6);
+    const spec = join(data, 'spec.json');
+    writeFileSync(spec, JSON.stringify(SPEC));
+    const out = join(data, 'run');
+    const r = await cli(['--data', data, '--spec', spec, '--views', '2', '--train-views', '2', '--folds', '3', '--cv-seeds', '0', '--out', out, '--train-blocks', '1', '--block-epochs', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /top-blocks epoch 1\/1/);
+    assert.match(r.stderr, /CV \(3 folds, patients held out, n 12\): QWK/);
+    const oof = JSON.parse(readFileSync(join(out, 'oof.json'), 'utf8'));
+    assert.equal(oof.recipe.topBlocks.blocks, 1);
+    assert.equal(oof.runs[0].photos.length, 12);
+    for (const p of oof.runs[0].photos) assert.ok(Math.abs(p.probs.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-4);
+    const bad = [
+      [['--train-blocks', '5'], /--train-blocks must be an integer 1\.\.4, got "5"/],
+      [['--block-lr', '0.001'], /--block-lr needs --train-blocks/],
+      [['--train-blocks', '1', '--export', join(data, 'm')], /--export with --train-blocks is not supported/],
+    ] as const;
+    for (const [args, msg] of bad) {
+      const b = await cli(['--data', data, ...args]);
+      assert.equal(b.code, 1, args.join(' '));
+      assert.match(b.stderr, msg);
+    }
   });
 });

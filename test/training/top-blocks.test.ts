@@ -122,6 +122,7 @@ describe('top-block fine-tuning', () => {
     const bad = [
       [['--train-blocks', '5'], /--train-blocks must be an integer 1\.\.4, got "5"/],
       [['--block-lr', '0.001'], /--block-lr needs --train-blocks/],
+      [['--block-tune'], /--block-tune needs --train-blocks/],
       [['--train-blocks', '1', '--export', join(data, 'm')], /--export with --train-blocks is not supported/],
     ] as const;
     for (const [args, msg] of bad) {

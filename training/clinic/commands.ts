@@ -59,6 +59,18 @@ async function run(f: Flags): Promise<void> {
   const tf = (await initBackend(checkBackendChoice(typeof f.backend === 'string' ? f.backend : 'wasm'))).tf;
   const { runClinicCv, trainFinalHead, cvSplitMetrics, CLINIC_DATA, MOBILENET_PROVENANCE } = await import('./recipe.js');
   const t0 = Date.now();
+  if (f.blockTune) {
+    if (!recipe.topBlocks) throw new Error('--block-tune needs --train-blocks <n>');
+    // Inner validation on the first outer fold's training patients only (its test patients are never seen).
+    const { innerValidationLosses, topBlocksOptionsOf } = await import('./top-blocks-cv.js');
+    const { readClinicPhotos } = await import('./recipe.js');
+    const { patientFolds } = await import('./cv.js');
+    const photos = await readClinicPhotos(recipe.data);
+    const folds = patientFolds(photos, recipe.folds, recipe.cvSeeds[0]);
+    const losses = await innerValidationLosses(photos, photos.map((_, i) => i).filter((i) => folds[i] !== 0), topBlocksOptionsOf(recipe), recipe.cvSeeds[0], 5, log);
+    process.stdout.write(`${JSON.stringify({ topBlocks: recipe.topBlocks, innerValidationLoss: losses.map((v) => Number(v.toFixed(4))) })}\n`);
+    return;
+  }
   if (recipe.topBlocks && typeof f.export === 'string') throw new Error('--export with --train-blocks is not supported yet: cross-validate first (the frozen-head recipe exports)');
   const rep = recipe.topBlocks ? await (await import('./top-blocks-cv.js')).runTopBlocksCv(recipe, log) : await runClinicCv(recipe, log);
   const m = rep.metrics, ci = rep.intervals;
@@ -150,6 +162,7 @@ export function register(program: Command): void {
     .option('--block-head-lr <x>', 'with --train-blocks: Adam learning rate of the head (initialised by the frozen head)')
     .option('--block-l2sp <x>', 'with --train-blocks: L2 penalty towards the ImageNet weights')
     .option('--block-dropout <x>', 'with --train-blocks: dropout on the pooled features')
+    .option('--block-tune', 'with --train-blocks: only print the held-out loss after each epoch on an inner split of the first fold\'s training patients (for choosing --block-epochs/--block-lr)')
     .option('--backend <name>', 'TF.js backend for the features: wasm (default), cpu, tensorflow…')
     .option('--export <dir>', 'also train on all photos and export models/<name>/ (model.onnx + model.json)')
     .option('--name <name>', 'model name (default: the --export folder name)')

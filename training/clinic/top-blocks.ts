@@ -46,6 +46,7 @@ export interface TopBlocksOptions {
   validate?: number[];
 }
 
+/** The schedule kept by inner validation (`clinic-train --block-tune`; README "Default model"). */
 export const TOP_BLOCKS_DEFAULTS: Readonly<TopBlocksOptions> = Object.freeze({
   blocks: 1,
   spec: 'training/runs/clinic-spec-320.json',
@@ -56,11 +57,11 @@ export const TOP_BLOCKS_DEFAULTS: Readonly<TopBlocksOptions> = Object.freeze({
   epochs: 4,
   trainDepthwise: false,
   batch: 32,
-  lr: 1e-4,
+  lr: 1e-5,
   headLr: 1e-3,
   l2sp: 1e-2,
   headL2: 1e-3,
-  dropout: 0.2,
+  dropout: 0,
   balance: 0.5,
   head: { l2: 1e-3, iters: 200, lr: 0.05, balance: 0.5, dropout: 0 },
 });

@@ -34,12 +34,14 @@ export interface BenchOptions {
 }
 
 /** The per-case timing protocols (warm-up, reps, steps per rep), full and quick. */
-export const PROTOCOLS: Record<'full' | 'quick', Record<'conv4' | 'omniglot' | 'reptile' | 'onnx' | 'slow', Protocol>> = {
+export const PROTOCOLS: Record<'full' | 'quick', Record<'conv4' | 'omniglot' | 'reptile' | 'onnx' | 'head' | 'slow', Protocol>> = {
   full: {
     conv4: { warmup: 2, reps: 5, steps: 2 },
     omniglot: { warmup: 3, reps: 5, steps: 10 },
     reptile: { warmup: 3, reps: 5, steps: 2 },
     onnx: { warmup: 3, reps: 5, steps: 1 },
+    // one full-batch step of the clinic head takes milliseconds: many per rep
+    head: { warmup: 20, reps: 5, steps: 100 },
     // the pure-JS cpu backend is ~40× slower: one rep of one step, no warm-up (it compiles nothing)
     slow: { warmup: 0, reps: 1, steps: 1 },
   },
@@ -48,6 +50,7 @@ export const PROTOCOLS: Record<'full' | 'quick', Record<'conv4' | 'omniglot' | '
     omniglot: { warmup: 1, reps: 3, steps: 3 },
     reptile: { warmup: 1, reps: 3, steps: 1 },
     onnx: { warmup: 1, reps: 3, steps: 1 },
+    head: { warmup: 5, reps: 3, steps: 30 },
     slow: { warmup: 0, reps: 1, steps: 1 },
   },
 };
@@ -78,6 +81,14 @@ async function backendProbe(b: BenchBackend): Promise<string | null> {
   }
 }
 
+/**
+ * Every name the training cases of `labels` (e.g. `reptile/omniglot-…`) take on backend `b`: the one-thread
+ * row and, except on cpu, its `-workers2` row. `--only` is matched against these before any backend is probed.
+ */
+export function trainCaseNames(labels: string[], b: string): string[] {
+  return labels.flatMap((l) => (b === 'cpu' ? [`${l}/${b}`] : [`${l}/${b}`, `${l}-workers2/${b}`]));
+}
+
 /** Compiles `--only`; throws naming the pattern when it is not a valid regular expression. */
 export function compileOnly(only?: string): (name: string) => boolean {
   if (!only) return () => true;
@@ -104,8 +115,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
 
   const { TRAIN_STEP_CASES, benchTrainStep } = await import('./train-steps.js');
   const { REPTILE_CASE_LABEL, benchReptile } = await import('./reptile.js');
-  const trainNames = [...TRAIN_STEP_CASES.map((c) => `train-step/${c.label}`), `reptile/${REPTILE_CASE_LABEL}`];
-  const anyTrain = backends.some((b) => trainNames.some((n) => keep(`${n}/${b}`)));
+  const trainLabels = [...TRAIN_STEP_CASES.map((c) => `train-step/${c.label}`), `reptile/${REPTILE_CASE_LABEL}`];
+  const anyTrain = backends.some((b) => trainCaseNames(trainLabels, b).some(keep));
   const available: BenchBackend[] = [];
   if (anyTrain) {
     for (const b of backends) {
@@ -164,6 +175,14 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult[]> {
     if (bb) {
       plan.push({ name: `backbone/${bb.label}/tfjs-wasm-b1`, unit: 'images/s', backend: 'wasm', tf: true, refKey: 'onnx-node:1',
         run: () => benchBackboneTf(bb, 'wasm', 1, P.onnx, minRep) });
+    }
+    // the trained part of a backbone model: one full-batch Adam step of its head, against torch on the same shapes
+    const { clinicHeadCase, benchClinicHead, torchCaseArg } = await import('./clinic-head.js');
+    const hc = clinicHeadCase(modelPath);
+    if (hc) {
+      plan.push({ name: `head-step/${hc.label}/js`, unit: 'steps/s', backend: 'js (float64)', refKey: 'torch:clinic-head',
+        run: () => benchClinicHead(hc, P.head) });
+      refs.set('torch:clinic-head', async () => (await import('./torch.js')).runTorchReference(opts.python, 'clinic_head.py', [torchCaseArg(hc)], P.head, opts.threads));
     }
   } else if (keep('onnx/')) {
     log('bench: no ONNX model (models/<name>/model.onnx or test/fixtures/tiny/model.onnx; run npm run fixtures); ONNX cases skipped');

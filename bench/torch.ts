@@ -73,7 +73,7 @@ export interface TorchMeasurement extends Summary {
  */
 export async function runTorchReference(
   python: string,
-  script: 'train_step.py' | 'reptile.py',
+  script: 'train_step.py' | 'reptile.py' | 'clinic_head.py',
   args: string[],
   protocol: Protocol,
   threads = 2,

@@ -1,10 +1,12 @@
-// Serving benchmark: /predict throughput and p50/p99 latency at 1 and 16 clients vs a raw in-process decode+preprocess+ONNX loop and a decode-only loop.
+// Serving benchmark: /predict throughput and p50/p99 latency at 1 and 16 clients vs a raw in-process decode+preprocess+ONNX loop and a decode-only loop; prepareImage on the kernel vs in JS.
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import '../node/no-telemetry.mjs';
 import * as ort from 'onnxruntime-node';
+import { loadPreprocessKernels } from '../node/preprocess-kernels.js';
+import { installPreprocessKernels } from '../shared/index.js';
 import { PACKAGE_ROOT, resolveServeConfig, workerCount } from './config.js';
 import { decodeImage } from './decode.js';
 import { findModelDirs } from './models.js';
@@ -95,6 +97,7 @@ async function load(url: URL, clients: number, total: number, body: { body: Buff
 /** The reference: decode + quality check + preprocess + one ONNX run per image (what the server does per image), sequentially in this thread. */
 async function rawRunner(modelDir: string, bytes: Buffer, maxPixels: number) {
   const { card, onnxPath } = await loadModelCard(modelDir);
+  await loadPreprocessKernels(); // as each inference worker does
   const session = await ort.InferenceSession.create(onnxPath, {
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
@@ -144,6 +147,34 @@ async function decodeLoop(bytes: Buffer, maxPixels: number, clients: number, n: 
 }
 
 /**
+ * CPU ms per photo of prepareImage (disc search, quality check, model input) on the shared WebAssembly kernel
+ * and in JavaScript (the same numbers), in alternating blocks in this thread; null when the kernel is not built.
+ */
+async function prepareCost(modelDir: string, bytes: Buffer, maxPixels: number, n: number): Promise<{ kernel: number; js: number } | null> {
+  const spec = (await loadModelCard(modelDir)).card.preprocess;
+  const image = await decodeImage(bytes, { maxPixels, strict: true });
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const total = { kernel: 0, js: 0 };
+  try {
+    for (let round = 0; round < 4; round++) {
+      for (const mode of ['kernel', 'js'] as const) {
+        if (mode === 'kernel' ? !(await loadPreprocessKernels()) : await installPreprocessKernels(null)) return null;
+        for (let i = 0; i < 2; i++) prepareImage(image, spec); // warm-up of this path
+        const t0 = cpu();
+        for (let i = 0; i < n / 4; i++) prepareImage(image, spec);
+        total[mode] += cpu() - t0;
+      }
+    }
+  } finally {
+    await loadPreprocessKernels();
+  }
+  return { kernel: total.kernel / n, js: total.js / n };
+}
+
+/**
  * Measures /predict on a server started in this process (model from options) at 1 and 16
  * concurrent clients, and the raw in-process loop on the same image in the same run.
  * Returns rows `serving/predict-c{1,16}/{throughput,p50,p99}` and `serving/predict-c16/vs-decode`.
@@ -178,6 +209,7 @@ export async function benchServing(opts: ServingBenchOptions = {}): Promise<Serv
     await server.close();
     await raw.release();
   }
+  const prep = await prepareCost(modelDir, image, config.maxPixels, opts.quick ? 24 : 80);
   const rawRate = raw.rate();
   const refName = 'raw in-process loop: decode + quality + preprocess + ONNX run, sequential';
   log(`bench:   raw loop ${rawRate.toFixed(1)} img/s, p50 ${pct(raw.lat, 50).toFixed(1)} ms`);
@@ -205,5 +237,17 @@ export async function benchServing(opts: ServingBenchOptions = {}): Promise<Serv
     note: 'goal ≥ 0.5×: decode is the part /predict cannot skip',
   });
   log(`bench:   decode-only ${decodeRate.toFixed(1)} img/s; /predict at 16 clients ${(rate16 / decodeRate).toFixed(2)}× of it`);
+  if (prep) {
+    rows.push({
+      name: 'serving/prepare/kernel-vs-js',
+      value: prep.kernel,
+      unit: 'ms CPU',
+      reference: prep.js,
+      ratio: prep.js / prep.kernel,
+      referenceName: 'prepareImage (disc search, quality check, model input) in JavaScript, same image, alternating blocks',
+      note: 'ratio = reference / value (higher is better); the same numbers bit for bit',
+    });
+    log(`bench:   prepareImage ${prep.kernel.toFixed(1)} ms CPU on the kernel, ${prep.js.toFixed(1)} ms in JS (${(prep.js / prep.kernel).toFixed(2)}×)`);
+  }
   return rows;
 }

@@ -1,7 +1,8 @@
-// Inference worker thread: one onnxruntime-node session (CUDA or CPU, created once); quality + preprocess + one run per batch.
+// Inference worker thread: one onnxruntime-node session (CUDA or CPU, created once); quality + preprocess (on the shared WebAssembly kernel) + one run per batch.
 import { parentPort, workerData } from 'node:worker_threads';
 import '../node/no-telemetry.mjs';
 import * as ort from 'onnxruntime-node';
+import { loadPreprocessKernels } from '../node/preprocess-kernels.js';
 import { NUM_GRADES } from '../shared/index.js';
 import { prepareImage } from './pipeline.js';
 import type { PoolItem, QualityVerdict, WorkerInit, WorkerReply, WorkerRequest } from './pool.js';
@@ -40,6 +41,8 @@ async function createSession(): Promise<{ session: ort.InferenceSession; provide
 }
 
 async function main(): Promise<void> {
+  // The shared preprocessing kernel (WebAssembly SIMD; the same numbers as the JS path it replaces).
+  await loadPreprocessKernels();
   const { session, provider, fallbackReason } = await createSession();
   const per = init.size * init.size * 3;
 

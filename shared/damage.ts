@@ -1,5 +1,6 @@
 // Damage check: the straight, 8-px-grid-aligned colour step a corrupt JPEG leaves across the disc when its decoder carries on.
 import type { RgbImage } from './grader.js';
+import { kernelBlockSteps } from './preprocess/kernels.js';
 
 /** What {@link blockStepDamage} measured. */
 export interface DamageMeasure {
@@ -31,19 +32,26 @@ export function blockStepDamage(image: RgbImage, disc: { cx: number; cy: number;
   const nbx = Math.floor(W / 8);
   const nby = Math.floor((H - 4) / 8);
   if (nby < 4 || nbx < 4) return { stepFraction: 0, row: -1 };
-  const step = new Float64Array(nby * nbx * 3);
+  // Per block row: the block columns inside the disc, [bx0, bx1).
+  const bx0 = new Int32Array(nby);
+  const bx1 = new Int32Array(nby);
   const valid = new Uint8Array(nby * nbx);
-  const rowStride = W * C;
   for (let by = 1; by < nby; by++) {
-    const y = by * 8;
-    const dy = y - disc.cy;
+    const dy = by * 8 - disc.cy;
     if (dy * dy > R2) continue;
     const half = Math.sqrt(R2 - dy * dy);
-    const bx0 = Math.max(0, Math.ceil((disc.cx - half) / 8));
-    const bx1 = Math.min(nbx, Math.floor((disc.cx + half - 8) / 8) + 1);
-    for (let bx = bx0; bx < bx1; bx++) {
+    bx0[by] = Math.max(0, Math.ceil((disc.cx - half) / 8));
+    bx1[by] = Math.min(nbx, Math.floor((disc.cx + half - 8) / 8) + 1);
+    for (let bx = bx0[by]; bx < bx1[by]; bx++) valid[by * nbx + bx] = 1;
+  }
+  // The same numbers on the shared kernel when the image is in its memory (prepareImage), else here.
+  const onKernel = kernelBlockSteps(image, nby, nbx, bx0, bx1);
+  const step = onKernel ?? new Float64Array(nby * nbx * 3);
+  const rowStride = W * C;
+  for (let by = 1; by < nby && !onKernel; by++) {
+    const y = by * 8;
+    for (let bx = bx0[by]; bx < bx1[by]; bx++) {
       const i = by * nbx + bx;
-      valid[i] = 1;
       let s0 = 0;
       let s1 = 0;
       let s2 = 0;

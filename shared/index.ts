@@ -14,3 +14,4 @@ export * from './prepare.js';
 export * from './outcome.js';
 export * from './patients.js';
 export * from './results-csv.js';
+export { installPreprocessKernels, preprocessKernelsInstalled } from './preprocess/kernels.js';

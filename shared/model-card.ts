@@ -6,6 +6,36 @@ import { PreprocessSpecSchema } from './preprocess/spec.js';
 
 const Probabilities = z.array(z.number().min(0).max(1)).length(NUM_GRADES);
 
+const Estimate = z.object({ mean: z.number(), ci95: z.tuple([z.number(), z.number()]).nullable() }).strict();
+
+/**
+ * How other training methods compare on the same cross-validation (the clinic Table 1, `experiment
+ * --folds`): per method and kept share of the training photos, the seed mean of each metric with its
+ * 95% interval; `verdict` says which wins in plain words.
+ */
+export const MethodComparisonSchema = z
+  .object({
+    command: z.string().min(1),
+    protocol: z.string().min(1),
+    results: z.array(
+      z
+        .object({
+          method: z.string().min(1),
+          title: z.string().min(1),
+          keptPercent: z.number().gt(0).max(100),
+          seeds: z.array(z.number().int().nonnegative()).min(1),
+          qwk: Estimate,
+          accuracy: Estimate,
+          referableAuc: Estimate,
+          sensitivity: Estimate,
+          specificity: Estimate,
+        })
+        .strict(),
+    ).min(1),
+    verdict: z.array(z.string().min(1)),
+  })
+  .strict();
+
 /** Metrics of a model on one split of a dataset. */
 export const SplitMetricsSchema = z
   .object({
@@ -17,6 +47,8 @@ export const SplitMetricsSchema = z
     auc: z.number().nullable(),
     referable: z.object({ sensitivity: z.number().nullable(), specificity: z.number().nullable() }),
     confusion: z.array(z.array(z.number().int().nonnegative())).optional(),
+    /** Optional: other methods on the same cross-validation (see MethodComparisonSchema). */
+    methodComparison: MethodComparisonSchema.optional(),
   })
   .passthrough();
 
@@ -113,6 +145,7 @@ export const ModelCardSchema = z
 
 export type ModelCard = z.infer<typeof ModelCardSchema>;
 export type SplitMetrics = z.infer<typeof SplitMetricsSchema>;
+export type MethodComparison = z.infer<typeof MethodComparisonSchema>;
 export type ModelWeights = z.infer<typeof ModelWeightsSchema>;
 
 /** Parses a card (object or JSON text); throws an Error listing every bad field. `source` names the file. */

@@ -1,4 +1,4 @@
-// Builds the self-contained viewer folder: esbuild bundle, page, CSS, onnxruntime-web files, model + card, sample.
+// Builds the self-contained viewer folder: esbuild bundle, page, CSS, onnxruntime-web files, preprocessing kernel, model + card, sample.
 import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,6 +31,8 @@ export interface ViewerManifest {
   sample: string | null;
   /** Whether `ort/ort.webgpu.min.mjs` was shipped. */
   webgpu: boolean;
+  /** The shared preprocessing kernel (shrink.wasm) relative to the page, or null when it was not built (the page then preprocesses in JS: same numbers, slower). */
+  preprocessKernel: string | null;
 }
 
 /** What {@link buildViewer} wrote. */
@@ -41,6 +43,7 @@ export interface BuildReport {
   bytes: number;
 }
 
+const SHRINK_WASM = join(ROOT, 'shared/preprocess/shrink.wasm');
 const ORT_WASM_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 const ORT_WEBGPU_FILES = ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
 
@@ -121,6 +124,14 @@ export async function buildViewer(options: BuildOptions = {}): Promise<BuildRepo
   await writeFile(join(modelOut, card.onnx.file), onnx);
   await writeFile(join(modelOut, 'model.json'), cardText);
 
+  // The same preprocessing kernel as the server's workers (npm run build:simd writes it).
+  let preprocessKernel: string | null = null;
+  if (await exists(SHRINK_WASM)) {
+    await mkdir(join(outDir, 'kernels'), { recursive: true });
+    preprocessKernel = 'kernels/shrink.wasm';
+    await copyFile(SHRINK_WASM, join(outDir, preprocessKernel));
+  }
+
   let sample: string | null = null;
   if (await exists(samplePath)) {
     await mkdir(join(outDir, 'sample'), { recursive: true });
@@ -140,6 +151,7 @@ export async function buildViewer(options: BuildOptions = {}): Promise<BuildRepo
     ],
     sample,
     webgpu,
+    preprocessKernel,
   };
   await writeFile(join(outDir, 'models', 'index.json'), JSON.stringify(manifest, null, 2) + '\n');
 

@@ -21,35 +21,37 @@ export interface WebGraderOptions {
 export interface WebGrader extends Grader {
   /** The first execution provider that the session was created with (`'webgpu'` or `'wasm'`). */
   readonly backend: string;
+  /** Why the preferred providers were dropped for plain wasm, when they were (e.g. the WebGPU session failed). */
+  readonly fallback?: string;
 }
 
 /**
- * Creates an onnxruntime-web session for `model` and wraps it as a Grader. When a session with the
- * preferred providers cannot be created (no WebGPU adapter, unsupported op), falls back to plain
- * `'wasm'` and says so in the error if that fails too.
+ * Creates an onnxruntime-web session for `model` and wraps it as a Grader. Each preferred provider is tried
+ * alone, in order, then plain `'wasm'`: given a list, onnxruntime-web silently skips a provider whose
+ * backend fails to start (e.g. WebGPU without an adapter), so a session made from a list would not say
+ * where it runs. Nodes a provider lacks still run on the CPU inside its session. When every try fails,
+ * the error names the model and each provider's message.
  */
 export async function createWebGrader(options: WebGraderOptions): Promise<WebGrader> {
   const { ort, model, card } = options;
-  const providers = options.executionProviders ?? ['wasm'];
+  const tries = [...new Set([...(options.executionProviders ?? []), 'wasm'])];
   const base: OrtWeb.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
-  let session: OrtWeb.InferenceSession;
-  let backend = providers[0] ?? 'wasm';
-  try {
-    session = await ort.InferenceSession.create(model, { ...base, executionProviders: providers });
-  } catch (first) {
-    if (providers.length === 1 && providers[0] === 'wasm') {
-      throw new Error(`model ${card.name}: onnxruntime-web could not load it (${(first as Error).message})`);
-    }
+  let session: OrtWeb.InferenceSession | null = null;
+  let backend = 'wasm';
+  const failed: string[] = [];
+  for (const ep of tries) {
     try {
-      session = await ort.InferenceSession.create(model, { ...base, executionProviders: ['wasm'] });
-      backend = 'wasm';
-    } catch (second) {
-      throw new Error(
-        `model ${card.name}: onnxruntime-web could not load it with ${providers.join(', ')} ` +
-          `(${(first as Error).message}) nor with wasm (${(second as Error).message})`,
-      );
+      session = await ort.InferenceSession.create(model, { ...base, executionProviders: [ep] });
+      backend = ep;
+      break;
+    } catch (e) {
+      failed.push(`${ep}: ${(e as Error).message}`);
     }
   }
+  if (!session) {
+    throw new Error(`model ${card.name}: onnxruntime-web could not load it (${tries.length > 1 ? failed.join('; ') : failed[0].replace(/^wasm: /, '')})`);
+  }
+  const fallback = failed.length ? `onnxruntime-web could not create a ${failed.map((f) => f.replace(/: [^]*$/, '')).join(', ')} session (${failed.join('; ')})` : undefined;
   for (const name of [card.input.name]) {
     if (!session.inputNames.includes(name)) {
       throw new Error(`model ${card.name}: card input "${name}" is not in the graph (inputs: ${session.inputNames.join(', ')})`);
@@ -60,7 +62,7 @@ export async function createWebGrader(options: WebGraderOptions): Promise<WebGra
       `model ${card.name}: card output "${card.outputs.probs}" is not in the graph (outputs: ${session.outputNames.join(', ')})`,
     );
   }
-  return new OrtWebGrader(ort, session, card, backend);
+  return new OrtWebGrader(ort, session, card, backend, fallback);
 }
 
 class OrtWebGrader implements WebGrader {
@@ -71,6 +73,7 @@ class OrtWebGrader implements WebGrader {
     private readonly session: OrtWeb.InferenceSession,
     readonly card: ModelCard,
     readonly backend: string,
+    readonly fallback?: string,
   ) {}
 
   runBatch(input: Float32Array, n: number): Promise<Float32Array[]> {

@@ -4,8 +4,10 @@ import type { ViewerManifest } from './build.js';
 import { toCsv, type CsvRow } from '../shared/results-csv.js';
 import { occlusionMap } from './heatmap.js';
 import { prepare, preprocess } from './pipeline.js';
-import { fetchBytes, loadManifest, loadModel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
+import { describeParent, readModelFolder } from './model-folder.js';
+import { backendChoice, fetchBytes, loadManifest, loadModel, loadPreprocessKernel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
 import { decodePhoto, NotAnImageError } from './ui/decode.js';
+import { showBackend } from './ui/backend-info.js';
 import { byId, el } from './ui/dom.js';
 import { groupPatients } from '../shared/patients.js';
 import { DISPLAY_SIZE } from './ui/photo.js';
@@ -20,6 +22,8 @@ interface Job {
 const state = {
   manifest: null as ViewerManifest | null,
   runtime: null as Runtime | null,
+  /** Whether preprocessing runs on the shared WebAssembly kernel (else the JS path: same numbers). */
+  kernel: false,
   bundled: null as LoadedModel | null,
   model: null as LoadedModel | null,
   queue: [] as Job[],
@@ -42,11 +46,14 @@ function setControls(enabled: boolean): void {
 function describeModel(m: LoadedModel, check: string): void {
   const rt = state.runtime;
   const where = m.source === 'bundled' ? 'bundled' : 'local file';
+  const lineage = describeParent(m.card, state.bundled?.card);
   byId('model-info').textContent =
     `${m.card.name} v${m.card.version} (${where}) · ${m.grader.backend}` +
     `${rt && m.grader.backend === 'wasm' ? `, ${rt.threads} thread${rt.threads > 1 ? 's' : ''}` : ''}` +
-    ` · input ${m.card.preprocess.size}×${m.card.preprocess.size}` +
-    `${m.card.operatingPoint ? ` · referable at p(grade ≥ 2) ≥ ${m.card.operatingPoint.referableThreshold.toFixed(3)}` : ''} · loaded in ${m.loadMs.toFixed(0)} ms · ${check}`;
+    ` · input ${m.card.preprocess.size}×${m.card.preprocess.size} (preprocessing: ${state.kernel ? 'wasm-simd' : 'js'})` +
+    (m.card.operatingPoint ? ` · referable at p(grade ≥ 2) ≥ ${m.card.operatingPoint.referableThreshold.toFixed(3)}` : ' · referable at grade ≥ 2') +
+    `${lineage ? ` · ${lineage}` : ''} · loaded in ${m.loadMs.toFixed(0)} ms · ${check}`;
+  if (rt) showBackend(byId('backend-info'), rt, m);
 }
 
 /** Grades the bundled sample with `m` and compares with the card's reference; throws on a mismatch. */
@@ -77,7 +84,8 @@ async function start(): Promise<void> {
   try {
     setStatus('loading', 'Loading onnxruntime-web…');
     state.manifest = await loadManifest();
-    state.runtime = await loadRuntime(state.manifest);
+    state.runtime = await loadRuntime(state.manifest, backendChoice(location.search));
+    state.kernel = await loadPreprocessKernel(state.manifest);
     const entry = state.manifest.models.find((x) => x.name === state.manifest?.default) ?? state.manifest.models[0];
     byId('bundled-name').textContent = `${entry.name} v${entry.version}`;
     setStatus('loading', `Loading model ${entry.name}…`);
@@ -233,35 +241,51 @@ function clearResults(): void {
   byId<HTMLButtonElement>('clear').disabled = true;
 }
 
-async function loadLocalModel(): Promise<void> {
-  const onnxFile = byId<HTMLInputElement>('local-onnx').files?.[0];
-  const cardFile = byId<HTMLInputElement>('local-card').files?.[0];
-  if (!onnxFile || !cardFile || !state.runtime) {
-    showAlert('Choose both the .onnx file and its model card (model.json) first.');
-    return;
-  }
+/** Loads a model from this device (`read` gives its files), checks it and its reference output, and switches to it; a failure keeps the current model. */
+async function useLocalModel(label: string, read: () => Promise<{ onnx: Uint8Array; cardJson: unknown; names: { card: string; onnx: string }; notes?: string[] }>): Promise<void> {
+  if (!state.runtime) return;
   setControls(false);
-  setStatus('loading', `Loading ${onnxFile.name}…`);
+  setStatus('loading', `Loading ${label}…`);
   try {
-    const onnx = new Uint8Array(await onnxFile.arrayBuffer());
-    let card: unknown;
-    try {
-      card = JSON.parse(await cardFile.text());
-    } catch (e) {
-      throw new Error(`${cardFile.name}: not valid JSON (${message(e)})`);
-    }
-    const m = await loadModel(state.runtime, onnx, card, 'local', { card: cardFile.name, onnx: onnxFile.name });
+    const f = await read();
+    const m = await loadModel(state.runtime, f.onnx, f.cardJson, 'local', f.names);
     await activate(m).catch(async (e) => {
       await m.grader.dispose();
       throw e;
     });
-    showAlert(null);
-    setStatus('ready', `Using ${m.card.name} from ${onnxFile.name}.`);
+    showAlert(f.notes?.length ? f.notes.join(' ') : null);
+    setStatus('ready', `Using ${m.card.name} from ${label}.`);
   } catch (e) {
     showAlert(`That model failed to load: ${message(e)}. Still using ${state.model?.card.name ?? 'no model'}.`);
     setStatus(state.model ? 'ready' : 'error', state.model ? 'Ready (previous model kept).' : 'No model loaded.');
   }
   setControls(state.model !== null);
+}
+
+function loadLocalModel(): Promise<void> {
+  const onnxFile = byId<HTMLInputElement>('local-onnx').files?.[0];
+  const cardFile = byId<HTMLInputElement>('local-card').files?.[0];
+  if (!onnxFile || !cardFile) {
+    showAlert('Choose both the .onnx file and its model card (model.json) first, or a whole model folder.');
+    return Promise.resolve();
+  }
+  return useLocalModel(onnxFile.name, async () => {
+    let cardJson: unknown;
+    try {
+      cardJson = JSON.parse(await cardFile.text());
+    } catch (e) {
+      throw new Error(`${cardFile.name}: not valid JSON (${message(e)})`);
+    }
+    return { onnx: new Uint8Array(await onnxFile.arrayBuffer()), cardJson, names: { card: cardFile.name, onnx: onnxFile.name } };
+  });
+}
+
+/** A whole model folder (model.json, model.onnx, weights/), as adapt or export writes it. */
+function loadLocalFolder(files: File[]): Promise<void> {
+  const root = (files[0]?.webkitRelativePath || '').split('/')[0] || 'the chosen folder';
+  return useLocalModel(`folder ${root}`, () =>
+    readModelFolder(files.map((f) => ({ path: f.webkitRelativePath || f.name, bytes: async () => new Uint8Array(await f.arrayBuffer()) }))),
+  );
 }
 
 function wire(): void {
@@ -308,6 +332,12 @@ function wire(): void {
     });
   }
   byId('local-load').addEventListener('click', () => void loadLocalModel());
+  byId<HTMLInputElement>('local-folder').addEventListener('change', (ev) => {
+    const input = ev.target as HTMLInputElement;
+    const files = [...(input.files ?? [])];
+    input.value = '';
+    void loadLocalFolder(files);
+  });
 }
 
 wire();

@@ -19,9 +19,9 @@ export function takeRows(t: LabeledTensors, idx: readonly number[]): LabeledTens
 }
 
 /** Indices of each grade, ascending. */
-function byGrade(y: Int32Array): number[][] {
+function byGrade(y: ArrayLike<number>): number[][] {
   const g: number[][] = Array.from({ length: NUM_GRADES }, () => []);
-  y.forEach((v, i) => g[v].push(i));
+  for (let i = 0; i < y.length; i++) g[y[i]].push(i);
   return g;
 }
 
@@ -60,17 +60,26 @@ export function carveStratified(t: LabeledTensors, fraction: number, seed: strin
   return { rest: takeRows(t, all.filter((i) => !carved.has(i))), carved: takeRows(t, all.filter((i) => carved.has(i))) };
 }
 
-/** Keeps round(percent% of each grade) (at least one of a present grade), seeded; 100 returns `t` itself. */
-export function keepPerGrade(t: LabeledTensors, percent: number, seed: string): LabeledTensors {
+/**
+ * Positions (ascending) of round(percent% of each grade of `grades`) (at least one of a present grade),
+ * seeded; 100 keeps every position.
+ */
+export function keepIndicesPerGrade(grades: ArrayLike<number>, percent: number, seed: string): number[] {
   if (!(percent > 0 && percent <= 100)) throw new Error(`kept percent must be in (0, 100], got ${percent}`);
-  if (percent === 100) return t;
+  if (percent === 100) return Array.from({ length: grades.length }, (_, i) => i);
   const rng = createRng(seed);
   const keep: number[] = [];
-  for (const idx of byGrade(t.y)) {
+  for (const idx of byGrade(grades)) {
     if (!idx.length) continue;
     keep.push(...rng.sample(idx, Math.max(1, Math.round((idx.length * percent) / 100))));
   }
-  return takeRows(t, keep.sort((a, b) => a - b));
+  return keep.sort((a, b) => a - b);
+}
+
+/** Keeps round(percent% of each grade) (at least one of a present grade), seeded; 100 returns `t` itself. */
+export function keepPerGrade(t: LabeledTensors, percent: number, seed: string): LabeledTensors {
+  const keep = keepIndicesPerGrade(t.y, percent, seed);
+  return percent === 100 ? t : takeRows(t, keep);
 }
 
 /** The experiment's fixed target splits (before any kept-percent subset). */

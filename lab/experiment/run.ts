@@ -79,7 +79,8 @@ export function cellKey(method: Method, keep: number, seed: number): string {
   return `${method}-k${keep}-s${seed}`;
 }
 
-async function metaTrainHere(o: ExperimentOptions, log: (s: string) => void): Promise<string> {
+/** Meta-trains under `<outDir>/reptile` with `reptile-dr meta-train` (skipped when finished there); returns its checkpoint. */
+export async function metaTrainHere(o: Pick<ExperimentOptions, 'meta' | 'outDir' | 'metaTrainArgs'>, log: (s: string) => void): Promise<string> {
   if (!o.meta) throw new Error('the reptile method needs --reptile-init <dir> or --meta-data/--meta-format to meta-train here');
   const out = join(o.outDir, 'reptile');
   if (existsSync(join(out, 'summary.json')) || existsSync(join(out, 'done'))) return initCheckpoint(out);

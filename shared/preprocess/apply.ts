@@ -1,6 +1,7 @@
 // RGB(A) bytes + spec → the model's float32 NHWC input: FOV crop, resize, /255, Graham, mean/std.
 import type { RgbImage } from '../grader.js';
 import { findFovCircle, type FovCircle } from './fov.js';
+import { kernelShrinkNormalize } from './kernels.js';
 import { grahamNormalize } from './graham.js';
 import { cropResize, type CropBox } from './resize.js';
 import type { PreprocessSpec } from './spec.js';
@@ -59,6 +60,10 @@ export function preprocessDetailed(image: RgbImage, spec: PreprocessSpec, locate
       : { found: false, cx: image.width / 2, cy: image.height / 2, radius: Math.min(image.width, image.height) / 2, threshold: spec.fov.threshold };
   const crop = cropForFov(image, fov, spec);
   const { size } = spec;
+  const fovOut = { found: fov.found, cx: fov.cx, cy: fov.cy, radius: fov.radius };
+  // Without Graham: shrink and normalise on the shared kernel when installed (the same floats as below).
+  const onKernel = spec.graham.enabled ? null : kernelShrinkNormalize(image, crop, size, spec.mean, spec.std);
+  if (onKernel) return { data: onKernel, crop, fov: fovOut };
   const x = cropResize(image, crop, size, size);
   const data = new Float32Array(x.length);
   const [m0, m1, m2] = spec.mean;
@@ -79,7 +84,7 @@ export function preprocessDetailed(image: RgbImage, spec: PreprocessSpec, locate
       data[i + 2] = (x[i + 2] / 255 - m2) / s2;
     }
   }
-  return { data, crop, fov: { found: fov.found, cx: fov.cx, cy: fov.cy, radius: fov.radius } };
+  return { data, crop, fov: fovOut };
 }
 
 /** RGB(A) image → size·size·3 float32 NHWC model input per `spec` (`located`: see {@link preprocessDetailed}). */

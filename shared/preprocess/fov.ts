@@ -1,6 +1,7 @@
 // Field-of-view (FOV) location: the circular fundus disc in an RGB(A) image, as a fitted circle.
 import type { RgbImage } from '../grader.js';
 import { fitCircleTrimmed } from './circle-fit.js';
+import { kernelBrightnessMap } from './kernels.js';
 
 /** The fundus disc in source pixel units (pixel i covers [i, i+1)); `found` false means "centred fallback". */
 export interface FovCircle {
@@ -98,6 +99,8 @@ function brightnessMap(image: RgbImage, k: number): BrightnessMap {
   // Large blocks are sampled on every other row (even rows of the image) and every other column (from
   // the block's first): the map only needs block means. Block by block: whole-number sum, one division.
   const step = k >= 4 ? 2 : 1;
+  const onKernel = kernelBrightnessMap(image, k, step); // the same numbers, when the image is in the kernel's memory
+  if (onKernel) return { mw, mh, v: onKernel };
   const v = new Float64Array(mw * mh);
   const pxStep = step * C;
   for (let my = 0; my < mh; my++) {

@@ -1,5 +1,6 @@
 // Deterministic crop + resize of RGB(A) bytes: area average when shrinking, bilinear when growing.
 import type { RgbImage } from '../grader.js';
+import { kernelShrink } from './kernels.js';
 
 /** A crop box in source pixels; it may reach outside the image, where pixels count as black. */
 export interface CropBox {
@@ -70,14 +71,15 @@ function axisWeights(n: number, m: number): AxisWeights {
  * Returns RGB values in 0..255 units (not rounded), row-major, 3 per pixel, as float64.
  * `within`: when shrinking, only output pixels whose centre lies within `within`·half-width (+1 px) of the
  * output's centre are computed (the same values as without it); the rest are 0. For callers that only
- * read a centred disc.
+ * read a centred disc. Shrinks run on the WebAssembly kernel when a platform installed it (kernels.ts): the
+ * same doubles, as every output is an exact whole-number sum divided once.
  */
 export function cropResize(image: RgbImage, box: CropBox, outW: number, outH: number, opts: { within?: number } = {}): Float64Array {
   const { width: W, height: H, channels: C, data } = image;
   if (!(box.width >= 1 && box.height >= 1)) throw new Error(`crop box ${JSON.stringify(box)} is empty`);
   if (C !== 3 && C !== 4) throw new Error(`image has ${C} channels; expected 3 (RGB) or 4 (RGBA)`);
   if (data.length < W * H * C) throw new Error(`image data has ${data.length} bytes; ${W}×${H}×${C} needs ${W * H * C}`);
-  if (box.width >= outW && box.height >= outH) return cropShrink(image, box, outW, outH, opts.within);
+  if (box.width >= outW && box.height >= outH) return kernelShrink(image, box, outW, outH, opts.within) ?? cropShrink(image, box, outW, outH, opts.within);
   const xw = axisWeights(box.width, outW);
   const yw = axisWeights(box.height, outH);
   const out = new Float64Array(outW * outH * 3);

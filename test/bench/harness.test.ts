@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { measureRate, median, percentile, ratioOf, resultRow, stepsFor, summarize, validateProtocol } from '../../bench/measure.js';
 import { findBenchModel, inputDims } from '../../bench/onnx.js';
-import { compileOnly } from '../../bench/run.js';
+import { compileOnly, trainCaseNames } from '../../bench/run.js';
 import { checkRow } from '../../bench/serving.js';
 import { formatNumber, formatTable, toJson } from '../../bench/table.js';
 
@@ -162,4 +162,10 @@ test('bench CLI: --json with --only matching no case → exit 0 and an empty JSO
   const { promisify } = await import('node:util');
   const { stdout } = await promisify(execFile)(process.execPath, ['bin/reptile-dr.mjs', 'bench', '--json', '--only', '^no-such-case$', '--no-torch'], { timeout: 60_000 });
   assert.deepEqual(JSON.parse(stdout), []);
+});
+
+test('--only selecting just a two-worker training row still selects a training case (the backend probe runs)', () => {
+  const names = trainCaseNames(['reptile/omniglot-5task-5iter-b10', 'train-step/conv4-84x84x3-b32'], 'wasm');
+  assert.deepEqual(names.filter(compileOnly('reptile/.*workers2/wasm')), ['reptile/omniglot-5task-5iter-b10-workers2/wasm']);
+  assert.deepEqual(trainCaseNames(['reptile/x'], 'cpu'), ['reptile/x/cpu']);
 });

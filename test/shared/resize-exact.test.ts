@@ -1,7 +1,9 @@
-// cropResize's area shrink against a naive per-pixel reference: the same float64 values, bit for bit.
+// cropResize's area shrink against a naive per-pixel reference, in JavaScript and on the WebAssembly kernel: the same float64 values, bit for bit.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { RgbImage } from '../../shared/index.js';
+import { loadPreprocessKernels } from '../../node/preprocess-kernels.js';
+import { installPreprocessKernels, preprocessKernelsInstalled, type RgbImage } from '../../shared/index.js';
+import { withKernelImage } from '../../shared/preprocess/kernels.js';
 import { cropResize, type CropBox } from '../../shared/preprocess/resize.js';
 
 /**
@@ -33,7 +35,8 @@ function naiveShrink(image: RgbImage, box: CropBox, outW: number, outH: number):
   return out;
 }
 
-test('cropResize shrink: 300 random images (RGB and RGBA), crops reaching outside, odd ratios → bit-identical to the naive sum', () => {
+/** 300 random images (RGB and RGBA), crops reaching outside, odd ratios: cropResize against naiveShrink. */
+function checkRandomShrinks(): void {
   let seed = 12345;
   const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const int = (n: number) => Math.floor(rnd() * n);
@@ -63,5 +66,52 @@ test('cropResize shrink: 300 random images (RGB and RGBA), crops reaching outsid
         if (inside) assert.ok(Object.is(disc[i], want[i]) && Object.is(disc[i + 2], want[i + 2]), `case ${t} within: (${ox},${oy}) ${disc[i]} ≠ ${want[i]}`);
       }
     }
+  }
+}
+
+/** A W×H image of random bytes (or all `fill`), C channels. */
+function randomImage(W: number, H: number, C: 3 | 4, seed: number, fill?: number): RgbImage {
+  const data = new Uint8Array(W * H * C);
+  let x = seed;
+  for (let i = 0; i < data.length; i++) data[i] = fill ?? ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24);
+  return { data, width: W, height: H, channels: C };
+}
+
+test('cropResize shrink in JavaScript: 300 random images (RGB and RGBA), crops reaching outside, odd ratios → bit-identical to the naive sum', async () => {
+  await installPreprocessKernels(null);
+  checkRandomShrinks();
+});
+
+test('cropResize shrink on the WebAssembly kernel: the same 300 cases, long columns (> 257 rows per output row, bytes all 255), another image shrunk while one is held → bit-identical to the naive sum', async (t) => {
+  if (!(await loadPreprocessKernels())) return t.skip('needs shared/preprocess/shrink.wasm (npm run build:simd, a dev dependency)');
+  try {
+    assert.ok(preprocessKernelsInstalled());
+    checkRandomShrinks();
+    // Many rows per output row (the kernel sums them in 16-bit lanes 257 rows at a time), wide rows (16-byte steps plus a tail).
+    const cases: Array<[RgbImage, { x: number; y: number; width: number; height: number }, number, number]> = [
+      [randomImage(37, 700, 3, 1, 255), { x: -3, y: -20, width: 41, height: 740 }, 5, 2],
+      [randomImage(53, 610, 4, 2, 255), { x: 0, y: 0, width: 53, height: 610 }, 7, 1],
+      [randomImage(301, 203, 3, 3), { x: -11, y: 7, width: 290, height: 290 }, 23, 23],
+      [randomImage(257, 131, 4, 4), { x: 5, y: -9, width: 250, height: 140 }, 17, 9],
+    ];
+    for (const [image, box, outW, outH] of cases) {
+      const got = cropResize(image, box, outW, outH);
+      const want = naiveShrink(image, box, outW, outH);
+      for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `${image.width}×${image.height}×${image.channels} box ${JSON.stringify(box)} → ${outW}×${outH}: [${i}] ${got[i]} ≠ ${want[i]}`);
+    }
+    // Inside withKernelImage (one image held in the kernel's memory), shrinks of that image and of another one
+    // in between: each as the naive sum, the held copy left intact.
+    const [a, b] = [randomImage(211, 173, 3, 5), randomImage(97, 120, 4, 6)];
+    const boxA = { x: -7, y: 3, width: 190, height: 190 };
+    const boxB = { x: 4, y: -6, width: 90, height: 90 };
+    withKernelImage(a, () => {
+      for (const [image, box, s] of [[a, boxA, 31], [b, boxB, 13], [a, boxA, 17]] as const) {
+        const got = cropResize(image, box, s, s);
+        const want = naiveShrink(image, box, s, s);
+        for (let i = 0; i < want.length; i++) assert.ok(Object.is(got[i], want[i]), `inside withKernelImage, ${image.width}×${image.height} → ${s}: [${i}] ${got[i]} ≠ ${want[i]}`);
+      }
+    });
+  } finally {
+    await installPreprocessKernels(null);
   }
 });

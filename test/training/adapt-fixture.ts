@@ -21,7 +21,8 @@ export function tinyHead(dim: number, seed = 1, bias0 = 2): HeadWeights {
   const rng = createRng(seed);
   const W = Float32Array.from({ length: dim * NUM_GRADES }, () => 0.05 * rng.normal());
   const b = Float32Array.from({ length: NUM_GRADES }, (_, k) => (k === 0 ? bias0 : 0));
-  return { dim, W, b };
+  // The grade mix it "was trained on": adapt reweights and prior-corrects to it.
+  return { dim, W, b, prior: [0.4, 0.2, 0.2, 0.1, 0.1] };
 }
 
 /** Exports the tiny parent to `outDir` (model.onnx, model.json, weights/head.json). */

@@ -46,6 +46,10 @@ describe('model weights for adaptation', () => {
     const field = m.card.weights!;
     const bad = new TextEncoder().encode(readFileSync(join(out, field.file), 'utf8').replace('"featureStd":[0.5', '"featureStd":[0'));
     assert.throws(() => decodeHeadWeights(bad, { ...field, bytes: bad.length, sha256: sha256Hex(bad) }, 'head.json'), /featureMean and featureStd must hold 32 numbers \(std > 0\)/);
+    // The grade mix round-trips too; one that does not sum to 1 is refused.
+    assert.deepEqual(m.head.prior, tinyHead(32, 4).prior);
+    const badMix = new TextEncoder().encode(readFileSync(join(out, field.file), 'utf8').replace('"gradeMix":[0.4', '"gradeMix":[0.9'));
+    assert.throws(() => decodeHeadWeights(badMix, { ...field, bytes: badMix.length, sha256: sha256Hex(badMix) }, 'head.json'), /head\.json: gradeMix must hold 5 non-negative numbers summing to 1/);
   });
 
   test('the bundled default model ships its head weights (adaptable), backbone identity matching its card', () => {
@@ -54,6 +58,8 @@ describe('model weights for adaptation', () => {
     assert.equal(m.weights.backbone.inputSize, m.card.preprocess.size);
     assert.equal(m.head.W.length, m.head.dim * 5);
     assert.ok(m.head.stats, 'records the training features\' mean/std for moment matching');
+    // and the grade mix of its 299 training photos (clinic-photos), which adapt restores after training on K per grade.
+    assert.deepEqual(m.head.prior?.map((p) => Math.round(p * 299)), [145, 44, 78, 17, 15]);
   });
 
   test('a model without the weights field (the bundled RetinaMNIST model) is refused with the reason', () => {

@@ -78,7 +78,11 @@ describe('adapt', () => {
     assert.equal(s.trainedPerGrade.reduce((a, b) => a + b, 0), 12);
     assert.match(card.adaptation.contentSha256, /^[0-9a-f]{64}$/);
     assert.ok(!/_left|_right|\.jpe?g"/.test(text.replace(card.reference.image, '')), 'no photo file names in the card');
-    assert.ok(readAdaptableModel(out).head.W.some((w, i) => w !== readAdaptableModel(parent).head.W[i]), 'the head moved');
+    // The default method: prior-weighted matching (none here: the tiny parent records no feature statistics), W and b trained, prior corrected; the grade mix travels.
+    const [child, mother] = [readAdaptableModel(out).head, readAdaptableModel(parent).head];
+    assert.ok(child.W.some((w, i) => w !== mother.W[i]), 'the head moved');
+    assert.deepEqual(child.prior, mother.prior);
+    assert.deepEqual((card as unknown as { adaptation: { method: unknown } }).adaptation.method, { match: 'prior', train: 'all', priorCorrection: true });
     assert.deepEqual(readdirSync(join(root, 'models')).sort(), ['clinic-a', 'tiny-parent'], 'no temp folder left');
   });
 

@@ -53,6 +53,10 @@ describe('clinic-train CLI', () => {
     assert.ok(card.export.verification.maxAbsDiff <= 1e-4);
     assert.match(card.metrics[0].split, /3-fold patient-level cross-validation/);
     assert.ok(!existsSync(join(model, 'default.json')));
+    // weights/head.json records the training photos' grade mix (adapt reweights and prior-corrects to it).
+    const head = JSON.parse(readFileSync(join(model, card.weights.file), 'utf8')) as { gradeMix: number[] };
+    const mix = [0, 1, 2, 3, 4].map((g) => oof.runs[0].photos.filter((p: { label: number }) => p.label === g).length / 24);
+    head.gradeMix.forEach((v, g) => assert.ok(Math.abs(v - mix[g]) < 1e-12, `grade ${g}: ${v} vs ${mix[g]}`));
   });
 
   test('no --data, a missing folder, a bad flag value → exit 1 with a message naming the problem', async () => {

@@ -51,9 +51,23 @@ describe('web-viewer grader (onnxruntime-web in Node)', () => {
     return out[card.outputs.probs].data as Float32Array;
   }
 
-  test('createWebGrader: tiny model → wasm backend, card kept', () => {
+  test('createWebGrader: tiny model → wasm backend, card kept, no fallback', () => {
     assert.equal(grader.backend, 'wasm');
     assert.equal(grader.card.name, card.name);
+    assert.equal(grader.fallback, undefined);
+  });
+
+  test('createWebGrader: webgpu asked for where it cannot run (Node) → wasm, with the reason kept for the page', async () => {
+    const ort = await import('onnxruntime-web');
+    const g = await createWebGrader({ ort, model: onnx, card, executionProviders: ['webgpu', 'wasm'] });
+    try {
+      assert.equal(g.backend, 'wasm');
+      assert.match(g.fallback ?? '', /^onnxruntime-web could not create a webgpu session \(webgpu: .+\)$/);
+      const x = new Float32Array(28 * 28 * 3).fill(0.5);
+      assert.deepEqual(await g.runBatch(x, 1), await grader.runBatch(x, 1));
+    } finally {
+      await g.dispose();
+    }
   });
 
   test('runBatch: fixture photo bytes → same probabilities as onnxruntime-node within 1e-5', async () => {

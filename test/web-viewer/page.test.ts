@@ -1,5 +1,6 @@
 // The viewer page in a real headless Chromium: grades like the server's /predict, works offline, survives bad files.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,8 +10,9 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
+import { SHRINK_WASM_PATH } from '../../node/preprocess-kernels.js';
 import type { RunningServer } from '../../serving/server.js';
-import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, launchChromium, serveViewer } from '../helpers/viewer-page.js';
+import { CHROMIUM_SKIP, CHROMIUM_WEBGPU_ARGS, launchChromium, serveViewer } from '../helpers/viewer-page.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 const TINY = join(FIXTURES, 'tiny');
@@ -132,6 +134,8 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
     // --disable-gpu: navigator.gpu has no adapter, so the page must have fallen back to threaded wasm.
     assert.match((await page.locator('[data-testid="model-info"]').textContent()) ?? '', /· wasm, \d+ threads? ·/);
     assert.match((await page.locator('[data-testid="model-info"]').textContent()) ?? '', /reference check passed/);
+    // The shared preprocessing kernel (the server's workers run the same one) when the build has it.
+    if (existsSync(SHRINK_WASM_PATH)) assert.match((await page.locator('[data-testid="model-info"]').textContent()) ?? '', /preprocessing: wasm-simd/);
     await page.getByLabel('Choose fundus photos').setInputFiles(files());
     await page.waitForSelector('[data-testid="result"]:nth-child(2)[data-heatmap="done"]', { timeout: 30_000 });
     online = await readResults(page);
@@ -269,13 +273,11 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
     }
   });
 
-  test('WebGPU where an adapter exists (SwiftShader) → webgpu backend, same probabilities as wasm', async (t) => {
-    const { chromium } = await import('playwright-core');
-    const gpuArgs = CHROMIUM_ARGS.filter((a) => a !== '--disable-gpu').concat('--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan');
-    const gpuBrowser = await chromium.launch({ executablePath: CHROMIUM, args: gpuArgs });
+  test('WebGPU where an adapter exists (SwiftShader, asked for with ?backend=webgpu) → webgpu backend, same probabilities as wasm', async (t) => {
+    const gpuBrowser = await launchChromium(CHROMIUM_WEBGPU_ARGS);
     const host = await staticServer(outDir);
     try {
-      const { page } = await openViewer(gpuBrowser, `${host.url}/`);
+      const { page } = await openViewer(gpuBrowser, `${host.url}/?backend=webgpu`);
       const info = (await page.locator('[data-testid="model-info"]').textContent()) ?? '';
       if (!/· webgpu ·/.test(info)) {
         t.skip(`this Chromium offers no WebGPU adapter even with SwiftShader (${info})`);

@@ -127,3 +127,12 @@ describe('web-viewer csv', () => {
     assert.equal(cells[CSV_COLUMNS.indexOf('p0')], '0.200000');
   });
 });
+
+describe('web-viewer backend choice', () => {
+  test('backendChoice: ?backend=wasm / webgpu → that choice; absent, empty or unknown → auto', async () => {
+    const { backendChoice } = await import('../../web-viewer/runtime.js');
+    assert.equal(backendChoice('?backend=wasm'), 'wasm');
+    assert.equal(backendChoice('?x=1&backend=webgpu'), 'webgpu');
+    for (const q of ['', '?', '?backend=', '?backend=cuda', '?backend=WASM']) assert.equal(backendChoice(q), 'auto', q);
+  });
+});

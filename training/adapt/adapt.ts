@@ -9,7 +9,8 @@ import { loadMobileNetV2 } from '../models/mobilenet.js';
 import { createProgress } from '../progress.js';
 import { createRng } from '../random.js';
 import { exportWithWeights } from './export-weights.js';
-import { DEFAULT_SCHEDULE, adaptHead, featureStats, photoProbs, transportHead, type AdaptSchedule } from './head-adapt.js';
+import { DEFAULT_SCHEDULE, photoProbs, type AdaptSchedule } from './head-adapt.js';
+import { DEFAULT_METHOD, adaptWithMethod, type AdaptMethod } from './method.js';
 import { problemLine, readAdaptPhotos, type AdaptFormat } from './photos.js';
 import { readAdaptableModel, type AdaptableModel, type HeadWeights } from './weights.js';
 
@@ -33,6 +34,8 @@ export interface AdaptOptions {
   log?: (msg: string) => void;
   /** Moment-match the clinic's features to the parent's before adapting, when the parent records its statistics (default true). */
   momentMatch?: boolean;
+  /** Matching, trained parameters, prior correction (default {@link DEFAULT_METHOD}, chosen with adapt-curve --tune-methods). */
+  method?: AdaptMethod;
   /** Switches TF.js to the exact reference backend for export verification (the CLI passes tf.setBackend('cpu')). */
   beforeExport?: () => Promise<unknown>;
 }
@@ -49,6 +52,7 @@ export interface AdaptSummary {
   notes: string[];
   holdout?: { fraction: number; patients: number; photos: number; before: ClinicMetrics; after: ClinicMetrics };
   schedule: AdaptSchedule;
+  method: AdaptMethod;
   views: number;
   verifyMaxAbsDiff: number;
   fixtureGrade: number;
@@ -126,9 +130,14 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const xs: Float32Array[] = [], ys: number[] = [];
   for (const i of train) for (let v = 0; v < views; v++) { xs.push(feats[i * views + v]); ys.push(read.photos[i].label); }
   // With the parent's training-feature statistics, first moment-match the clinic's features to them (no labels), then adapt.
-  const stats = featureStats(xs);
-  const start = parent.head.stats && o.momentMatch !== false ? transportHead(parent.head, parent.head.stats, stats) : parent.head;
-  const head: HeadWeights = { ...adaptHead(start, xs, ys, schedule), stats };
+  // Moment matching (to the parent's statistics, the photos reweighted to its grade mix), training, grade-mix correction: `method`.
+  const method: AdaptMethod = { ...(o.method ?? DEFAULT_METHOD), ...(o.momentMatch === false ? { match: 'none' as const } : {}) };
+  if (!parent.head.prior && (method.match === 'prior' || method.priorCorrection)) {
+    notes.push(`the parent records no grade mix (gradeMix in ${parent.weights.file}): its features are matched to the photos as they are and the bias is not corrected to its grade mix`);
+  }
+  const { head: adapted, stats } = adaptWithMethod(parent.head, xs, ys, schedule, method, { from: parent.head.stats, prior: parent.head.prior });
+  const head: HeadWeights = { ...adapted, stats, ...(parent.head.prior ? { prior: parent.head.prior } : {}) };
+  const momentMatched = method.match !== 'none' && parent.head.stats !== undefined;
   const trainedPerGrade = new Array(NUM_GRADES).fill(0);
   train.forEach((i) => trainedPerGrade[read.photos[i].label]++);
   trainedPerGrade.forEach((c, g) => {
@@ -169,9 +178,9 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
       preprocess: pc.preprocess,
       metrics,
       training: {
-        method: 'adapt: head of the parent retrained on the clinic\'s photos (frozen backbone features, plain + mirror + augmented views), full-batch Adam for a fixed number of iterations with L2 toward the parent weights',
+        method: `adapt: head of the parent adapted to the clinic's photos (frozen backbone features, plain + mirror + augmented views): moment matching ${method.match}, trained ${method.train}, prior correction ${method.priorCorrection ? 'on' : 'off'}; full-batch Adam for a fixed number of iterations with L2 toward the parent weights`,
         command: `reptile-dr adapt ${process.argv.slice(3).join(' ')}`.trim(),
-        config: { schedule, views, holdout: o.holdout ?? null, seed },
+        config: { schedule, method, views, holdout: o.holdout ?? null, seed },
         seed,
       },
       data: {
@@ -183,7 +192,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
       limitations: `${pc.limitations} Adapted on ${train.length} photos of one clinic: validate on that clinic's held-out patients before use.`,
       extra: {
         parent: { name: pc.name, version: pc.version, sha256: pc.onnx.sha256 },
-        adaptation: { photosPerGrade: trainedPerGrade, photosSeen: train.length, contentSha256: read.contentSha256, skipped: skipped.length, schedule, views, momentMatched: start !== parent.head, holdout: holdout ?? null },
+        adaptation: { photosPerGrade: trainedPerGrade, photosSeen: train.length, contentSha256: read.contentSha256, skipped: skipped.length, schedule, views, momentMatched, method, holdout: holdout ?? null },
         ...(pc as Record<string, unknown>).backbone ? { backbone: (pc as Record<string, unknown>).backbone } : {},
       },
       log,
@@ -194,7 +203,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const t3 = Date.now();
   return {
     out: resolve(o.out), name, parent: { name: pc.name, version: pc.version, sha256: pc.onnx.sha256 },
-    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, schedule, views,
+    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, schedule, method, views,
     verifyMaxAbsDiff: res.verify.maxAbsDiff, fixtureGrade: res.card.reference.grade,
     seconds: { features: (t1 - t0) / 1000, train: (t2 - t1) / 1000, export: (t3 - t2) / 1000 },
   };

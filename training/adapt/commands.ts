@@ -54,7 +54,8 @@ async function runCurveCommand(f: Flags): Promise<void> {
   if (f.iters !== undefined) o.schedule.iters = int('--iters', f.iters, { min: 1 });
   if (f.l2 !== undefined) o.schedule.l2 = num('--l2', f.l2, { min: 0 });
   if (typeof f.ks === 'string') o.ks = intList('--ks', f.ks, { min: 1, max: 15 });
-  o.tune = f.tune === true;
+  o.tune = f.tune === true || f.tuneMethods === true;
+  o.tuneSchedules = f.tune === true;
   if (f.protocol !== undefined) o.protocol = oneOf('--protocol', f.protocol, ['loso', 'split', 'split-camera'] as const);
   if (typeof f.exportParent === 'string') o.exportParent = f.exportParent;
   o.random = f.random === true;
@@ -84,7 +85,8 @@ export function register(program: Command): void {
     .option('--export-parent <dir>', 'also export the RetinaMNIST-only parent as an adaptable model folder (for `adapt` on clinic photos)')
     .option('--protocol <p>', 'loso (default): parent and Reptile init from RetinaMNIST only; split: from half the clinic-photos patients, the other half is the new clinic; split-camera: that half through a simulated camera')
     .option('--random', 'add the random initialisation (a freshly initialised MobileNetV2 + fresh head; its own feature extraction)')
-    .option('--tune', 'first measure the adapt schedule grid (iterations × L2) on separate draws')
+    .option('--tune', 'first measure the adapt methods and the schedule grid (iterations × L2) on separate draws')
+    .option('--tune-methods', 'first measure the adapt methods only (not the schedule grid) on separate draws')
     .action(runCurveCommand);
 
   program

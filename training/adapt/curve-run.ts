@@ -14,6 +14,7 @@ import { reptileHead, sampleCamera, STRONG_CAMERA, unitStats } from './reptile-h
 import { holdoutPatients } from './adapt.js';
 import { createRng } from '../random.js';
 import { retinaPhotos } from './retina-source.js';
+import { gradeMix, type AdaptMethod } from './method.js';
 
 export interface CurveRunOptions {
   retina: string;
@@ -30,6 +31,8 @@ export interface CurveRunOptions {
   metaIters: number;
   schedule: AdaptSchedule;
   tune: boolean;
+  /** With `tune`, also the schedule grid (iterations × L2); default true. */
+  tuneSchedules?: boolean;
   /** loso: parent/Reptile from RetinaMNIST, new clinic = clinic-photos; split: from half the clinic-photos patients, new clinic = the other half; split-camera: that half through a simulated camera. */
   protocol: 'loso' | 'split' | 'split-camera';
   /** Add the random initialisation: a freshly initialised MobileNetV2 (same cut) + fresh head (leave-out protocol only). */
@@ -51,11 +54,42 @@ const SHORT: Record<string, string> = {
   'no adaptation (parent as it is)': 'no adaptation',
   'parent, moment-matched only (no labels)': 'moment-matched',
   'parent head, adapted': 'parent, adapted',
-  'parent, moment-matched + adapted': 'matched+adapted',
+  'parent, moment-matched + adapted': 'old adapt',
   'ImageNet backbone + fresh head': 'fresh head',
   'Reptile init (simulated cameras), adapted': 'Reptile init',
   'random MobileNetV2 + fresh head': 'random init',
+  'parent, prior-weighted match only (no labels)': 'pw-matched',
+  'parent, adapted + prior correction': 'adapted+prior',
+  'parent, moment-matched + adapted + prior correction': 'matched+adapted+prior',
+  'parent, prior-weighted match + adapted + prior correction': 'new adapt',
+  'parent, bias only + prior correction': 'bias+prior',
+  'parent, prior-weighted match + bias only + prior correction': 'bias only',
+  'Reptile init (simulated cameras), adapted + prior correction': 'Reptile+prior',
+  'parent, kept / matched / adapted as CV on the photos chooses': 'CV-chosen',
 };
+
+/** The CV-selected method (keep, match or adapt the parent, chosen on the K photos themselves). */
+const SELECTED = 'parent, kept / matched / adapted as CV on the photos chooses';
+
+/** Rows kept out of the figure (still in the tables) so its bars stay readable: the method variants that lost on the tune draws. */
+const HIDDEN_IN_FIGURE = new Set([
+  'parent, moment-matched only (no labels)',
+  'parent head, adapted',
+  'parent, prior-weighted match only (no labels)',
+  'parent, adapted + prior correction',
+  'parent, moment-matched + adapted + prior correction',
+  'parent, bias only + prior correction',
+]);
+
+/** The method variants (issue #17 follow-up): prior-weighted moment matching, fewer trained parameters, grade-mix correction. */
+export const METHOD_VARIANTS: ReadonlyArray<{ name: string; method: AdaptMethod }> = [
+  { name: 'parent, prior-weighted match only (no labels)', method: { match: 'prior', train: 'none', priorCorrection: false } },
+  { name: 'parent, adapted + prior correction', method: { match: 'none', train: 'all', priorCorrection: true } },
+  { name: 'parent, moment-matched + adapted + prior correction', method: { match: 'sample', train: 'all', priorCorrection: true } },
+  { name: 'parent, prior-weighted match + adapted + prior correction', method: { match: 'prior', train: 'all', priorCorrection: true } },
+  { name: 'parent, bias only + prior correction', method: { match: 'none', train: 'bias', priorCorrection: true } },
+  { name: 'parent, prior-weighted match + bias only + prior correction', method: { match: 'prior', train: 'bias', priorCorrection: true } },
+];
 
 const fmt = (s: ReturnType<typeof summarise>) => `${s.mean.toFixed(3)} [${s.lo.toFixed(3)}, ${s.hi.toFixed(3)}]`;
 
@@ -104,9 +138,24 @@ export async function runCurveExperiment(o: CurveRunOptions) {
   const all = src.photos.flatMap((p, i) => Array.from({ length: src.views }, (_, v) => ({ x: src.feats[i * src.views + v], y: p.label })));
   const parent = trainHead(all.map((r) => r.x), all.map((r) => r.y), { ...CLINIC_DEFAULTS.head, seed: 0 });
   const parentStats = featureStats(all.map((r) => r.x));
+  const parentPrior = gradeMix(src.photos.map((p) => p.label));
+  const variants: CurveInit[] = METHOD_VARIANTS.map((v) => ({ name: v.name, head: parent, adapt: v.method.train !== 'none', from: parentStats, prior: parentPrior, method: v.method }));
+  variants.push({ name: SELECTED, head: parent, adapt: true, from: parentStats, prior: parentPrior, select: true });
   const curveOpts = { ks: o.ks, draws: o.draws, schedule: o.schedule, testViews: 2 as const, trainViews: o.targetViews, seed: o.seed };
   let tune: Array<{ schedule: AdaptSchedule; init: string; qwk: number }> | undefined;
+  let tuneMethods: Array<{ init: string; qwk: number; byK: Record<number, number> }> | undefined;
   if (o.tune) {
+    // The methods on draws apart from the curve's (seed + 1000): which one `adapt` should use.
+    const tuneInits = [{ name: 'no adaptation (parent as it is)', head: parent, adapt: false }, { name: 'parent, moment-matched + adapted', head: parent, adapt: true, from: parentStats }, ...variants];
+    const rows = runCurve(tgt, tuneInits, { ...curveOpts, ks: [2, 5, 10], draws: 5, seed: o.seed + 1000 });
+    tuneMethods = tuneInits.map((i) => {
+      const mine = rows.filter((r) => r.init === i.name);
+      const byK = Object.fromEntries([2, 5, 10].map((k) => [k, summarise(mine.filter((r) => r.k === k).map((r) => r.qwk)).mean]));
+      return { init: i.name, qwk: summarise(mine.map((r) => r.qwk)).mean, byK };
+    });
+    for (const t of tuneMethods) o.log(`tune method ${t.init}: mean QWK ${t.qwk.toFixed(3)} (K=2 ${t.byK[2].toFixed(3)}, K=5 ${t.byK[5].toFixed(3)}, K=10 ${t.byK[10].toFixed(3)}; 5 draws apart from the curve's)`);
+  }
+  if (o.tune && o.tuneSchedules !== false) {
     tune = [];
     for (const iters of [100, 300, 1000]) for (const l2 of [0.001, 0.01, 0.1]) {
       const schedule = { ...o.schedule, iters, l2 };
@@ -130,6 +179,8 @@ export async function runCurveExperiment(o: CurveRunOptions) {
     { name: 'parent, moment-matched + adapted', head: parent, adapt: true, from: parentStats },
     { name: 'ImageNet backbone + fresh head', head: zeroHead(parent.dim), adapt: true },
     { name: 'Reptile init (simulated cameras), adapted', head: reptile, adapt: true, from: unitStats(parent.dim) },
+    ...variants,
+    { name: 'Reptile init (simulated cameras), adapted + prior correction', head: reptile, adapt: true, from: unitStats(parent.dim), prior: parentPrior, method: { match: 'sample', train: 'all', priorCorrection: true } },
   ];
   if (o.random && o.protocol === 'loso') {
     const { randomFeatures } = await import('./random-backbone.js');
@@ -148,7 +199,7 @@ export async function runCurveExperiment(o: CurveRunOptions) {
     title: o.protocol === 'loso' ? 'Adapting to clinic-photos from a RetinaMNIST-only model' : `New clinic = half the clinic-photos patients${o.protocol === 'split-camera' ? ', simulated camera' : ''}`,
     yLabel: `QWK (mean of ${o.draws} draws, 95% interval)`,
     groups: o.ks.map((k) => `K=${k} per grade`),
-    series: qwk.map((t) => ({ name: SHORT[t.init] ?? t.init, values: t.byK.map((b) => ({ mean: b.mean, error: (b.hi - b.lo) / 2 })) })),
+    series: qwk.filter((t) => !HIDDEN_IN_FIGURE.has(t.init)).map((t) => ({ name: SHORT[t.init] ?? t.init, values: t.byK.map((b) => ({ mean: b.mean, error: (b.hi - b.lo) / 2 })) })),
   }), { rows, table: qwk });
   if (o.exportParent && o.protocol === 'loso') {
     const { exportRetinaParent } = await import('./export-parent.js');
@@ -156,10 +207,10 @@ export async function runCurveExperiment(o: CurveRunOptions) {
     o.log(`exported the RetinaMNIST parent to ${o.exportParent} (ONNX vs TF.js max |Δ| ${r.verify.maxAbsDiff.toExponential(2)})`);
   }
   const seconds = { features: (t1 - t0) / 1000, tune: (t2 - t1) / 1000, reptile: (t3 - t2) / 1000, curve: (t4 - t3) / 1000 };
-  const report = { options: { ...o, log: undefined }, parentTrainedOn: sourceName, tune, table: qwk, rows, seconds };
+  const report = { options: { ...o, log: undefined }, parentTrainedOn: sourceName, parentPrior, tune, tuneMethods, table: qwk, rows, seconds };
   writeFileAtomic(join(o.out, 'curve.json'), `${JSON.stringify(report, null, 1)}\n`);
   writeFileAtomic(join(o.out, 'table.md'), `${table}\n`);
-  return { table, fig, seconds, rows, tune };
+  return { table, fig, seconds, rows, tune, tuneMethods };
 }
 
 export const CURVE_DEFAULTS: Readonly<Omit<CurveRunOptions, 'log'>> = Object.freeze({

@@ -4,6 +4,8 @@ import { clinicMetrics } from '../clinic/cv.js';
 import type { PhotoRecord } from '../clinic/features.js';
 import { createRng } from '../random.js';
 import { adaptHead, featureStats, photoProbs, transportHead, type AdaptSchedule } from './head-adapt.js';
+import { adaptWithMethod, type AdaptMethod } from './method.js';
+import { selectAdaptation } from './select.js';
 import type { HeadWeights } from './weights.js';
 
 /** Cached features of a set of photos: feats[photo · views + view]. */
@@ -22,6 +24,12 @@ export interface CurveInit {
   from?: { mean: Float32Array; std: Float32Array };
   /** Features to use instead of the target's (e.g. a random backbone's); same photo order. */
   target?: FeatureSource;
+  /** When set, adaptWithMethod with this method (and `from`, `prior`) replaces the `adapt`/`from` steps. */
+  method?: AdaptMethod;
+  /** The grade mix `head` was trained on (for prior-weighted matching and prior correction). */
+  prior?: number[];
+  /** Choose between keeping, matching and adapting the head by patient-grouped CV on the K photos (selectAdaptation); replaces `method`. */
+  select?: boolean;
 }
 
 export interface CurveOptions {
@@ -87,8 +95,16 @@ export function runCurve(target: FeatureSource, inits: CurveInit[], o: CurveOpti
         const src = init.target ?? target;
         let head = init.head;
         const { xs, ys } = rowsOf(src, train, Math.min(o.trainViews, src.views));
-        if (init.from) head = transportHead(head, init.from, featureStats(xs));
-        if (init.adapt) head = adaptHead(head, xs, ys, o.schedule);
+        if (init.select) {
+          const views = Math.min(o.trainViews, src.views);
+          const groups = train.flatMap((i) => new Array<string>(views).fill(src.photos[i].patient));
+          head = selectAdaptation(head, xs, ys, groups, o.schedule, { from: init.from, prior: init.prior }).head;
+        } else if (init.method) {
+          head = adaptWithMethod(head, xs, ys, o.schedule, init.method, { from: init.from, prior: init.prior }).head;
+        } else {
+          if (init.from) head = transportHead(head, init.from, featureStats(xs));
+          if (init.adapt) head = adaptHead(head, xs, ys, o.schedule);
+        }
         const m = evaluateHead(src, head, test, o.testViews);
         const row = { init: init.name, k, draw: d, nTrain: train.length, nTest: test.length, qwk: m.qwk, accuracy: m.accuracy, referableAuc: m.referableAuc, sensitivity: m.sensitivity, specificity: m.specificity };
         rows.push(row);

@@ -17,13 +17,15 @@ export interface AdaptSchedule {
 /** Chosen by `adapt-curve --tune` (simulated clinics of K = 2, 5, 10 photos per grade drawn from clinic-photos patients; README "Adapting to a clinic"): from 100 iterations on, QWK is flat within ±0.01. */
 export const DEFAULT_SCHEDULE: Readonly<AdaptSchedule> = Object.freeze({ iters: 300, lr: 0.05, l2: 0.01, balance: 0.5 });
 
-/** Per-feature mean and standard deviation of rows (std floored at a tenth of the median, and 1e-6). */
-export function featureStats(xs: Float32Array[]): { mean: Float32Array; std: Float32Array } {
-  const dim = xs[0].length, n = xs.length;
+/** Per-feature mean and standard deviation of rows, optionally weighted per row (std floored at a tenth of the median, and 1e-6). */
+export function featureStats(xs: Float32Array[], weights?: number[]): { mean: Float32Array; std: Float32Array } {
+  const dim = xs[0].length;
+  const w = weights ?? xs.map(() => 1);
+  const n = w.reduce((a, b) => a + b, 0);
   const m = new Float64Array(dim), s = new Float64Array(dim);
-  for (const x of xs) for (let j = 0; j < dim; j++) m[j] += x[j];
+  xs.forEach((x, i) => { for (let j = 0; j < dim; j++) m[j] += w[i] * x[j]; });
   for (let j = 0; j < dim; j++) m[j] /= n;
-  for (const x of xs) for (let j = 0; j < dim; j++) s[j] += (x[j] - m[j]) ** 2;
+  xs.forEach((x, i) => { for (let j = 0; j < dim; j++) s[j] += w[i] * (x[j] - m[j]) ** 2; });
   for (let j = 0; j < dim; j++) s[j] = Math.sqrt(s[j] / n);
   const floor = Math.max(1e-6, 0.1 * [...s].sort((a, b) => a - b)[dim >> 1]);
   for (let j = 0; j < dim; j++) s[j] = Math.max(floor, s[j]);
@@ -57,9 +59,10 @@ export function zeroHead(dim: number): HeadWeights {
 /**
  * Trains W = W₀ + D/s, b = b₀ + c − Σ m·D/s on rows `xs` (raw features) with grades `ys`: m, s are the
  * rows' {@link featureStats}, the loss mean class-weighted cross-entropy + l2/2·|D|², so the parent is
- * kept where the photos say nothing.
+ * kept where the photos say nothing. `biasOnly` trains c alone (D = 0: the parent's W is kept).
  */
-export function adaptHead(parent: HeadWeights, xs: Float32Array[], ys: number[], o: AdaptSchedule): HeadWeights {
+export function adaptHead(parent: HeadWeights, xs: Float32Array[], ys: number[], o: AdaptSchedule, only: { biasOnly?: boolean } = {}): HeadWeights {
+  const biasOnly = only.biasOnly === true;
   const K = NUM_GRADES;
   const dim = parent.dim;
   const n = xs.length;
@@ -88,7 +91,7 @@ export function adaptHead(parent: HeadWeights, xs: Float32Array[], ys: number[],
       let mx = -Infinity;
       for (let k = 0; k < K; k++) {
         let v = base[i][k] + c[k];
-        for (let j = 0; j < dim; j++) v += z[j] * D[j * K + k];
+        if (!biasOnly) for (let j = 0; j < dim; j++) v += z[j] * D[j * K + k];
         p[k] = v;
         if (v > mx) mx = v;
       }
@@ -98,11 +101,13 @@ export function adaptHead(parent: HeadWeights, xs: Float32Array[], ys: number[],
       for (let k = 0; k < K; k++) {
         const g = w * (p[k] / se - (k === ys[i] ? 1 : 0));
         gc[k] += g;
-        for (let j = 0; j < dim; j++) gD[j * K + k] += g * z[j];
+        if (!biasOnly) for (let j = 0; j < dim; j++) gD[j * K + k] += g * z[j];
       }
     }
-    for (let q = 0; q < D.length; q++) gD[q] += o.l2 * D[q];
-    adamStep(D, gD, mD, vD, t, o.lr);
+    if (!biasOnly) {
+      for (let q = 0; q < D.length; q++) gD[q] += o.l2 * D[q];
+      adamStep(D, gD, mD, vD, t, o.lr);
+    }
     adamStep(c, gc, mc, vc, t, o.lr);
   }
   const W = Float32Array.from(parent.W), b = Float32Array.from(parent.b);

@@ -14,6 +14,8 @@ export interface HeadWeights {
   b: Float32Array;
   /** Per-feature mean and standard deviation of the rows it was trained on: `adapt` moment-matches a clinic to them. */
   stats?: { mean: Float32Array; std: Float32Array };
+  /** Grade mix (sum 1) of the photos it was trained on: `adapt` reweights and prior-corrects a clinic's K photos per grade to it. */
+  prior?: number[];
 }
 
 /** Which frozen backbone the head sits on: adapt must compute features with exactly this. */
@@ -42,9 +44,13 @@ export function mobilenetIdentity(cut: string, inputSize: number): BackboneIdent
 export function encodeHeadWeights(head: HeadWeights, backbone: BackboneIdentity, hflip: boolean): Uint8Array {
   if (head.W.length !== head.dim * NUM_GRADES || head.b.length !== NUM_GRADES) throw new Error(`head weights do not fit ${head.dim} features × ${NUM_GRADES} grades`);
   const stats = head.stats ? { featureMean: Array.from(head.stats.mean), featureStd: Array.from(head.stats.std) } : {};
-  const doc = { format: HEAD_WEIGHTS_FORMAT, backbone, hflip, dim: head.dim, grades: NUM_GRADES, W: Array.from(head.W), b: Array.from(head.b), ...stats };
+  if (head.prior && !validPrior(head.prior)) throw new Error(`head grade mix must be ${NUM_GRADES} non-negative numbers summing to 1, got ${JSON.stringify(head.prior)}`);
+  const doc = { format: HEAD_WEIGHTS_FORMAT, backbone, hflip, dim: head.dim, grades: NUM_GRADES, W: Array.from(head.W), b: Array.from(head.b), ...stats, ...(head.prior ? { gradeMix: head.prior } : {}) };
   return new TextEncoder().encode(`${JSON.stringify(doc)}\n`);
 }
+
+const validPrior = (p: unknown): p is number[] =>
+  Array.isArray(p) && p.length === NUM_GRADES && p.every((v) => typeof v === 'number' && v >= 0) && Math.abs(p.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-6;
 
 /** The card's `weights` field for those bytes. */
 export function weightsField(bytes: Uint8Array, backbone: BackboneIdentity, hflip: boolean): ModelWeights {
@@ -56,7 +62,7 @@ export function decodeHeadWeights(bytes: Uint8Array, field: ModelWeights, source
   if (bytes.length !== field.bytes || sha256Hex(bytes) !== field.sha256) {
     throw new Error(`${source}: sha256 ${sha256Hex(bytes)} (${bytes.length} bytes) does not match the card's weights.sha256 ${field.sha256} (${field.bytes} bytes): corrupted or from another model; refusing it`);
   }
-  let doc: { format?: string; dim?: number; W?: number[]; b?: number[]; backbone?: unknown; hflip?: unknown; featureMean?: number[]; featureStd?: number[] };
+  let doc: { format?: string; dim?: number; W?: number[]; b?: number[]; backbone?: unknown; hflip?: unknown; featureMean?: number[]; featureStd?: number[]; gradeMix?: unknown };
   try {
     doc = JSON.parse(new TextDecoder().decode(bytes));
   } catch (e) {
@@ -74,6 +80,10 @@ export function decodeHeadWeights(bytes: Uint8Array, field: ModelWeights, source
       throw new Error(`${source}: featureMean and featureStd must hold ${dim} numbers (std > 0)`);
     }
     head.stats = { mean: Float32Array.from(doc.featureMean), std: Float32Array.from(doc.featureStd) };
+  }
+  if (doc.gradeMix !== undefined) {
+    if (!validPrior(doc.gradeMix)) throw new Error(`${source}: gradeMix must hold ${NUM_GRADES} non-negative numbers summing to 1`);
+    head.prior = doc.gradeMix;
   }
   return head;
 }

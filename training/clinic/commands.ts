@@ -7,8 +7,8 @@ import type { ClinicRecipe } from './recipe.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
-/** Defaults ← preset file ← flags. */
-async function recipeOf(f: Flags): Promise<ClinicRecipe> {
+/** Defaults ← preset file ← flags (also used by the clinic Table-1 experiment for its frozen-backbone method). */
+export async function recipeOf(f: Flags): Promise<ClinicRecipe> {
   const { CLINIC_DEFAULTS } = await import('./recipe.js');
   let preset: Partial<ClinicRecipe> = {};
   if (typeof f.preset === 'string') {
@@ -86,7 +86,10 @@ async function run(f: Flags): Promise<void> {
   // The training features' mean/std go into weights/head.json: `adapt` moment-matches a new clinic's features to them.
   const { featureStats } = await import('../adapt/head-adapt.js');
   const { recipeFeatures, readClinicPhotos } = await import('./recipe.js');
-  const { feats } = await recipeFeatures(await readClinicPhotos(recipe.data), recipe, log);
+  const photos = await readClinicPhotos(recipe.data);
+  const { feats } = await recipeFeatures(photos, recipe, log);
+  // The photos' grade mix too: `adapt` reweights a clinic's K photos per grade to it and restores it in the bias.
+  const { gradeMix } = await import('../adapt/method.js');
   const stats = featureStats(feats.filter((_, i) => i % recipe.views < recipe.trainViews));
   // The referable threshold every runtime uses: chosen on the first fold assignment's out-of-fold predictions.
   const { operatingPointFromPredictions } = await import('../../shared/index.js');
@@ -107,7 +110,7 @@ async function run(f: Flags): Promise<void> {
   const name = typeof f.name === 'string' ? f.name : out.split('/').pop() as string;
   // weights/head.json + backbone identity beside model.onnx (what `adapt` starts from); the folder is replaced atomically.
   const res = await exportWithWeights({
-    head: { ...head, stats }, backbone: mobilenetIdentity(recipe.cut, spec.size), force: true,
+    head: { ...head, stats, prior: gradeMix(photos.map((p) => p.label)) }, backbone: mobilenetIdentity(recipe.cut, spec.size), force: true,
     model,
     hflip: recipe.testViews === 2,
     outDir: out,

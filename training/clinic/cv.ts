@@ -95,6 +95,26 @@ export interface CvResult {
   perFold: ClinicMetrics[];
 }
 
+/**
+ * One fold of the feature head: trains on `views` rows of each photo in `train` (the first `trainViews`
+ * views; feats[photo * views + view]) with head seed `seed`, and returns, for each photo in `test` in
+ * that order, the grade probabilities averaged over its first `testViews` views.
+ */
+export function headFoldProbs(
+  photos: PhotoRecord[], feats: Float32Array[], views: number, train: readonly number[], test: readonly number[],
+  o: { head: HeadOptions; trainViews: number; testViews: number; seed: number },
+): number[][] {
+  const xs: Float32Array[] = [], ys: number[] = [];
+  for (const i of train) for (let v = 0; v < Math.min(o.trainViews, views); v++) { xs.push(feats[i * views + v]); ys.push(photos[i].label); }
+  const head: Head = trainHead(xs, ys, { ...o.head, seed: o.seed });
+  const tv = Math.min(o.testViews, views);
+  return test.map((i) => {
+    const acc = new Array(NUM_GRADES).fill(0);
+    for (let v = 0; v < tv; v++) headProbs(head, feats[i * views + v]).forEach((p, k) => (acc[k] += p / tv));
+    return acc;
+  });
+}
+
 /** feats[photo * views + view] → patient-level k-fold CV of the head; every photo predicted once by a head that never saw its patient. */
 export function crossValidate(photos: PhotoRecord[], feats: Float32Array[], views: number, o: CvOptions): CvResult {
   const folds = patientFolds(photos, o.folds, o.seed ?? 0);
@@ -107,16 +127,9 @@ export function crossValidate(photos: PhotoRecord[], feats: Float32Array[], view
       const keepP = new Set([...new Set(train.map((i) => photos[i].patient))].filter(() => rng.next() < (o.fraction as number)));
       train = train.filter((i) => keepP.has(photos[i].patient));
     }
-    const xs: Float32Array[] = [], ys: number[] = [];
-    for (const i of train) for (let v = 0; v < Math.min(o.trainViews, views); v++) { xs.push(feats[i * views + v]); ys.push(photos[i].label); }
-    const head: Head = trainHead(xs, ys, { ...o.head, seed: (o.seed ?? 0) * 100 + f });
     const test = photos.map((_, i) => i).filter((i) => folds[i] === f);
-    for (const i of test) {
-      const acc = new Array(NUM_GRADES).fill(0);
-      const tv = Math.min(o.testViews, views);
-      for (let v = 0; v < tv; v++) headProbs(head, feats[i * views + v]).forEach((p, k) => (acc[k] += p / tv));
-      probs[i] = acc;
-    }
+    const rows = headFoldProbs(photos, feats, views, train, test, { head: o.head, trainViews: o.trainViews, testViews: o.testViews, seed: (o.seed ?? 0) * 100 + f });
+    test.forEach((i, j) => (probs[i] = rows[j]));
     perFold.push(clinicMetrics(test.map((i) => photos[i].label), test.map((i) => probs[i])));
   }
   return { folds, probs, metrics: clinicMetrics(photos.map((p) => p.label), probs), perFold };

@@ -33,58 +33,103 @@ function standardiser(xs: Float32Array[], dim: number): { mu: Float64Array; sd: 
   return { mu, sd };
 }
 
+/** Full-batch training of a head, one Adam step per {@link HeadTrainer.step} call (what `bench` times). */
+export interface HeadTrainer {
+  /** Steps taken so far. */
+  readonly t: number;
+  /** One full-batch gradient (mean weighted cross-entropy + l2·W) and one Adam step of W and b. */
+  step(): void;
+  /** The head as trained so far, folded back to raw features. */
+  head(): Head;
+  /** The float64 weights on standardised features, [dim][K] row-major, and biases (live; read only). */
+  readonly W: Float64Array;
+  readonly b: Float64Array;
+}
+
 /**
- * Fits softmax regression on standardised features by full-batch Adam on mean weighted cross-entropy +
- * l2/2·|W|². Returns the head folded back to raw features (W/σ, b − Σ μ·W/σ), so the exported model
- * is backbone → GAP → one Dense layer.
+ * Sets up softmax regression on standardised features for full-batch Adam on mean weighted cross-entropy
+ * + l2/2·|W|². Rows are kept in one contiguous float64 buffer and each step makes one pass over them
+ * (five logits per row in one sweep, then the row's gradient), allocating nothing; every sum runs in the
+ * same order as the plain per-grade loops, so the weights are bit-identical to those loops'.
  */
-export function trainHead(xs: Float32Array[], ys: number[], o: HeadOptions): Head {
+export function headTrainer(xs: Float32Array[], ys: number[], o: HeadOptions): HeadTrainer {
   const K = NUM_GRADES;
+  if (K !== 5) throw new Error(`headTrainer: the unrolled loops assume 5 grades, got ${K}`);
   const dim = xs[0].length;
   const n = xs.length;
   const { mu, sd } = standardiser(xs, dim);
-  const Z = xs.map((x) => Float64Array.from(x, (v, j) => (v - mu[j]) / sd[j]));
+  const Z = new Float64Array(n * dim);
+  xs.forEach((x, i) => { for (let j = 0; j < dim; j++) Z[i * dim + j] = (x[j] - mu[j]) / sd[j]; });
   const cw = classWeights(ys, o.balance);
   const wsum = ys.reduce((a, y) => a + cw[y], 0);
+  // each row's share of the loss, and its grade, in typed arrays read once per row per step
+  const rowW = Float64Array.from(ys, (y) => cw[y] / wsum);
+  const rowY = Int32Array.from(ys);
   const W = new Float64Array(dim * K), b = new Float64Array(K);
   const mW = new Float64Array(dim * K), vW = new Float64Array(dim * K), mb = new Float64Array(K), vb = new Float64Array(K);
   const gW = new Float64Array(dim * K), gb = new Float64Array(K);
-  const p = new Float64Array(K);
   let rngState = (o.seed ?? 0) * 2654435761 + 1;
   const rand = () => ((rngState = (rngState * 1103515245 + 12345) >>> 0) / 4294967296);
   const keep = 1 - (o.dropout ?? 0);
-  const z = new Float64Array(dim);
-  for (let t = 1; t <= o.iters; t++) {
+  const drop = new Float64Array(dim);
+  let t = 0;
+  const step = () => {
+    t++;
     gW.fill(0); gb.fill(0);
     for (let i = 0; i < n; i++) {
-      const zi = Z[i];
-      for (let j = 0; j < dim; j++) z[j] = keep < 1 ? (rand() < keep ? zi[j] / keep : 0) : zi[j];
-      let mx = -Infinity;
-      for (let k = 0; k < K; k++) {
-        let s = b[k];
-        for (let j = 0; j < dim; j++) s += z[j] * W[j * K + k];
-        p[k] = s;
-        if (s > mx) mx = s;
+      // the row (or its dropped-out copy: one draw per feature, in order) and its offset
+      let z = Z, off = i * dim;
+      if (keep < 1) {
+        for (let j = 0; j < dim; j++) drop[j] = rand() < keep ? Z[off + j] / keep : 0;
+        z = drop; off = 0;
       }
-      let se = 0;
-      for (let k = 0; k < K; k++) { p[k] = Math.exp(p[k] - mx); se += p[k]; }
-      const w = cw[ys[i]] / wsum;
-      for (let k = 0; k < K; k++) {
-        const g = w * (p[k] / se - (k === ys[i] ? 1 : 0));
-        gb[k] += g;
-        if (g !== 0) for (let j = 0; j < dim; j++) gW[j * K + k] += g * z[j];
+      // logits: each one summed from its bias over j in order, as the per-grade loop does
+      let s0 = b[0], s1 = b[1], s2 = b[2], s3 = b[3], s4 = b[4];
+      for (let j = 0, q = 0; j < dim; j++, q += 5) {
+        const zj = z[off + j];
+        s0 += zj * W[q]; s1 += zj * W[q + 1]; s2 += zj * W[q + 2]; s3 += zj * W[q + 3]; s4 += zj * W[q + 4];
+      }
+      let mx = s0;
+      if (s1 > mx) mx = s1;
+      if (s2 > mx) mx = s2;
+      if (s3 > mx) mx = s3;
+      if (s4 > mx) mx = s4;
+      const e0 = Math.exp(s0 - mx), e1 = Math.exp(s1 - mx), e2 = Math.exp(s2 - mx), e3 = Math.exp(s3 - mx), e4 = Math.exp(s4 - mx);
+      const se = e0 + e1 + e2 + e3 + e4;
+      const w = rowW[i], y = rowY[i];
+      const g0 = w * (e0 / se - (y === 0 ? 1 : 0)), g1 = w * (e1 / se - (y === 1 ? 1 : 0)), g2 = w * (e2 / se - (y === 2 ? 1 : 0));
+      const g3 = w * (e3 / se - (y === 3 ? 1 : 0)), g4 = w * (e4 / se - (y === 4 ? 1 : 0));
+      gb[0] += g0; gb[1] += g1; gb[2] += g2; gb[3] += g3; gb[4] += g4;
+      // a zero g adds ±0 to a sum that is never −0, which leaves it unchanged: no need to skip it
+      for (let j = 0, q = 0; j < dim; j++, q += 5) {
+        const zj = z[off + j];
+        gW[q] += g0 * zj; gW[q + 1] += g1 * zj; gW[q + 2] += g2 * zj; gW[q + 3] += g3 * zj; gW[q + 4] += g4 * zj;
       }
     }
     for (let q = 0; q < W.length; q++) gW[q] += o.l2 * W[q];
     adamStep(W, gW, mW, vW, t, o.lr);
     adamStep(b, gb, mb, vb, t, o.lr);
-  }
-  const Wr = new Float32Array(dim * K), br = Float32Array.from(b);
-  for (let j = 0; j < dim; j++) for (let k = 0; k < K; k++) {
-    Wr[j * K + k] = W[j * K + k] / sd[j];
-    br[k] -= (mu[j] * W[j * K + k]) / sd[j];
-  }
-  return { dim, W: Wr, b: br };
+  };
+  const head = (): Head => {
+    const Wr = new Float32Array(dim * K), br = Float32Array.from(b);
+    for (let j = 0; j < dim; j++) for (let k = 0; k < K; k++) {
+      Wr[j * K + k] = W[j * K + k] / sd[j];
+      br[k] -= (mu[j] * W[j * K + k]) / sd[j];
+    }
+    return { dim, W: Wr, b: br };
+  };
+  return { get t() { return t; }, step, head, W, b };
+}
+
+/**
+ * Fits softmax regression on standardised features by `o.iters` full-batch Adam steps on mean weighted
+ * cross-entropy + l2/2·|W|² ({@link headTrainer}). Returns the head folded back to raw features
+ * (W/σ, b − Σ μ·W/σ), so the exported model is backbone → GAP → one Dense layer.
+ */
+export function trainHead(xs: Float32Array[], ys: number[], o: HeadOptions): Head {
+  const trainer = headTrainer(xs, ys, o);
+  for (let t = 1; t <= o.iters; t++) trainer.step();
+  return trainer.head();
 }
 
 /** Loss weight of each grade: (n / (K · n_grade))^balance (0 for a grade absent from `ys`). */

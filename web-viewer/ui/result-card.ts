@@ -79,6 +79,7 @@ export function resultCard(d: CardData): ResultCard {
       'data-gradable': String(quality.gradable),
       'data-probabilities': JSON.stringify(result.probabilities),
       'data-inference-ms': d.timing.inferenceMs.toFixed(2),
+      'data-model': d.model,
       'aria-labelledby': headingId,
     },
     figure,

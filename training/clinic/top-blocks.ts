@@ -196,7 +196,7 @@ export async function fitTopBlocks(photos: PhotoRecord[], m: Maps, train: number
       }
       losses.push(tot / wsum);
       if (vRows.length) valLosses.push(meanLoss(f, m, vRows, vLabels, cw, o.batch));
-      log(`top-blocks epoch ${e}/${o.epochs}: train cross-entropy (running, with dropout) ${losses[e].toFixed(4)}${vRows.length ? ` val ${valLosses[e].toFixed(4)}` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      log(`top-blocks epoch ${e}/${o.epochs}: train cross-entropy (running mean of the epoch) ${losses[e].toFixed(4)}${vRows.length ? ` val ${valLosses[e].toFixed(4)}` : ''} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
   } finally {
     optTail.dispose();

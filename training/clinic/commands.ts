@@ -31,6 +31,19 @@ export async function recipeOf(f: Flags): Promise<ClinicRecipe> {
   if (f.balance !== undefined) r.head.balance = num('--balance', f.balance, { min: 0, max: 1 });
   if (f.iters !== undefined) r.head.iters = int('--iters', f.iters, { min: 1 });
   if (typeof f.cvSeeds === 'string') r.cvSeeds = intList('--cv-seeds', f.cvSeeds, { min: 0 });
+  if (f.trainBlocks !== undefined) r.topBlocks = { ...r.topBlocks, blocks: int('--train-blocks', f.trainBlocks, { min: 1, max: 4 }) };
+  const tb: Array<[string, 'epochs' | 'lr' | 'l2sp' | 'dropout' | 'headLr', (v: unknown) => number]> = [
+    ['blockEpochs', 'epochs', (v) => int('--block-epochs', v, { min: 0, max: 1000 })],
+    ['blockLr', 'lr', (v) => num('--block-lr', v, { min: 0 })],
+    ['blockHeadLr', 'headLr', (v) => num('--block-head-lr', v, { min: 0 })],
+    ['blockL2sp', 'l2sp', (v) => num('--block-l2sp', v, { min: 0 })],
+    ['blockDropout', 'dropout', (v) => num('--block-dropout', v, { min: 0, max: 0.95 })],
+  ];
+  for (const [flag, key, parse] of tb) {
+    if (f[flag] === undefined) continue;
+    if (!r.topBlocks) throw new Error(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --train-blocks <n>`);
+    r.topBlocks[key] = parse(f[flag]);
+  }
   if (!r.data) throw new Error('clinic-train needs --data <kaggle folder> (e.g. ../shared/datasets/clinic-photos)');
   if (!existsSync(r.data)) throw new Error(`--data ${r.data}: no such folder (clinic-photos are not in this repository; see README "Default model")`);
   if (!r.out) r.out = 'runs/clinic';
@@ -46,7 +59,20 @@ async function run(f: Flags): Promise<void> {
   const tf = (await initBackend(checkBackendChoice(typeof f.backend === 'string' ? f.backend : 'wasm'))).tf;
   const { runClinicCv, trainFinalHead, cvSplitMetrics, CLINIC_DATA, MOBILENET_PROVENANCE } = await import('./recipe.js');
   const t0 = Date.now();
-  const rep = await runClinicCv(recipe, log);
+  if (f.blockTune) {
+    if (!recipe.topBlocks) throw new Error('--block-tune needs --train-blocks <n>');
+    // Inner validation on the first outer fold's training patients only (its test patients are never seen).
+    const { innerValidationLosses, topBlocksOptionsOf } = await import('./top-blocks-cv.js');
+    const { readClinicPhotos } = await import('./recipe.js');
+    const { patientFolds } = await import('./cv.js');
+    const photos = await readClinicPhotos(recipe.data);
+    const folds = patientFolds(photos, recipe.folds, recipe.cvSeeds[0]);
+    const losses = await innerValidationLosses(photos, photos.map((_, i) => i).filter((i) => folds[i] !== 0), topBlocksOptionsOf(recipe), recipe.cvSeeds[0], 5, log);
+    process.stdout.write(`${JSON.stringify({ topBlocks: recipe.topBlocks, innerValidationLoss: losses.map((v) => Number(v.toFixed(4))) })}\n`);
+    return;
+  }
+  if (recipe.topBlocks && typeof f.export === 'string') throw new Error('--export with --train-blocks is not supported yet: cross-validate first (the frozen-head recipe exports)');
+  const rep = recipe.topBlocks ? await (await import('./top-blocks-cv.js')).runTopBlocksCv(recipe, log) : await runClinicCv(recipe, log);
   const m = rep.metrics, ci = rep.intervals;
   const line = (k: keyof typeof ci, label: string) => `${label} ${m[k].toFixed(3)} ${ci[k] ? `[${ci[k][0].toFixed(3)}, ${ci[k][1].toFixed(3)}]` : '[interval undefined]'}`;
   log(`CV (${recipe.folds} folds, patients held out, n ${m.n}): ${line('qwk', 'QWK')} · ${line('accuracy', 'accuracy')} · ${line('referableAuc', 'referable AUC')} · ${line('sensitivity', 'sensitivity')} · ${line('specificity', 'specificity')}`);
@@ -133,6 +159,13 @@ export function register(program: Command): void {
     .option('--l2 <x>', 'L2 penalty of the head')
     .option('--balance <x>', 'class balance of the loss, 0 (none) … 1 (full)')
     .option('--iters <n>', 'full-batch Adam iterations of the head')
+    .option('--train-blocks <n>', 'fine-tune MobileNetV2\'s last n blocks before the cut (1 = block_10 on cached block_9_add maps) with the head, instead of the frozen head')
+    .option('--block-epochs <n>', 'with --train-blocks: epochs over all training views')
+    .option('--block-lr <x>', 'with --train-blocks: Adam learning rate of the blocks')
+    .option('--block-head-lr <x>', 'with --train-blocks: Adam learning rate of the head (initialised by the frozen head)')
+    .option('--block-l2sp <x>', 'with --train-blocks: L2 penalty towards the ImageNet weights')
+    .option('--block-dropout <x>', 'with --train-blocks: dropout on the pooled features')
+    .option('--block-tune', 'with --train-blocks: only print the held-out loss after each epoch on an inner split of the first fold\'s training patients (for choosing --block-epochs/--block-lr)')
     .option('--backend <name>', 'TF.js backend for the features: wasm (default), cpu, tensorflow…')
     .option('--export <dir>', 'also train on all photos and export models/<name>/ (model.onnx + model.json)')
     .option('--name <name>', 'model name (default: the --export folder name)')

@@ -1,4 +1,4 @@
-// Frozen-backbone features of graded photos, cached on disk by content hash + spec + backbone + cut + view.
+// Frozen-backbone features of graded photos (globally averaged, or the spatial maps), cached on disk by content hash + spec + backbone + cut + view.
 import * as tf from '@tensorflow/tfjs';
 import { preprocess, type PreprocessSpec } from '../../shared/index.js';
 import { readImageFile } from '../../node/decode.js';
@@ -22,8 +22,10 @@ export interface FeatureSet {
   cuts: string[];
   dims: number[];
   views: number;
-  /** features[cut][photo * views + view] = Float32Array(dims[cut]) (global average of the cut's map). */
+  /** features[cut][photo * views + view] = Float32Array(dims[cut]) (global average of the cut's map, or the map itself with `spatial`). */
   features: Float32Array[][];
+  /** With `spatial`: [height, width, channels] of each cut's map (NHWC, dims[cut] = h·w·c). */
+  shapes?: number[][];
   /** Photos whose features were computed now (the rest came from the cache). */
   computed: number;
 }
@@ -37,6 +39,8 @@ export interface FeatureOptions {
   seed?: string;
   cacheDir?: string;
   batch?: number;
+  /** Keep each cut's whole map instead of its global average (a separate cache entry; for training later blocks). */
+  spatial?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -51,10 +55,11 @@ export async function extractFeatures(photos: PhotoRecord[], o: FeatureOptions):
   const strength = o.strength ?? DEFAULT_VIEW_STRENGTH;
   const seed = o.seed ?? '0';
   const hashes = await fileHashes(photos.map((p) => p.file), cacheDir);
-  const config = { v: FEATURE_VERSION, spec: o.spec, cuts: o.cuts, views: o.views, strength, seed, backbone: MOBILENET_PROVENANCE.name };
+  const config = { v: FEATURE_VERSION, spec: o.spec, cuts: o.cuts, views: o.views, strength, seed, backbone: MOBILENET_PROVENANCE.name, ...(o.spatial ? { spatial: true } : {}) };
   const cfgKey = hashValue(config);
   const out: Float32Array[][] = o.cuts.map(() => new Array(photos.length * o.views));
   let dims: number[] = [];
+  const shapes: number[][] = [];
   let model: tf.LayersModel | null = null;
   const t0 = Date.now();
   let computed = 0;
@@ -65,6 +70,7 @@ export async function extractFeatures(photos: PhotoRecord[], o: FeatureOptions):
       let entry = await readCache(cacheDir, key);
       if (!entry) {
         model ??= await loadMobileNetV2({ inputSize: o.spec.size, outputs: o.cuts });
+        if (o.spatial) model.outputs.forEach((y, c) => (shapes[c] = y.shape.slice(1) as number[]));
         const img = await readImageFile(p.file);
         const base = preprocess(img, o.spec);
         const n = o.spec.size * o.spec.size * 3;
@@ -83,7 +89,7 @@ export async function extractFeatures(photos: PhotoRecord[], o: FeatureOptions):
           const pooled = tf.tidy(() => {
             const x = tf.tensor4d(batch.subarray(s * n, (s + m) * n), [m, o.spec.size, o.spec.size, 3]);
             const ys = model!.predict(x);
-            return (Array.isArray(ys) ? ys : [ys]).map((y) => tf.mean(y, [1, 2]));
+            return (Array.isArray(ys) ? ys : [ys]).map((y) => (o.spatial ? tf.reshape(y, [m, -1]) : tf.mean(y, [1, 2])));
           });
           pooled.forEach((t, c) => parts[c].push(t.dataSync() as Float32Array));
           tf.dispose(pooled);
@@ -111,5 +117,15 @@ export async function extractFeatures(photos: PhotoRecord[], o: FeatureOptions):
   }
   log(`features: ${photos.length} photos × ${o.views} views, ${computed} computed in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   dims = dims.slice(0, o.cuts.length);
-  return { cuts: o.cuts, dims, views: o.views, features: out, computed };
+  if (!o.spatial) return { cuts: o.cuts, dims, views: o.views, features: out, computed };
+  // Maps are square at a stride of the (square) input: recover [h, w, c] from the channel count of the cut.
+  if (!shapes.length) {
+    const probe = await loadMobileNetV2({ inputSize: 32, outputs: o.cuts });
+    probe.outputs.forEach((y, c) => {
+      const ch = y.shape[3] as number, side = Math.round(Math.sqrt(dims[c] / ch));
+      shapes[c] = [side, side, ch];
+    });
+    probe.dispose();
+  }
+  return { cuts: o.cuts, dims, views: o.views, features: out, computed, shapes };
 }

@@ -60,9 +60,7 @@ export function headTrainer(xs: Float32Array[], ys: number[], o: HeadOptions): H
   const { mu, sd } = standardiser(xs, dim);
   const Z = new Float64Array(n * dim);
   xs.forEach((x, i) => { for (let j = 0; j < dim; j++) Z[i * dim + j] = (x[j] - mu[j]) / sd[j]; });
-  const counts = new Array(K).fill(0);
-  ys.forEach((y) => counts[y]++);
-  const cw = counts.map((c) => (c ? (n / (K * c)) ** o.balance : 0));
+  const cw = classWeights(ys, o.balance);
   const wsum = ys.reduce((a, y) => a + cw[y], 0);
   // each row's share of the loss, and its grade, in typed arrays read once per row per step
   const rowW = Float64Array.from(ys, (y) => cw[y] / wsum);
@@ -132,6 +130,14 @@ export function trainHead(xs: Float32Array[], ys: number[], o: HeadOptions): Hea
   const trainer = headTrainer(xs, ys, o);
   for (let t = 1; t <= o.iters; t++) trainer.step();
   return trainer.head();
+}
+
+/** Loss weight of each grade: (n / (K · n_grade))^balance (0 for a grade absent from `ys`). */
+export function classWeights(ys: readonly number[], balance: number): number[] {
+  const K = NUM_GRADES;
+  const counts = new Array(K).fill(0);
+  ys.forEach((y) => counts[y]++);
+  return counts.map((c) => (c ? (ys.length / (K * c)) ** balance : 0));
 }
 
 /** One Adam step (β 0.9/0.999, ε 1e-8) of float64 weights `w` in place, at step t ≥ 1; m, v are its moment buffers. */

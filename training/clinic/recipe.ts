@@ -8,6 +8,7 @@ import { MOBILENET_PROVENANCE } from '../models/mobilenet.js';
 import { clinicIntervals, clinicMetrics, crossValidate, operatingPoint, type ClinicMetrics } from './cv.js';
 import { extractFeatures, type PhotoRecord } from './features.js';
 import { trainHead, type HeadOptions } from './head.js';
+import type { TopBlocksOptions } from './top-blocks.js';
 import { DEFAULT_VIEW_STRENGTH, type ViewStrength } from './views.js';
 
 /** Every setting of one recipe run (presets in training/runs/clinic-*.json; flags override). */
@@ -31,6 +32,8 @@ export interface ClinicRecipe {
   cvSeeds: number[];
   /** Run folder: cv.json (metrics), oof.json (out-of-fold probabilities per photo). */
   out: string;
+  /** When set, the CV fine-tunes MobileNetV2's top blocks (top-blocks.ts) instead of fitting the frozen head. */
+  topBlocks?: Partial<TopBlocksOptions>;
 }
 
 export const CLINIC_DEFAULTS: Readonly<Omit<ClinicRecipe, 'data' | 'out'>> = Object.freeze({
@@ -107,11 +110,20 @@ export async function runClinicCv(r: ClinicRecipe, log: (m: string) => void = ()
     return { seed, ...res };
   });
   const t2 = Date.now();
+  return writeCvReport(photos, runs, r, spec, { features: (t1 - t0) / 1000, cv: (t2 - t1) / 1000 });
+}
+
+/**
+ * The CV report of out-of-fold probabilities over fold assignments (the first one's metrics with intervals
+ * and operating point; the spread over all): writes `<out>/cv.json` and `<out>/oof.json`. Any method's
+ * CV (the frozen head here, the fine-tuned top blocks in top-blocks-cv.ts) is reported by this one function.
+ */
+export function writeCvReport(photos: PhotoRecord[], runs: Array<{ seed: number; folds: number[]; probs: number[][] }>, r: ClinicRecipe, spec: PreprocessSpec, seconds: { features: number; cv: number }): ClinicCvReport {
   const first = runs[0];
   const truth = photos.map((p) => p.label);
   const keys = ['qwk', 'accuracy', 'referableAuc', 'sensitivity', 'specificity'] as const;
   const overSeeds = Object.fromEntries(keys.map((k) => {
-    const v = runs.map((x) => x.metrics[k]);
+    const v = runs.map((x) => clinicMetrics(truth, x.probs)[k]);
     return [k, { mean: v.reduce((a, b) => a + b, 0) / v.length, min: Math.min(...v), max: Math.max(...v) }];
   }));
   const report: ClinicCvReport = {
@@ -123,13 +135,13 @@ export async function runClinicCv(r: ClinicRecipe, log: (m: string) => void = ()
     intervals: clinicIntervals(photos, first.probs, 1000, 0),
     overSeeds,
     operatingPoint: operatingPoint(truth, first.probs, 0.87),
-    seconds: { features: (t1 - t0) / 1000, cv: (t2 - t1) / 1000 },
+    seconds,
   };
   mkdirSync(r.out, { recursive: true });
   writeFileAtomic(join(r.out, 'cv.json'), `${JSON.stringify(report, null, 1)}\n`);
   const oof = {
     note: 'Out-of-fold probabilities (grades 0–4) of every photo: each predicted by a head trained without its patient. One entry per fold assignment seed.',
-    recipe: { spec: r.spec, cut: r.cut, views: r.views, trainViews: r.trainViews, testViews: r.testViews, head: r.head, folds: r.folds },
+    recipe: { spec: r.spec, cut: r.cut, views: r.views, trainViews: r.trainViews, testViews: r.testViews, head: r.head, folds: r.folds, ...(r.topBlocks ? { topBlocks: r.topBlocks } : {}) },
     runs: runs.map((x) => ({
       seed: x.seed,
       photos: photos.map((p, i) => ({ id: p.id, patient: p.patient, label: p.label, fold: x.folds[i], probs: x.probs[i].map((v) => Number(v.toFixed(6))) })),

@@ -56,26 +56,34 @@ export interface ShrinkTables {
   fLast: Float64Array;
 }
 
+/**
+ * Per output row, the columns a shrink computes, [lo[oy], hi[oy]): all of them, or with `within` the chord of
+ * the centred disc of radius within·outW/2 (+1 px). Rows from outH to `rows` are empty when `within` is given.
+ */
+export function discChords(outW: number, outH: number, within: number | undefined, rows = outH): { lo: Int32Array; hi: Int32Array } {
+  const lo = new Int32Array(rows);
+  const hi = new Int32Array(rows).fill(outW);
+  if (within === undefined) return { lo, hi };
+  const cx = outW / 2;
+  const r = within * cx + 1;
+  for (let oy = 0; oy < outH; oy++) {
+    const dy = oy + 0.5 - outH / 2;
+    const h2 = r * r - dy * dy;
+    if (h2 < 0) {
+      hi[oy] = 0;
+      continue;
+    }
+    const h = Math.sqrt(h2);
+    lo[oy] = Math.max(0, Math.floor(cx - h - 0.5));
+    hi[oy] = Math.min(outW, Math.ceil(cx + h + 0.5));
+  }
+  hi.fill(0, outH);
+  return { lo, hi };
+}
+
 /** The kernel's tables for a shrink of `n` source columns to `outW` × `outH` (the same as cropShrink's in resize.ts). */
 export function shrinkTables(n: number, outW: number, outH: number, within?: number): ShrinkTables {
-  // Per output row: the columns to compute, [lo, hi) (all, or the chord of the centred disc).
-  const lo = new Int32Array(outH);
-  const hi = new Int32Array(outH).fill(outW);
-  if (within !== undefined) {
-    const cx = outW / 2;
-    const r = within * cx + 1;
-    for (let oy = 0; oy < outH; oy++) {
-      const dy = oy + 0.5 - outH / 2;
-      const h2 = r * r - dy * dy;
-      if (h2 < 0) {
-        hi[oy] = 0;
-        continue;
-      }
-      const hw = Math.sqrt(h2);
-      lo[oy] = Math.max(0, Math.floor(cx - hw - 0.5));
-      hi[oy] = Math.min(outW, Math.ceil(cx + hw + 0.5));
-    }
-  }
+  const { lo, hi } = discChords(outW, outH, within);
   // Per output column o: first/last touched source column and the covered share of each (units of 1/m).
   const first = new Int32Array(outW);
   const last = new Int32Array(outW);

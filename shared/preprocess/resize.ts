@@ -1,6 +1,6 @@
 // Deterministic crop + resize of RGB(A) bytes: area average when shrinking, bilinear when growing.
 import type { RgbImage } from '../grader.js';
-import { kernelShrink } from './kernels.js';
+import { discChords, kernelShrink } from './kernels.js';
 
 /** A crop box in source pixels; it may reach outside the image, where pixels count as black. */
 export interface CropBox {
@@ -126,25 +126,7 @@ export function cropResize(image: RgbImage, box: CropBox, outW: number, outH: nu
  */
 function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, within?: number): Float64Array {
   const { width: W, height: H, channels: C, data } = image;
-  // Per output row: the columns to compute, [lo, hi) (all, or the chord of the centred disc).
-  const lo = new Int32Array(outH + 1);
-  const hi = new Int32Array(outH + 1).fill(outW);
-  if (within !== undefined) {
-    const cx = outW / 2;
-    const r = within * cx + 1;
-    for (let oy = 0; oy < outH; oy++) {
-      const dy = oy + 0.5 - outH / 2;
-      const h2 = r * r - dy * dy;
-      if (h2 < 0) {
-        hi[oy] = 0;
-        continue;
-      }
-      const h = Math.sqrt(h2);
-      lo[oy] = Math.max(0, Math.floor(cx - h - 0.5));
-      hi[oy] = Math.min(outW, Math.ceil(cx + h + 0.5));
-    }
-    hi[outH] = 0;
-  }
+  const { lo, hi } = discChords(outW, outH, within, outH + 1);
   const n = box.width;
   const cy = twoTap(box.height, outH);
   const stride = outW * 3;

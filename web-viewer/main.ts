@@ -4,13 +4,15 @@ import type { ViewerManifest } from './build.js';
 import { toCsv, type CsvRow } from '../shared/results-csv.js';
 import { occlusionMap } from './heatmap.js';
 import { prepare, preprocess } from './pipeline.js';
-import { describeParent, readModelFolder } from './model-folder.js';
+import { describeParent } from './model-folder.js';
 import { backendChoice, fetchBytes, loadManifest, loadModel, loadPreprocessKernel, loadRuntime, type LoadedModel, type Runtime } from './runtime.js';
 import { decodePhoto, NotAnImageError } from './ui/decode.js';
+import { wireDrop } from './ui/drop.js';
 import { showBackend } from './ui/backend-info.js';
 import { byId, el } from './ui/dom.js';
 import { groupPatients } from '../shared/patients.js';
 import { DISPLAY_SIZE } from './ui/photo.js';
+import { filePairSource, folderSource, type LocalModelSource } from './ui/local-model.js';
 import { errorCard, resultCard } from './ui/result-card.js';
 import { setProgress, setStatus, showAlert } from './ui/status.js';
 
@@ -241,8 +243,8 @@ function clearResults(): void {
   byId<HTMLButtonElement>('clear').disabled = true;
 }
 
-/** Loads a model from this device (`read` gives its files), checks it and its reference output, and switches to it; a failure keeps the current model. */
-async function useLocalModel(label: string, read: () => Promise<{ onnx: Uint8Array; cardJson: unknown; names: { card: string; onnx: string }; notes?: string[] }>): Promise<void> {
+/** Loads a model from this device, checks it and its reference output, and switches to it; a failure keeps the current model. */
+async function useLocalModel({ label, read }: LocalModelSource): Promise<void> {
   if (!state.runtime) return;
   setControls(false);
   setStatus('loading', `Loading ${label}…`);
@@ -263,29 +265,12 @@ async function useLocalModel(label: string, read: () => Promise<{ onnx: Uint8Arr
 }
 
 function loadLocalModel(): Promise<void> {
-  const onnxFile = byId<HTMLInputElement>('local-onnx').files?.[0];
-  const cardFile = byId<HTMLInputElement>('local-card').files?.[0];
-  if (!onnxFile || !cardFile) {
+  const source = filePairSource(byId<HTMLInputElement>('local-onnx').files?.[0], byId<HTMLInputElement>('local-card').files?.[0]);
+  if (!source) {
     showAlert('Choose both the .onnx file and its model card (model.json) first, or a whole model folder.');
     return Promise.resolve();
   }
-  return useLocalModel(onnxFile.name, async () => {
-    let cardJson: unknown;
-    try {
-      cardJson = JSON.parse(await cardFile.text());
-    } catch (e) {
-      throw new Error(`${cardFile.name}: not valid JSON (${message(e)})`);
-    }
-    return { onnx: new Uint8Array(await onnxFile.arrayBuffer()), cardJson, names: { card: cardFile.name, onnx: onnxFile.name } };
-  });
-}
-
-/** A whole model folder (model.json, model.onnx, weights/), as adapt or export writes it. */
-function loadLocalFolder(files: File[]): Promise<void> {
-  const root = (files[0]?.webkitRelativePath || '').split('/')[0] || 'the chosen folder';
-  return useLocalModel(`folder ${root}`, () =>
-    readModelFolder(files.map((f) => ({ path: f.webkitRelativePath || f.name, bytes: async () => new Uint8Array(await f.arrayBuffer()) }))),
-  );
+  return useLocalModel(source);
 }
 
 function wire(): void {
@@ -302,25 +287,7 @@ function wire(): void {
   });
   byId('export').addEventListener('click', exportCsv);
   byId('clear').addEventListener('click', clearResults);
-  const drop = byId('drop');
-  document.addEventListener('dragover', (ev) => {
-    ev.preventDefault();
-    drop.classList.add('dragging');
-  });
-  document.addEventListener('dragleave', (ev) => {
-    if (ev.relatedTarget === null) drop.classList.remove('dragging');
-  });
-  document.addEventListener('drop', (ev) => {
-    ev.preventDefault();
-    drop.classList.remove('dragging');
-    const files = ev.dataTransfer?.files;
-    if (!files?.length) return;
-    if (byId<HTMLInputElement>('upload').disabled) {
-      showAlert('The model is not ready; photos were not graded.');
-      return;
-    }
-    enqueue([...files]);
-  });
+  wireDrop(() => !byId<HTMLInputElement>('upload').disabled, (files) => enqueue(files));
   for (const radio of document.querySelectorAll<HTMLInputElement>('input[name="model-source"]')) {
     radio.addEventListener('change', async () => {
       const local = radio.value === 'local' && radio.checked;
@@ -336,7 +303,7 @@ function wire(): void {
     const input = ev.target as HTMLInputElement;
     const files = [...(input.files ?? [])];
     input.value = '';
-    void loadLocalFolder(files);
+    void useLocalModel(folderSource(files));
   });
 }
 

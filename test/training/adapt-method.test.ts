@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { NUM_GRADES } from '../../shared/index.js';
 import { drawClinic, evaluateHead, rowsOf, type FeatureSource } from '../../training/adapt/curve.js';
 import { adaptHead, featureStats, zeroHead } from '../../training/adapt/head-adapt.js';
-import { SAMPLE_MATCH_METHOD, adaptWithMethod, correctPrior, fittedMix, gradeMix, priorRowWeights } from '../../training/adapt/method.js';
+import { NAMED_METHODS, SAMPLE_MATCH_METHOD, adaptWithMethod, correctPrior, fittedMix, gradeMix, priorRowWeights } from '../../training/adapt/method.js';
 import { headProbs, trainHead } from '../../training/clinic/head.js';
 import { sampleCamera } from '../../training/adapt/reptile-head.js';
 import { selectAdaptation } from '../../training/adapt/select.js';
@@ -107,4 +107,22 @@ describe('adaptation method', () => {
     assert.deepEqual(Array.from(h.W), Array.from(parent.W));
     assert.notDeepEqual(Array.from(h.b), Array.from(parent.b));
   });
+});
+
+test('named methods (adapt --method): bias-only moves only the bias, match-only trains nothing, default is the measured one', () => {
+  const dim = 4;
+  const rng = createRng('named-methods');
+  const start = { dim, W: Float32Array.from({ length: dim * NUM_GRADES }, () => rng.next() - 0.5), b: new Float32Array(NUM_GRADES) };
+  const xs = Array.from({ length: 20 }, () => Float32Array.from({ length: dim }, () => rng.next()));
+  const ys = xs.map((_, i) => i % NUM_GRADES);
+  const schedule = { iters: 50, lr: 0.05, l2: 0.01, balance: 0.5 };
+  const ctx = { prior: [0.5, 0.2, 0.2, 0.05, 0.05] };
+  const bias = adaptWithMethod(start, xs, ys, schedule, NAMED_METHODS['bias-only'], ctx).head;
+  assert.deepEqual(bias.W, start.W);
+  assert.notDeepEqual(bias.b, start.b);
+  const matchOnly = adaptWithMethod(start, xs, ys, schedule, NAMED_METHODS['match-only'], ctx).head;
+  assert.deepEqual([matchOnly.W, matchOnly.b], [start.W, start.b]);
+  const all = adaptWithMethod(start, xs, ys, schedule, NAMED_METHODS.default, ctx).head;
+  assert.notDeepEqual(all.W, start.W);
+  assert.deepEqual(NAMED_METHODS.default, { match: 'prior', train: 'all', priorCorrection: true });
 });

@@ -15,6 +15,8 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
   if (f.iters !== undefined) schedule.iters = int('--iters', f.iters, { min: 1, max: 100000 });
   if (f.l2 !== undefined) schedule.l2 = num('--l2', f.l2, { min: 0 });
   if (f.lr !== undefined) schedule.lr = num('--lr', f.lr, { min: 0 });
+  const { NAMED_METHODS } = await import('./method.js');
+  const method = NAMED_METHODS[oneOf('--method', f.method ?? 'default', Object.keys(NAMED_METHODS) as (keyof typeof NAMED_METHODS)[])];
   const holdout = f.holdout !== undefined ? num('--holdout', f.holdout, { min: 0, max: 1 }) : undefined;
   const { initBackend, checkBackendChoice } = await import('../../tfjs-wasm/backend.js');
   const tf = (await initBackend(checkBackendChoice(typeof f.backend === 'string' ? f.backend : 'wasm'))).tf;
@@ -23,7 +25,7 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
     model: f.model, format, data, out: f.out, force: f.force === true, holdout,
     seed: f.seed !== undefined ? int('--seed', f.seed, { min: 0 }) : 0,
     views: f.views !== undefined ? int('--views', f.views, { min: 1, max: 32 }) : undefined,
-    schedule, name: typeof f.name === 'string' ? f.name : undefined, version: typeof f.version === 'string' ? f.version : undefined,
+    schedule, method, name: typeof f.name === 'string' ? f.name : undefined, version: typeof f.version === 'string' ? f.version : undefined,
     log, beforeExport: () => tf.setBackend('cpu'),
   });
   if (s.holdout) {
@@ -100,6 +102,7 @@ export function register(program: Command): void {
     .option('--holdout <fraction>', 'hold out this fraction of patients (not trained on) and print before/after metrics on them')
     .option('--seed <n>', 'seed of the holdout draw and the augmented views (default 0)')
     .option('--views <n>', 'views per photo used as training rows: plain, mirror, then augmentations (default 4)')
+    .option('--method <name>', 'default (moment matching reweighted to the parent\'s grade mix, head trained, grade mix restored) | bias-only (for a camera the parent knows) | match-only (no training) | sample-match (the earlier method)')
     .option('--iters <n>', 'override the schedule: Adam iterations')
     .option('--l2 <x>', 'override the schedule: L2 toward the parent weights')
     .option('--lr <x>', 'override the schedule: Adam learning rate')

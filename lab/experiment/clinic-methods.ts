@@ -1,11 +1,11 @@
 // The clinic Table-1 methods, one registry: every method maps a fold (photos, train and test indices, seed) to test probabilities.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NUM_GRADES, type PreprocessSpec } from '../../shared/index.js';
 import { headFoldProbs, patientFolds } from '../../training/clinic/cv.js';
 import type { PhotoRecord } from '../../training/clinic/features.js';
 import type { HeadOptions } from '../../training/clinic/head.js';
+import { trainTopBlocksAndPredict } from '../../training/clinic/top-blocks.js';
 import type { FinetuneOptions } from '../../training/config.js';
 import type { LabeledTensors } from '../../training/data/types.js';
 import { predictProbs } from '../../training/evaluate.js';
@@ -85,21 +85,7 @@ export function frozenHeadMethod(s: { feats: Float32Array[]; views: number; head
       .map((r) => Float32Array.from(r));
 }
 
-const TOP_BLOCKS = new URL('../../training/clinic/top-blocks.ts', import.meta.url);
-
-/** Whether `training/clinic/top-blocks.ts` (the top-blocks fine-tuning method) is part of this build. */
-export function topBlocksAvailable(file: URL = TOP_BLOCKS): boolean {
-  return existsSync(fileURLToPath(file));
-}
-
-/**
- * The top-blocks method: `trainTopBlocksAndPredict` of training/clinic/top-blocks.ts (or `file`), loaded
- * only when present; throws saying what is missing.
- */
-export async function topBlocksMethod(file: URL = TOP_BLOCKS): Promise<MethodFn> {
-  if (!topBlocksAvailable(file)) throw new Error(`method imagenet-topblocks needs ${fileURLToPath(file)}, which this build does not have`);
-  const mod = (await import(file.href)) as { trainTopBlocksAndPredict?: (ctx: MethodContext) => Promise<Float32Array[]> };
-  const run = mod.trainTopBlocksAndPredict;
-  if (typeof run !== 'function') throw new Error('training/clinic/top-blocks.ts does not export trainTopBlocksAndPredict(ctx) → Promise<Float32Array[]>');
-  return (ctx) => run({ photos: ctx.photos, train: ctx.train, test: ctx.test, seed: ctx.seed, log: ctx.log });
+/** The top-blocks method: block_10 fine-tuned on cached block_9 maps (training/clinic/top-blocks.ts), with its inner-validated schedule. */
+export function topBlocksMethod(): MethodFn {
+  return (ctx) => trainTopBlocksAndPredict({ photos: ctx.photos, train: ctx.train, test: ctx.test, seed: ctx.seed, log: ctx.log });
 }

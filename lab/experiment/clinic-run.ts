@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../../training/export/write-card.js';
 import type { EvalRecord } from '../../training/fit.js';
 import { readSummary, resolveSpec, type FinetuneHooks } from '../../training/finetune.js';
 import {
-  CONV_METHODS, convNetMethod, frozenHeadMethod, topBlocksAvailable, topBlocksMethod, type ClinicMethod, type MethodFn,
+  CONV_METHODS, convNetMethod, frozenHeadMethod, topBlocksMethod, type ClinicMethod, type MethodFn,
 } from './clinic-methods.js';
 import { keepIndicesPerGrade, takeRows } from './data.js';
 import { metaTrainHere } from './run.js';
@@ -127,16 +127,7 @@ async function prepareMethods(o: ClinicExperimentOptions, photos: PhotoRecord[],
     fns.set('imagenet-frozen', frozenHeadMethod({ feats, views: r.views, head: r.head, trainViews: r.trainViews, testViews: r.testViews }));
     inits['imagenet-frozen'] = `MobileNetV2 (nsfwjs ImageNet weights) cut at ${r.cut}, ${o.clinicPreset}`;
   }
-  if (o.methods.includes('imagenet-topblocks')) {
-    if (!topBlocksAvailable()) skipped.push({ method: 'imagenet-topblocks', reason: 'training/clinic/top-blocks.ts is not in this build' });
-    else {
-      try {
-        fns.set('imagenet-topblocks', await topBlocksMethod());
-      } catch (e) {
-        skipped.push({ method: 'imagenet-topblocks', reason: (e as Error).message });
-      }
-    }
-  }
+  if (o.methods.includes('imagenet-topblocks')) fns.set('imagenet-topblocks', topBlocksMethod());
   return { fns, inits, skipped };
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { clinicOptionsFromFlags } from '../../lab/experiment/commands.js';
-import { CLINIC_METHODS, frozenHeadMethod, innerSplit, topBlocksAvailable } from '../../lab/experiment/clinic-methods.js';
+import { CLINIC_METHODS, frozenHeadMethod, innerSplit } from '../../lab/experiment/clinic-methods.js';
 import { writeClinicReport } from '../../lab/experiment/clinic-report.js';
 import { CLINIC_FINETUNE_DEFAULTS, keptTrain, runClinicExperiment, type ClinicExperimentOptions, type FoldResult } from '../../lab/experiment/clinic-run.js';
 import { crossFittedDecisions } from '../../lab/experiment/clinic-stats.js';
@@ -163,19 +163,6 @@ test('runClinicExperiment: 3 conv-net methods × 2 kept % × 2 seeds on a tiny K
   }
 });
 
-test('imagenet-topblocks is skipped with a reason when training/clinic/top-blocks.ts is absent', { skip: topBlocksAvailable() ? 'top-blocks.ts is present in this build' : false }, async () => {
-  const data = join(dir, 'kaggle-skip');
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(data);
-  await writeKaggleFolder(data, 6);
-  const res = await runClinicExperiment({
-    outDir: join(dir, 'skip'), data, methods: ['imagenet-topblocks'], keep: [100], seeds: [0], folds: 2, convSpec: '', finetune: CLINIC_FINETUNE_DEFAULTS,
-    innerFolds: 2, flipTta: false, metaTrainArgs: [], clinicPreset: 'training/runs/clinic-default.json',
-  }, { log: () => {} });
-  assert.deepEqual(res.skipped.map((s) => s.method), ['imagenet-topblocks']);
-  assert.equal(res.cells.length, 0);
-});
-
 test('recordInCard: the comparison lands in the clinic-photos metrics of a copy of the default card and validates; a bad one is refused and the file is left as it was', async () => {
   const { copyFileSync, writeFileSync: write } = await import('node:fs');
   const { methodComparison, recordInCard } = await import('../../lab/experiment/clinic-card.js');
@@ -225,23 +212,6 @@ test('rocPoints / thinCurve: a perfect ranking goes through (0, 1); thinning kee
   assert.deepEqual(thin[0], [0, 0]);
   assert.deepEqual(thin[thin.length - 1], [1, 1]);
   assert.ok(thin.length <= 102 && thin.length >= 99, `${thin.length} points`);
-});
-
-test('topBlocksMethod: loads trainTopBlocksAndPredict from a module and passes it the fold context; a module without it is refused by name', async () => {
-  const { writeFileSync: write } = await import('node:fs');
-  const { pathToFileURL } = await import('node:url');
-  const { topBlocksMethod } = await import('../../lab/experiment/clinic-methods.js');
-  const good = join(dir, 'top-blocks-stub.ts');
-  write(good, `export async function trainTopBlocksAndPredict(ctx: { train: number[]; test: number[]; seed: number }) {
-  return ctx.test.map((i) => Float32Array.from([ctx.seed, ctx.train.length, i, 0, 0]));
-}\n`);
-  const m = await topBlocksMethod(pathToFileURL(good));
-  const rows = await m({ photos: fakePhotos(3), train: [0, 1, 2], test: [4, 5], seed: 7, fold: 0, dir });
-  assert.deepEqual(rows.map((r) => Array.from(r)), [[7, 3, 4, 0, 0], [7, 3, 5, 0, 0]]);
-  const bad = join(dir, 'top-blocks-bad.ts');
-  write(bad, 'export const nothing = 1;\n');
-  await assert.rejects(topBlocksMethod(pathToFileURL(bad)), /does not export trainTopBlocksAndPredict/);
-  await assert.rejects(topBlocksMethod(pathToFileURL(join(dir, 'absent.ts'))), /this build does not have/);
 });
 
 test('default card: the clinic Table 1 is recorded (every run method at 50% and 100%, 3 seeds), and its frozen-head row at 100% is the card\'s own CV mean', async () => {

@@ -81,23 +81,29 @@ export function discChords(outW: number, outH: number, within: number | undefine
   return { lo, hi };
 }
 
-/** The kernel's tables for a shrink of `n` source columns to `outW` × `outH` (the same as cropShrink's in resize.ts). */
-export function shrinkTables(n: number, outW: number, outH: number, within?: number): ShrinkTables {
-  const { lo, hi } = discChords(outW, outH, within);
-  // Per output column o: first/last touched source column and the covered share of each (units of 1/m).
+/**
+ * Per output column o of a shrink of `n` source columns to `outW`: the first and last source column it touches
+ * and the covered share of each, in units of 1/outW (output interval [o·n, (o+1)·n) against source j: [j·outW, (j+1)·outW)).
+ */
+export function columnTables(n: number, outW: number): Pick<ShrinkTables, 'first' | 'last' | 'fFirst' | 'fLast'> {
   const first = new Int32Array(outW);
   const last = new Int32Array(outW);
   const fFirst = new Float64Array(outW);
   const fLast = new Float64Array(outW);
   for (let o = 0; o < outW; o++) {
-    const a = o * n; // output interval [o·n, (o+1)·n) against source j: [j·m, (j+1)·m)
+    const a = o * n;
     const b = a + n;
     first[o] = Math.floor(a / outW);
     last[o] = Math.floor((b - 1) / outW);
-    fFirst[o] = first[o] === last[o] ? n : Math.min(b, (first[o] + 1) * outW) - a;
+    fFirst[o] = Math.min(b, (first[o] + 1) * outW) - a; // = n when the column lies inside one source pixel
     fLast[o] = b - last[o] * outW;
   }
-  return { lo, hi, first, last, fFirst, fLast };
+  return { first, last, fFirst, fLast };
+}
+
+/** The kernel's tables for a shrink of `n` source columns to `outW` × `outH` (the same as cropShrink's in resize.ts). */
+export function shrinkTables(n: number, outW: number, outH: number, within?: number): ShrinkTables {
+  return { ...discChords(outW, outH, within), ...columnTables(n, outW) };
 }
 
 const align = (x: number, a: number) => Math.ceil(x / a) * a;

@@ -1,6 +1,6 @@
 // Deterministic crop + resize of RGB(A) bytes: area average when shrinking, bilinear when growing.
 import type { RgbImage } from '../grader.js';
-import { discChords, kernelShrink } from './kernels.js';
+import { columnTables, discChords, kernelShrink } from './kernels.js';
 
 /** A crop box in source pixels; it may reach outside the image, where pixels count as black. */
 export interface CropBox {
@@ -135,19 +135,7 @@ function cropShrink(image: RgbImage, box: CropBox, outW: number, outH: number, w
   // Source columns (crop coordinates) that lie inside the image.
   const ja = Math.max(0, -box.x);
   const jb = Math.min(n, W - box.x);
-  // Per output column o: first/last touched source column and the covered share of each (units of 1/m).
-  const first = new Int32Array(outW);
-  const last = new Int32Array(outW);
-  const fFirst = new Float64Array(outW);
-  const fLast = new Float64Array(outW);
-  for (let o = 0; o < outW; o++) {
-    const a = o * n; // output interval [o·n, (o+1)·n) against source j: [j·m, (j+1)·m)
-    const b = a + n;
-    first[o] = Math.floor(a / outW);
-    last[o] = Math.floor((b - 1) / outW);
-    fFirst[o] = Math.min(b, (first[o] + 1) * outW) - a;
-    fLast[o] = b - last[o] * outW;
-  }
+  const { first, last, fFirst, fLast } = columnTables(n, outW);
   const area = n * box.height; // an output pixel's area in grid units: the divisor of its exact sum
   const rowStride = W * C;
   for (let y = Math.max(0, box.y), ye = Math.min(H, box.y + box.height); y < ye; y++) {

@@ -1,7 +1,6 @@
 // Clinic Table 1: the preset, patient-level folds shared by every method, the runner and report on a tiny Kaggle folder, the frozen-head method = clinic-train's CV.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { clinicOptionsFromFlags } from '../../lab/experiment/commands.js';
@@ -9,29 +8,19 @@ import { CLINIC_METHODS, frozenHeadMethod, innerSplit } from '../../lab/experime
 import { writeClinicReport } from '../../lab/experiment/clinic-report.js';
 import { CLINIC_FINETUNE_DEFAULTS, keptTrain, runClinicExperiment, type ClinicExperimentOptions, type FoldResult } from '../../lab/experiment/clinic-run.js';
 import { crossFittedDecisions } from '../../lab/experiment/clinic-stats.js';
-import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
-import { saveCheckpoint } from '../../training/checkpoint.js';
 import { crossValidate, patientFolds } from '../../training/clinic/cv.js';
 import type { PhotoRecord } from '../../training/clinic/features.js';
 import { merged } from '../../training/commands.js';
-import { buildModel, type ModelConfig } from '../../training/models/backbone.js';
 import { createRng } from '../../training/random.js';
 import { writeKaggleFolder } from '../helpers/kaggle-folder.js';
+import { makeInitCheckpoints } from '../helpers/init-checkpoints.js';
 
 const PRESET = 'training/runs/table1-clinic.json';
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-const TINY: ModelConfig = { inputSize: 28, channels: 1, filters: 8, blocks: 2, kernelSize: 3, convStride: 2, pool: 'none', batchNorm: true, numClasses: 20, bnEpsilon: 1e-3 };
 let dir = '';
 
 before(async () => {
-  setBackendLogger(() => {});
-  await initBackend('wasm');
-  dir = mkdtempSync(join(tmpdir(), 'clinic-table1-'));
-  for (const [name, seed] of [['meta', 2], ['pre', 1]] as const) {
-    const m = buildModel(TINY, seed);
-    await saveCheckpoint(join(dir, name, 'best'), { model: m, config: TINY, step: 10 });
-    m.dispose();
-  }
+  dir = await makeInitCheckpoints('clinic-table1-', 10);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,31 +1,20 @@
 // Table-1 experiment end to end on a tiny setup: cells, test carve-out, kept subsets, resume, table.md/results.json/PNGs.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { initBackend, setBackendLogger } from '../../tfjs-wasm/backend.js';
-import { saveCheckpoint } from '../../training/checkpoint.js';
 import { carveStratified, keepPerGrade } from '../../lab/experiment/data.js';
 import { EXPERIMENT_DEFAULTS, runExperiment, type ExperimentOptions } from '../../lab/experiment/run.js';
 import { writeReport } from '../../lab/experiment/report.js';
-import { buildModel, type ModelConfig } from '../../training/models/backbone.js';
 import type { LabeledTensors } from '../../training/data/types.js';
+import { makeInitCheckpoints } from '../helpers/init-checkpoints.js';
 
 const RETINA = 'data/retinamnist/retinamnist-trainval.npz';
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-const TINY: ModelConfig = { inputSize: 28, channels: 1, filters: 8, blocks: 2, kernelSize: 3, convStride: 2, pool: 'none', batchNorm: true, numClasses: 20, bnEpsilon: 1e-3 };
 let dir = '';
 
 before(async () => {
-  setBackendLogger(() => {});
-  await initBackend('wasm');
-  dir = mkdtempSync(join(tmpdir(), 'experiment-test-'));
-  for (const [name, seed] of [['pre', 1], ['meta', 2]] as const) {
-    const m = buildModel(TINY, seed);
-    await saveCheckpoint(join(dir, name, 'best'), { model: m, config: TINY, step: 50 });
-    m.dispose();
-  }
+  dir = await makeInitCheckpoints('experiment-test-', 50);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -1,4 +1,4 @@
-// Serving benchmark: /predict throughput and p50/p99 latency at 1 and 16 clients vs a raw in-process decode+preprocess+ONNX loop and a decode-only loop; prepareImage on the kernel vs in JS.
+// Serving benchmark: /predict throughput and p50/p99 latency at 1 and 16 clients vs a raw in-process decode+preprocess+ONNX loop, a decode-only loop and the ceiling the stages' CPU cost allows; prepareImage on the kernel vs in JS.
 import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { availableParallelism } from 'node:os';
@@ -175,9 +175,49 @@ async function prepareCost(modelDir: string, bytes: Buffer, maxPixels: number, n
 }
 
 /**
+ * CPU ms per photo of each stage /predict runs, as one inference worker runs them (one onnxruntime
+ * thread; sharp's and onnxruntime's threads counted, nothing else running in this process): `n` photos
+ * after two warm-ups.
+ */
+async function stageCost(modelDir: string, bytes: Buffer, maxPixels: number, n: number): Promise<{ decode: number; prepare: number; inference: number }> {
+  const { card, onnxPath } = await loadModelCard(modelDir);
+  const session = await ort.InferenceSession.create(onnxPath, {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: 1,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+  const size = card.input.shape[1];
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const total = { decode: 0, prepare: 0, inference: 0 };
+  try {
+    for (let i = -2; i < n; i++) {
+      const t0 = cpu();
+      const image = await decodeImage(bytes, { maxPixels, strict: true });
+      const t1 = cpu();
+      const x = prepareImage(image, card.preprocess).input.data;
+      const t2 = cpu();
+      await session.run({ [card.input.name]: new ort.Tensor('float32', x, [1, size, size, 3]) });
+      const t3 = cpu();
+      if (i < 0) continue;
+      total.decode += t1 - t0;
+      total.prepare += t2 - t1;
+      total.inference += t3 - t2;
+    }
+  } finally {
+    await session.release();
+  }
+  return { decode: total.decode / n, prepare: total.prepare / n, inference: total.inference / n };
+}
+
+/**
  * Measures /predict on a server started in this process (model from options) at 1 and 16
  * concurrent clients, and the raw in-process loop on the same image in the same run.
- * Returns rows `serving/predict-c{1,16}/{throughput,p50,p99}` and `serving/predict-c16/vs-decode`.
+ * Returns rows `serving/predict-c{1,16}/{throughput,p50,p99}`, `serving/predict-c16/vs-decode`, each stage's CPU
+ * cost per photo (`serving/cost/*`) and `serving/predict-c16/vs-ceiling` (what those costs allow on every core).
  */
 export async function benchServing(opts: ServingBenchOptions = {}): Promise<ServingBenchRow[]> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
@@ -210,6 +250,7 @@ export async function benchServing(opts: ServingBenchOptions = {}): Promise<Serv
     await raw.release();
   }
   const prep = await prepareCost(modelDir, image, config.maxPixels, opts.quick ? 24 : 80);
+  const cost = await stageCost(modelDir, image, config.maxPixels, opts.quick ? 12 : 40);
   const rawRate = raw.rate();
   const refName = 'raw in-process loop: decode + quality + preprocess + ONNX run, sequential';
   log(`bench:   raw loop ${rawRate.toFixed(1)} img/s, p50 ${pct(raw.lat, 50).toFixed(1)} ms`);
@@ -237,6 +278,31 @@ export async function benchServing(opts: ServingBenchOptions = {}): Promise<Serv
     note: 'goal ≥ 0.5×: decode is the part /predict cannot skip',
   });
   log(`bench:   decode-only ${decodeRate.toFixed(1)} img/s; /predict at 16 clients ${(rate16 / decodeRate).toFixed(2)}× of it`);
+  // What the parts /predict cannot skip allow on this machine: every core busy with decode + prepare + inference.
+  const perPhoto = cost.decode + cost.prepare + cost.inference;
+  const cores = availableParallelism();
+  const ceiling = (cores * 1000) / perPhoto;
+  for (const stage of ['decode', 'prepare', 'inference'] as const) {
+    rows.push({
+      name: `serving/cost/${stage}`,
+      value: cost[stage],
+      unit: 'ms CPU',
+      reference: perPhoto,
+      ratio: cost[stage] / perPhoto,
+      referenceName: 'decode + prepare + inference: CPU ms per photo as one inference worker runs them',
+      note: 'ratio = this stage\'s share of the per-photo CPU cost',
+    });
+  }
+  rows.push({
+    name: 'serving/predict-c16/vs-ceiling',
+    value: rate16,
+    unit: 'req/s',
+    reference: ceiling,
+    ratio: rate16 / ceiling,
+    referenceName: `ceiling: ${cores} cores × 1000 / ${perPhoto.toFixed(1)} ms CPU per photo (decode + prepare + inference)`,
+    note: `the rest is the server's own cost; 100 photos/s here needs ≤ ${((cores * 1000) / 100).toFixed(0)} ms CPU per photo in all`,
+  });
+  log(`bench:   CPU per photo: decode ${cost.decode.toFixed(1)} + prepare ${cost.prepare.toFixed(1)} + inference ${cost.inference.toFixed(1)} ms → ceiling ${ceiling.toFixed(1)} photos/s on ${cores} cores; /predict at 16 clients ${(rate16 / ceiling).toFixed(2)}× of it`);
   if (prep) {
     rows.push({
       name: 'serving/prepare/kernel-vs-js',

@@ -15,6 +15,6 @@ describe('adapt CLI', () => {
     assert.match(f.stderr, /--format must be kaggle or folder, got "aptos"/);
     const m = cli(['adapt', '--model', 'models/mobilenetv2-clinic', '--method', 'fancy', 'test/fixtures', '--out', 'runs/never-written']);
     assert.equal(m.status, 1);
-    assert.match(m.stderr, /--method must be one of default, bias-only, match-only, sample-match, got "fancy"/);
+    assert.match(m.stderr, /--method must be one of default, bias-only, match-only, sample-match, auto, got "fancy"/);
   });
 });

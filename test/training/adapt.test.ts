@@ -86,6 +86,24 @@ describe('adapt', () => {
     assert.deepEqual(readdirSync(join(root, 'models')).sort(), ['clinic-a', 'tiny-parent'], 'no temp folder left');
   });
 
+  test('--method auto: candidates scored by patient-grouped CV on the photos; the card records the choice and the scores', async () => {
+    const out = join(root, 'models', 'clinic-auto');
+    const logs: string[] = [];
+    const s = await runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out, method: 'auto', schedule: quick, views: 2, cacheDir: join(root, 'cache'), log: (m) => logs.push(m), beforeExport: () => tf.setBackend('cpu') });
+    // The tiny parent grades everything 0; the photos hold grades 0-3 that brightness and hue tell apart: adapting wins.
+    assert.ok(s.auto, 'summary has the auto choice');
+    assert.deepEqual(Object.keys(s.auto.scores), ['parent as it is', 'moment-matched only', 'adapted']);
+    assert.equal(s.auto.chosen, 'adapted', JSON.stringify(s.auto.scores));
+    assert.ok(s.auto.scores.adapted < s.auto.scores['parent as it is'], JSON.stringify(s.auto.scores));
+    assert.deepEqual(s.method, { match: 'prior', train: 'all', priorCorrection: true });
+    assert.ok(logs.some((l) => /--method auto chose "adapted" \(cross-validated loss on held-out patients/.test(l)), logs.join('\n'));
+    const card = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { adaptation: { auto: { chosen: string; scores: Record<string, number> } }; training: { method: string } };
+    assert.equal(card.adaptation.auto.chosen, 'adapted');
+    assert.equal(card.adaptation.auto.scores.adapted, s.auto.scores.adapted);
+    assert.match(card.training.method, /--method auto chose "adapted"/);
+    assert.ok(readAdaptableModel(out).head.W.some((w, i) => w !== readAdaptableModel(parent).head.W[i]), 'the head moved');
+  });
+
   test('folder of photos → adapted model served by a real server on loopback: listed in /v1/models and grading the fixture', async () => {
     const models = join(root, 'models');
     const s = await runAdapt({ model: parent, format: 'folder', data: join(root, 'folder'), out: join(models, 'clinic-b'), schedule: quick, views: 2, cacheDir: join(root, 'cache'), beforeExport: () => tf.setBackend('cpu') });

@@ -11,6 +11,7 @@ import { createRng } from '../random.js';
 import { exportWithWeights } from './export-weights.js';
 import { DEFAULT_SCHEDULE, photoProbs, type AdaptSchedule } from './head-adapt.js';
 import { DEFAULT_METHOD, adaptWithMethod, type AdaptMethod } from './method.js';
+import { SELECT_CANDIDATES, selectAdaptation } from './select.js';
 import { problemLine, readAdaptPhotos, type AdaptFormat } from './photos.js';
 import { readAdaptableModel, type AdaptableModel, type HeadWeights } from './weights.js';
 
@@ -34,8 +35,11 @@ export interface AdaptOptions {
   log?: (msg: string) => void;
   /** Moment-match the clinic's features to the parent's before adapting, when the parent records its statistics (default true). */
   momentMatch?: boolean;
-  /** Matching, trained parameters, prior correction (default {@link DEFAULT_METHOD}, chosen with adapt-curve --tune-methods). */
-  method?: AdaptMethod;
+  /**
+   * Matching, trained parameters, prior correction (default {@link DEFAULT_METHOD}, chosen with adapt-curve --tune-methods),
+   * or 'auto': keep the parent, only match it, or adapt it, as patient-grouped CV on the photos chooses (select.ts).
+   */
+  method?: AdaptMethod | 'auto';
   /** Switches TF.js to the exact reference backend for export verification (the CLI passes tf.setBackend('cpu')). */
   beforeExport?: () => Promise<unknown>;
 }
@@ -52,7 +56,10 @@ export interface AdaptSummary {
   notes: string[];
   holdout?: { fraction: number; patients: number; photos: number; before: ClinicMetrics; after: ClinicMetrics };
   schedule: AdaptSchedule;
-  method: AdaptMethod;
+  /** The method applied ('auto' → the one CV chose; null when it kept the parent). */
+  method: AdaptMethod | null;
+  /** With --method auto: the candidate chosen and each candidate's CV loss (lower is better). */
+  auto?: { chosen: string; scores: Record<string, number> };
   views: number;
   verifyMaxAbsDiff: number;
   fixtureGrade: number;
@@ -131,13 +138,30 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   for (const i of train) for (let v = 0; v < views; v++) { xs.push(feats[i * views + v]); ys.push(read.photos[i].label); }
   // With the parent's training-feature statistics, first moment-match the clinic's features to them (no labels), then adapt.
   // Moment matching (to the parent's statistics, the photos reweighted to its grade mix), training, grade-mix correction: `method`.
-  const method: AdaptMethod = { ...(o.method ?? DEFAULT_METHOD), ...(o.momentMatch === false ? { match: 'none' as const } : {}) };
-  if (!parent.head.prior && (method.match === 'prior' || method.priorCorrection)) {
+  const ctx = { from: parent.head.stats, prior: parent.head.prior };
+  let method: AdaptMethod | null;
+  let auto: AdaptSummary['auto'];
+  let adapted: HeadWeights, stats: HeadWeights['stats'];
+  if (o.method === 'auto') {
+    // Candidates scored on held-out patients of these photos (every view of a photo in its patient's fold).
+    const groups = train.flatMap((i) => new Array<string>(views).fill(read.photos[i].patient));
+    const sel = selectAdaptation(parent.head, xs, ys, groups, schedule, ctx);
+    method = SELECT_CANDIDATES.find((c) => c.name === sel.chosen)!.method;
+    auto = { chosen: sel.chosen, scores: sel.scores };
+    adapted = sel.head;
+    stats = sel.stats ?? parent.head.stats;
+    const shown = Object.entries(sel.scores).map(([k, v]) => `${k} ${Number.isFinite(v) ? v.toFixed(4) : 'not scored (photos of fewer than 2 patients)'}`).join(', ');
+    log(`adapt: --method auto chose "${sel.chosen}" (cross-validated loss on held-out patients of these photos: ${shown})`);
+    if (!method) notes.push(`--method auto kept the parent unchanged: on these photos no adaptation predicted held-out patients better than the parent`);
+  } else {
+    method = { ...(o.method ?? DEFAULT_METHOD), ...(o.momentMatch === false ? { match: 'none' as const } : {}) };
+    ({ head: adapted, stats } = adaptWithMethod(parent.head, xs, ys, schedule, method, ctx));
+  }
+  if (!parent.head.prior && method && (method.match === 'prior' || method.priorCorrection)) {
     notes.push(`the parent records no grade mix (gradeMix in ${parent.weights.file}): its features are matched to the photos as they are and the bias is not corrected to its grade mix`);
   }
-  const { head: adapted, stats } = adaptWithMethod(parent.head, xs, ys, schedule, method, { from: parent.head.stats, prior: parent.head.prior });
   const head: HeadWeights = { ...adapted, stats, ...(parent.head.prior ? { prior: parent.head.prior } : {}) };
-  const momentMatched = method.match !== 'none' && parent.head.stats !== undefined;
+  const momentMatched = method !== null && method.match !== 'none' && parent.head.stats !== undefined;
   const trainedPerGrade = new Array(NUM_GRADES).fill(0);
   train.forEach((i) => trainedPerGrade[read.photos[i].label]++);
   trainedPerGrade.forEach((c, g) => {
@@ -178,9 +202,9 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
       preprocess: pc.preprocess,
       metrics,
       training: {
-        method: `adapt: head of the parent adapted to the clinic's photos (frozen backbone features, plain + mirror + augmented views): moment matching ${method.match}, trained ${method.train}, prior correction ${method.priorCorrection ? 'on' : 'off'}; full-batch Adam for a fixed number of iterations with L2 toward the parent weights`,
+        method: `adapt: head of the parent adapted to the clinic's photos (frozen backbone features, plain + mirror + augmented views): ${auto ? `--method auto chose "${auto.chosen}" by patient-grouped CV on the photos; ` : ''}${method ? `moment matching ${method.match}, trained ${method.train}, prior correction ${method.priorCorrection ? 'on' : 'off'}; full-batch Adam for a fixed number of iterations with L2 toward the parent weights` : 'head kept as the parent\'s'}`,
         command: `reptile-dr adapt ${process.argv.slice(3).join(' ')}`.trim(),
-        config: { schedule, method, views, holdout: o.holdout ?? null, seed },
+        config: { schedule, method, ...(auto ? { auto } : {}), views, holdout: o.holdout ?? null, seed },
         seed,
       },
       data: {
@@ -192,7 +216,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
       limitations: `${pc.limitations} Adapted on ${train.length} photos of one clinic: validate on that clinic's held-out patients before use.`,
       extra: {
         parent: { name: pc.name, version: pc.version, sha256: pc.onnx.sha256 },
-        adaptation: { photosPerGrade: trainedPerGrade, photosSeen: train.length, contentSha256: read.contentSha256, skipped: skipped.length, schedule, views, momentMatched, method, holdout: holdout ?? null },
+        adaptation: { photosPerGrade: trainedPerGrade, photosSeen: train.length, contentSha256: read.contentSha256, skipped: skipped.length, schedule, views, momentMatched, method, ...(auto ? { auto } : {}), holdout: holdout ?? null },
         ...(pc as Record<string, unknown>).backbone ? { backbone: (pc as Record<string, unknown>).backbone } : {},
       },
       log,
@@ -203,7 +227,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const t3 = Date.now();
   return {
     out: resolve(o.out), name, parent: { name: pc.name, version: pc.version, sha256: pc.onnx.sha256 },
-    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, schedule, method, views,
+    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, schedule, method, ...(auto ? { auto } : {}), views,
     verifyMaxAbsDiff: res.verify.maxAbsDiff, fixtureGrade: res.card.reference.grade,
     seconds: { features: (t1 - t0) / 1000, train: (t2 - t1) / 1000, export: (t3 - t2) / 1000 },
   };

@@ -16,7 +16,8 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
   if (f.l2 !== undefined) schedule.l2 = num('--l2', f.l2, { min: 0 });
   if (f.lr !== undefined) schedule.lr = num('--lr', f.lr, { min: 0 });
   const { NAMED_METHODS } = await import('./method.js');
-  const method = NAMED_METHODS[oneOf('--method', f.method ?? 'default', Object.keys(NAMED_METHODS) as (keyof typeof NAMED_METHODS)[])];
+  const methodName = oneOf('--method', f.method ?? 'default', [...Object.keys(NAMED_METHODS), 'auto'] as Array<keyof typeof NAMED_METHODS | 'auto'>);
+  const method = methodName === 'auto' ? 'auto' : NAMED_METHODS[methodName];
   const holdout = f.holdout !== undefined ? num('--holdout', f.holdout, { min: 0, max: 1 }) : undefined;
   const { initBackend, checkBackendChoice } = await import('../../tfjs-wasm/backend.js');
   const tf = (await initBackend(checkBackendChoice(typeof f.backend === 'string' ? f.backend : 'wasm'))).tf;
@@ -39,7 +40,7 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
     process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
   } else {
     process.stdout.write(`adapted ${s.parent.name} ${s.parent.version} → ${s.name} in ${s.out} on ${s.trainedPerGrade.reduce((a, b) => a + b, 0)} photos (per grade ${s.trainedPerGrade.join('/')}), ` +
-      `${s.skipped.length} skipped; ONNX vs TF.js max |Δ| ${s.verifyMaxAbsDiff.toExponential(2)}; fixture grade ${s.fixtureGrade}\n`);
+      `${s.skipped.length} skipped; ${s.auto ? `method auto: ${s.auto.chosen}; ` : ''}ONNX vs TF.js max |Δ| ${s.verifyMaxAbsDiff.toExponential(2)}; fixture grade ${s.fixtureGrade}\n`);
   }
 }
 
@@ -102,7 +103,7 @@ export function register(program: Command): void {
     .option('--holdout <fraction>', 'hold out this fraction of patients (not trained on) and print before/after metrics on them')
     .option('--seed <n>', 'seed of the holdout draw and the augmented views (default 0)')
     .option('--views <n>', 'views per photo used as training rows: plain, mirror, then augmentations (default 4)')
-    .option('--method <name>', 'default (moment matching reweighted to the parent\'s grade mix, head trained, grade mix restored) | bias-only (for a camera the parent knows) | match-only (no training) | sample-match (the earlier method)')
+    .option('--method <name>', 'default (moment matching reweighted to the parent\'s grade mix, head trained, grade mix restored) | bias-only (for a camera the parent knows) | match-only (no training) | sample-match (the earlier method) | auto (keep, match or adapt the parent, as cross-validation on the photos\' patients chooses)')
     .option('--iters <n>', 'override the schedule: Adam iterations')
     .option('--l2 <x>', 'override the schedule: L2 toward the parent weights')
     .option('--lr <x>', 'override the schedule: Adam learning rate')

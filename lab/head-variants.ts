@@ -1,4 +1,4 @@
-// Lab: what else the frozen-backbone head could read at the default's cost (pooling of block_10's map, neighbouring cuts, no mirror, a 448-px ensemble), by the default's own patient-level CV.
+// Lab: what else the frozen-backbone head could read or be at the default's cost (pooling of block_10's map, neighbouring cuts, no mirror, an ordinal head) and a 448-px ensemble, by the default's own patient-level CV.
 //
 // Run: node --import tsx lab/head-variants.ts [--data <kaggle folder>] [--with-448] [--out runs/head-variants]
 // Maps of block_9_add come from the spatial feature cache that `clinic-train --train-blocks 1` fills (computed
@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   const { topBlocksOptionsOf } = await import('../training/clinic/top-blocks-cv.js');
   const { topBlockMaps } = await import('../training/clinic/top-blocks.js');
   const { loadTopBlocks, disposeTopBlocks } = await import('../training/clinic/top-blocks-net.js');
-  const { crossValidate, operatingPoint, clinicMetrics } = await import('../training/clinic/cv.js');
+  const { crossValidate, operatingPoint, clinicMetrics, patientFolds } = await import('../training/clinic/cv.js');
+  const { trainOrdinalHead } = await import('./ordinal-head.js');
   const { DEFAULT_VIEW_STRENGTH } = await import('../training/clinic/views.js');
   const preset = JSON.parse(readFileSync('training/runs/clinic-default.json', 'utf8'));
   const r = { strength: DEFAULT_VIEW_STRENGTH, ...preset, ...(values.data ? { data: values.data } : {}) };
@@ -107,7 +108,28 @@ async function main(): Promise<void> {
   };
   console.log(`| features (${photos.length} photos, ${r.folds} patient-level folds × ${r.cvSeeds.length} assignments) | head L2 | QWK mean (per assignment) | referable AUC | specificity at sensitivity ≥ 0.87 |\n|---|---|---|---|---|`);
   for (const [name, feats] of Object.entries(V)) for (const l2 of [r.head.l2, 0.01]) report(name, l2, cvOf(feats, maps.views, l2, r.testViews));
-  report('block_10_project_BN avg, plain view only (no mirror)', r.head.l2, cvOf(V['block_10_project_BN avg (the default)'], maps.views, r.head.l2, 1));
+  const base = V['block_10_project_BN avg (the default)'];
+  report('block_10_project_BN avg, plain view only (no mirror)', r.head.l2, cvOf(base, maps.views, r.head.l2, 1));
+  // Ordinal head on the default's features, alone and averaged with the softmax head, on the same folds.
+  for (const l2 of [r.head.l2, 0.01, 0.1]) {
+    const ordinal: number[][][] = r.cvSeeds.map((seed: number) => {
+      const folds = patientFolds(photos, r.folds, seed);
+      const probs: number[][] = new Array(photos.length);
+      for (let f = 0; f < r.folds; f++) {
+        const xs: Float32Array[] = [], ys: number[] = [];
+        photos.forEach((p, i) => { if (folds[i] !== f) for (let v = 0; v < r.trainViews; v++) { xs.push(base[i * maps.views + v]); ys.push(p.label); } });
+        const predict = trainOrdinalHead(xs, ys, { l2, iters: 300, lr: r.head.lr, balance: r.head.balance });
+        photos.forEach((_, i) => {
+          if (folds[i] !== f) return;
+          probs[i] = new Array(NUM_GRADES).fill(0);
+          for (let v = 0; v < r.testViews; v++) predict(base[i * maps.views + v]).forEach((q, g) => (probs[i][g] += q / r.testViews));
+        });
+      }
+      return probs;
+    });
+    report('ordinal (cumulative-logit) head on the default\'s features', l2, ordinal);
+    report('… averaged with the softmax head (L2 1e-3)', l2, averageProbs([ordinal, cvOf(base, maps.views, r.head.l2, r.testViews)]));
+  }
   if (values['with-448']) {
     const spec448 = { ...r, spec: 'training/runs/clinic-spec-448.json' };
     const { feats } = await recipeFeatures(photos, spec448, log);

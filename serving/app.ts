@@ -16,6 +16,7 @@ import { docsRouter } from './routes/docs.js';
 import { healthRouter, modelsRouter, type ServerState } from './routes/models.js';
 import { predictRouter } from './routes/predict.js';
 import { v2Router } from './routes/v2.js';
+import { viewerModelsRouter } from './routes/viewer-models.js';
 
 /** The parts of ServeConfig the app uses (paths already resolved). */
 export type AppConfig = Pick<
@@ -126,7 +127,11 @@ export function createApp(deps: AppDeps): { app: Express; state: ServerState; me
   });
   app.use(docsRouter(buildOpenApi({ version, maxFiles: config.maxFiles, maxFileBytes: config.maxFileBytes, auth: config.apiKeys.length > 0 })));
   const hasViewer = existsSync(config.staticDir);
-  if (hasViewer) app.use(express.static(config.staticDir, { index: 'index.html', maxAge: '1h' }));
+  if (hasViewer) {
+    // The page grades with the server's own default model and lists the served ones, not only what the build bundled.
+    app.use(viewerModelsRouter(models, config.staticDir));
+    app.use(express.static(config.staticDir, { index: 'index.html', maxAge: '1h' }));
+  }
 
   // Protected API: the rate limit first (it also slows down key guessing), then API keys (if any).
   const api = ['/predict', '/v1', '/v2', '/metrics'];
@@ -160,6 +165,8 @@ export function createApp(deps: AppDeps): { app: Express; state: ServerState; me
       decodeBudget,
     }),
   );
+  // /predict takes uploads only: another method is told so (405 + Allow), not "no route".
+  app.all('/predict', (req, _res, next) => next(new HttpError(405, 'method_not_allowed', `${req.method} /predict: use POST with multipart/form-data (field "image")`, { Allow: 'POST' })));
   app.use(modelsRouter(models));
   app.use(v2Router({ models, state, version, maxBodyBytes: config.maxFileBytes, maxBatch: config.maxQueue }));
   app.get('/metrics', async (_req, res) => {

@@ -62,6 +62,7 @@ export function buildOpenApi(opts: { version: string; maxFiles: number; maxFileB
             'grade, label, probabilities and referable null, the reason in quality; it is left out of its patient\'s grade.',
           properties: {
             index: { type: 'integer', description: 'Position of the file in the request' },
+            file: { type: ['string', 'null'], description: 'The uploaded file name (multipart); null for a raw body' },
             eye: { type: ['string', 'null'], enum: ['left', 'right', null] },
             patient: { type: ['string', 'null'] },
             outcome: { type: 'string', enum: ['graded', 'ungradable'], description: 'ungradable: insufficient image quality, no grade given' },
@@ -107,13 +108,14 @@ export function buildOpenApi(opts: { version: string; maxFiles: number; maxFileB
             `Send \`multipart/form-data\` with 1–${opts.maxFiles} files in field \`image\` (each ≤ ${opts.maxFileBytes} bytes; JPEG, PNG, TIFF or WebP), ` +
             'or a raw image body (`Content-Type: image/jpeg|png|tiff|webp`, metadata in the query string). ' +
             'Per-file metadata: repeat `eye` (left|right, L/R, OS/OD) and `patient` once per file in file order (or give each once for all files), ' +
-            'or give `meta` as a JSON array `[{"eye":"left","patient":"p1"}, …]`. Images sharing a patient id get a patient-level result; ' +
+            'or give `meta` as a JSON array `[{"eye":"left","patient":"p1"}, …]`. Without any of these fields, a file named `<patient>_<left|right>.<ext>` ' +
+            'gets its eye and patient from its name (as the `predict` command and the viewer do). Images sharing a patient id get a patient-level result; ' +
             'a request with eyes but no patient ids is one patient.',
           security,
           parameters: [
             { name: 'model', in: 'query', required: false, schema: { type: 'string' }, description: 'Model name (default model otherwise); also a form field' },
-            { name: 'eye', in: 'query', required: false, schema: { type: 'string' }, description: 'Raw-body requests only' },
-            { name: 'patient', in: 'query', required: false, schema: { type: 'string' }, description: 'Raw-body requests only' },
+            { name: 'eye', in: 'query', required: false, schema: { type: 'string' }, description: 'Raw-body requests only (400 with multipart: use form fields)' },
+            { name: 'patient', in: 'query', required: false, schema: { type: 'string' }, description: 'Raw-body requests only (400 with multipart: use form fields)' },
           ],
           requestBody: {
             required: true,

@@ -1,5 +1,5 @@
 // The one grading path shared by POST /predict and `reptile-dr predict`: bytes → decode → worker → per-image and per-patient results.
-import { imageAnswer, type Grade, type ImageAnswer, type RgbImage } from '../shared/index.js';
+import { imageAnswer, parseEyeName, type Grade, type ImageAnswer, type RgbImage } from '../shared/index.js';
 import { BudgetError, type ByteBudget } from './budget.js';
 import { decodeErrorToHttp, decodeImage, probeImage, type ImageHeader } from './decode.js';
 import { HttpError } from './errors.js';
@@ -12,6 +12,8 @@ export type Eye = 'left' | 'right';
 /** One uploaded file (its name is never kept: it may carry patient data). */
 export interface Upload {
   bytes: Uint8Array;
+  /** The client's file name (multipart), echoed as `file`; null when none. */
+  name?: string | null;
 }
 
 /** Per-image metadata given by the client. */
@@ -23,6 +25,8 @@ export interface ImageMeta {
 /** One image's result in the response. An ungradable photo gets no grade: outcome 'ungradable', grade fields null. */
 export interface ImagePrediction extends ImageAnswer {
   index: number;
+  /** The uploaded file's name (multipart); null for a raw body or a part without one. */
+  file: string | null;
   eye: Eye | null;
   patient: string | null;
   quality: QualityVerdict;
@@ -97,6 +101,14 @@ export function parseImageMeta(n: number, src: { eye: string[]; patient: string[
   const eyes = perFile(src.eye, n, 'eye');
   const patients = perFile(src.patient, n, 'patient');
   return Array.from({ length: n }, (_, i) => ({ eye: eyeOf(eyes[i], `image ${i + 1}`), patient: patientOf(patients[i], `image ${i + 1}`) }));
+}
+
+/** Eye and patient of each upload from its file name (`<patient>_<left|right>`, the shared parseEyeName); nulls when it does not follow the pattern. */
+export function metaFromNames(uploads: ReadonlyArray<Upload>): ImageMeta[] {
+  return uploads.map((u) => {
+    const named = u.name ? parseEyeName(u.name) : null;
+    return named ? { eye: named.eye, patient: named.patient } : { eye: null, patient: null };
+  });
 }
 
 /**
@@ -209,6 +221,7 @@ export async function gradeUploads(
     opts.onImage?.(q.gradable ? 'graded' : 'ungradable');
     return {
       index: i,
+      file: uploads[i].name ?? null,
       eye: meta[i].eye,
       patient: meta[i].patient,
       ...imageAnswer(result, q),

@@ -6,7 +6,7 @@ import type { ServerMetrics } from '../metrics.js';
 import type { ByteBudget } from '../budget.js';
 import { uploadIntake } from '../intake.js';
 import type { ModelRegistry } from '../models.js';
-import { gradeUploads, parseImageMeta, type Upload } from '../predict-core.js';
+import { gradeUploads, metaFromNames, parseImageMeta, type Upload } from '../predict-core.js';
 
 /** Image media types accepted as a raw request body. */
 export const RAW_IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/tiff', 'image/webp'];
@@ -57,7 +57,11 @@ export function predictRouter(deps: { models: ModelRegistry; limits: PredictLimi
       const files = (req.files as Express.Multer.File[] | undefined) ?? [];
       if (files.length === 0) throw new HttpError(400, 'no_image', 'no file in field "image" (multipart/form-data, one or more files)');
       fields = (req.body ?? {}) as Fields;
-      uploads = files.map((f) => ({ bytes: f.buffer }));
+      const inQuery = ['eye', 'patient', 'meta'].filter((k) => req.query[k] !== undefined);
+      if (inQuery.length) {
+        throw new HttpError(400, 'invalid_field', `${inQuery.map((k) => `"${k}"`).join(', ')} in the query string apply to raw-body requests; with multipart/form-data send them as form fields`);
+      }
+      uploads = files.map((f) => ({ bytes: f.buffer, name: f.originalname ? f.originalname.slice(0, 255) : null }));
     } else if (type && RAW_IMAGE_TYPES.includes(type)) {
       const body = req.body as Buffer | undefined;
       if (!Buffer.isBuffer(body) || body.length === 0) throw new HttpError(400, 'no_image', 'empty request body');
@@ -69,7 +73,9 @@ export function predictRouter(deps: { models: ModelRegistry; limits: PredictLimi
       throw new HttpError(415, 'unsupported_media_type', `content type "${req.get('content-type')}" is not accepted: use multipart/form-data or ${RAW_IMAGE_TYPES.join(', ')}`);
     }
     const grader = models.get(firstString(fields.model ?? req.query.model, 'model'));
-    const meta = parseImageMeta(uploads.length, { eye: asList(fields.eye), patient: asList(fields.patient), meta: firstString(fields.meta, 'meta') });
+    const given = { eye: asList(fields.eye), patient: asList(fields.patient), meta: firstString(fields.meta, 'meta') };
+    // Without eye/patient/meta fields, file names `<patient>_<left|right>` say them, as in `predict` and the viewer.
+    const meta = given.eye.length || given.patient.length || given.meta !== undefined ? parseImageMeta(uploads.length, given) : metaFromNames(uploads);
     const body = await gradeUploads(grader, uploads, meta, {
       maxPixels: limits.maxPixels,
       onImage: (o) => metrics?.countImage(grader.name, o),

@@ -1,4 +1,4 @@
-// Graded loaders on real photo files (the CC0 fixture, resized with sharp): symlinked photos and folders, dangling links.
+// Graded loaders on real photo files (the CC0 fixture, resized with sharp): symlinked photos and folders, dangling links, CSV ids with extensions.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -57,4 +57,19 @@ test('folder: linked grade folders and linked photos → read as copies; danglin
   assert.equal(msgs.length, 2, msgs.join('\n'));
   assert.match(msgs[0], /1\/gone\.jpeg: broken link \(→ .*gone\.jpeg\): skipped$/);
   assert.match(msgs[1], /\/2: broken link \(→ .*nowhere\): skipped$/);
+});
+
+test('kaggle: ids typed with their extension (144_left.jpeg) → resolved to the stem; a wrong extension or a repeat → reported', async () => {
+  const dir = tmp('kaggle-ext-');
+  for (const id of IDS) symlinkSync(join(photos, `${id}.jpeg`), join(dir, `${id}.jpeg`));
+  csv(dir, ['10_left.jpeg,1', '10_right.JPEG,0', '11_left.png,2', '11_right,3', '10_left,4', '12_left.jpeg,0']);
+  const index = await openDataset('kaggle', dir, { valFraction: 0 });
+  const recs = index.splits.train!;
+  assert.deepEqual(recs.map((r) => [r.id, r.patient, r.eye, r.label]), [['10_left', '10', 'left', 1], ['10_right', '10', 'right', 0], ['11_right', '11', 'right', 3]]);
+  assert.equal(recs[0].file, join(dir, '10_left.jpeg'));
+  const byLine = Object.fromEntries(index.problems.map((p) => [p.line, p.message]));
+  assert.deepEqual(Object.keys(byLine).map(Number), [4, 6, 7]);
+  assert.equal(byLine[4], 'image file for 11_left.png not found (11_left.jpeg is there)');
+  assert.match(byLine[6], /^10_left listed twice/);
+  assert.equal(byLine[7], 'image file for 12_left.jpeg not found');
 });

@@ -42,9 +42,19 @@ async function listImages(dirs: string[]): Promise<ImageFiles> {
   return found;
 }
 
-/** The image a CSV id names (`<id>.<ext>`), or the dangling link in its place. */
+/**
+ * The image a CSV id names: `<id>.<ext>`, or the file itself when the id carries an image extension
+ * (`144_left.jpeg`, as typed in a spreadsheet; the extension's case is ignored). The record id is the
+ * stem either way. `other` is a file with the same stem but another extension, for the message.
+ */
 function resolveId(id: string, images: ImageFiles): { stem: string; file?: string; broken?: DirEntry; other?: string } {
-  return { stem: id, file: images.byStem.get(id), broken: images.broken.get(id) };
+  if (images.byStem.has(id)) return { stem: id, file: images.byStem.get(id) };
+  if (IMAGE_EXT.test(id)) {
+    const { stem, lowerName } = splitExt(id);
+    const file = images.byName.get(lowerName);
+    return { stem, file, broken: file ? undefined : images.broken.get(stem), other: file ? undefined : images.byStem.get(stem) };
+  }
+  return { stem: id, broken: images.broken.get(id) };
 }
 
 /** Reads a label CSV (`idCol`, `gradeCol`) and resolves each id to an image among `images`. */

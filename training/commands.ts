@@ -132,6 +132,19 @@ export function pretrainFromFlags(f: Flags): PretrainOptions {
   };
 }
 
+/**
+ * A `(done, total)` callback drawing one stage's progress on stderr (bar on a TTY, a line every 10 s
+ * otherwise), started on the first call and stopped when done reaches total.
+ */
+export function stageProgress(label: string): (done: number, total: number) => void {
+  let bar: Progress | null = null;
+  return (done, total) => {
+    bar ??= createProgress({ total, label, intervalSec: 10 });
+    bar.update(done);
+    if (done >= total) bar.stop();
+  };
+}
+
 /** Adds pretrain, finetune and evaluate to the program. */
 export function register(program: Command): void {
   loopFlags(program.command('pretrain').description('Baseline 2: supervised pre-training on all meta-training classes (held-out images select best/)'))
@@ -197,6 +210,7 @@ export function register(program: Command): void {
       }
       const r = await evaluateModel(String(f.model), String(f.format), data, {
         split, flip: Boolean(f.flip), seed: splitSeed, resamples,
+        onDecoded: stageProgress('evaluate: decode'), onGraded: stageProgress('evaluate: grade'),
         savePredictions: f.savePredictions === undefined ? undefined : String(f.savePredictions),
       });
       if (f.json) process.stdout.write(`${JSON.stringify(r)}\n`);

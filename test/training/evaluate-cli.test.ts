@@ -1,0 +1,44 @@
+// The evaluate command as a user runs it (bin/reptile-dr.mjs in a temp working folder) on generated Kaggle folders: progress on stderr, clean stdout.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { writeKaggleFolder } from '../helpers/kaggle-folder.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const exec = promisify(execFile);
+const BIN = resolve('bin/reptile-dr.mjs');
+const TINY = resolve('test/fixtures/tiny');
+const tmp = tempDirs();
+let work = '';
+let kaggle = '';
+
+/** Runs the CLI in `cwd` (default: a fresh temp folder); stdout, stderr and the exit code. */
+async function cli(args: string[], cwd = work): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [BIN, ...args], { cwd, maxBuffer: 1 << 22 });
+    return { stdout, stderr, code: 0 };
+  } catch (e) {
+    const err = e as { stdout: string; stderr: string; code: number };
+    return { stdout: err.stdout, stderr: err.stderr, code: err.code };
+  }
+}
+
+before(async () => {
+  work = tmp('evaluate-cli-');
+  kaggle = join(work, 'external');
+  mkdirSync(kaggle);
+  await writeKaggleFolder(kaggle, 6);
+});
+
+test('evaluate --split all --json, stderr not a TTY → progress lines of decoding and grading on stderr, stdout one JSON line', async () => {
+  const r = await cli(['evaluate', '--model', TINY, '--format', 'kaggle', kaggle, '--split', 'all', '--json', '--bootstrap', '0']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^evaluate: decode 12\/12 \(100\.0%\) elapsed \S+ ETA \S+$/m);
+  assert.match(r.stderr, /^evaluate: grade 12\/12 \(100\.0%\) elapsed \S+ ETA \S+$/m);
+  const lines = r.stdout.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, r.stdout);
+  assert.equal((JSON.parse(lines[0]) as { n: number }).n, 12);
+});

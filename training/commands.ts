@@ -197,6 +197,7 @@ export function register(program: Command): void {
     .option('--bootstrap <n>', 'bootstrap resamples of the 95% intervals (0 = none)', '1000')
     .option('--save-predictions <file>', 'also write [{id,patient,grade,probs}] (input of the operating-point command)')
     .option('--backend <name>', 'TF.js backend for checkpoints', 'auto')
+    .option('--cache-dir <dir>', 'keep the decoded, preprocessed photos in <dir> for reruns on the same photos and spec (default: no cache)')
     .action(async (data: string, f: Flags) => {
       const split = oneOf('--split', String(f.split), ['train', 'val', 'test', 'all']);
       const resamples = int('--bootstrap', f.bootstrap, { min: 0 });
@@ -211,6 +212,7 @@ export function register(program: Command): void {
       const r = await evaluateModel(String(f.model), String(f.format), data, {
         split, flip: Boolean(f.flip), seed: splitSeed, resamples,
         onDecoded: stageProgress('evaluate: decode'), onGraded: stageProgress('evaluate: grade'),
+        cacheDir: f.cacheDir === undefined ? false : String(f.cacheDir),
         savePredictions: f.savePredictions === undefined ? undefined : String(f.savePredictions),
       });
       if (f.json) process.stdout.write(`${JSON.stringify(r)}\n`);

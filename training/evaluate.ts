@@ -136,7 +136,10 @@ export interface EvaluateOptions extends PredictOptions {
   resamples?: number;
   /** Also write `[{ id, patient, grade, probs }]` here (atomically): held-out predictions for `operating-point`. */
   savePredictions?: string;
-  /** As loadLabeledSplit's: a folder, or false for none; default `.cache/tensors`. */
+  /**
+   * Keep the decoded, preprocessed photos in this folder (tensor-cache) for a rerun on the same photos at
+   * the same spec. Default none: an external set graded once only pays for writing the cache.
+   */
   cacheDir?: string | false;
   /** Called after each decoded image with (done, total); nothing is decoded on a cache hit. */
   onDecoded?: (done: number, total: number) => void;
@@ -202,7 +205,7 @@ export function modelOperatingPoint(modelDir: string): OperatingPoint | null {
 export async function evaluateModel(modelDir: string, format: string, path: string, opts: EvaluateOptions): Promise<FullReport> {
   const { loadLabeledSplit } = await import('./data/labeled.js');
   const spec = await modelSpec(modelDir);
-  const cacheDir = opts.cacheDir;
+  const cacheDir = opts.cacheDir ?? false;
   const data = opts.split === 'all'
     ? await loadAllImages(format, path, spec, { cacheDir, onProgress: opts.onDecoded })
     : await loadLabeledSplit(format, path, {

@@ -1,7 +1,7 @@
 // The evaluate command as a user runs it (bin/reptile-dr.mjs in a temp working folder) on generated Kaggle folders: progress on stderr, clean stdout.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -41,4 +41,21 @@ test('evaluate --split all --json, stderr not a TTY → progress lines of decodi
   const lines = r.stdout.split('\n').filter(Boolean);
   assert.equal(lines.length, 1, r.stdout);
   assert.equal((JSON.parse(lines[0]) as { n: number }).n, 12);
+});
+
+test('evaluate: no cache by default (nothing written in the working folder); --cache-dir <dir> → written there, a rerun decodes nothing, same report', async () => {
+  const cwd = tmp('evaluate-cwd-');
+  const args = ['evaluate', '--model', TINY, '--format', 'kaggle', kaggle, '--split', 'all', '--json', '--bootstrap', '0'];
+  const plain = await cli(args, cwd);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.deepEqual(readdirSync(cwd), [], 'nothing left in the working folder');
+  const cacheDir = join(tmp('evaluate-cache-'), 'tensors');
+  const first = await cli([...args, '--cache-dir', cacheDir], cwd);
+  assert.ok(existsSync(cacheDir) && readdirSync(cacheDir).some((f) => f.endsWith('.bin')), 'cache entry written');
+  assert.match(first.stderr, /evaluate: decode 12\/12/);
+  const second = await cli([...args, '--cache-dir', cacheDir], cwd);
+  assert.doesNotMatch(second.stderr, /evaluate: decode/, 'served from the cache');
+  assert.deepEqual(readdirSync(cwd), []);
+  assert.equal(second.stdout, first.stdout);
+  assert.equal(second.stdout, plain.stdout);
 });

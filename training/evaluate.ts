@@ -203,13 +203,17 @@ export function modelOperatingPoint(modelDir: string): OperatingPoint | null {
  * referable AUC, and bootstrap 95% intervals over patients (images where the format knows no patients).
  */
 export async function evaluateModel(modelDir: string, format: string, path: string, opts: EvaluateOptions): Promise<FullReport> {
-  const { loadLabeledSplit } = await import('./data/labeled.js');
+  const { loadLabeledSplit, MissingSplitError } = await import('./data/labeled.js');
   const spec = await modelSpec(modelDir);
   const cacheDir = opts.cacheDir ?? false;
   const data = opts.split === 'all'
     ? await loadAllImages(format, path, spec, { cacheDir, onProgress: opts.onDecoded })
     : await loadLabeledSplit(format, path, {
       split: opts.split, spec, seed: opts.seed ?? 0, valFraction: opts.valFraction, keepPercent: opts.keepPercent, cacheDir, onProgress: opts.onDecoded,
+    }).catch((e: unknown) => {
+      // A plain folder (Kaggle without retinopathy_solution.csv, aptos, folder) has no test split of its own.
+      if (e instanceof MissingSplitError) throw new Error(`${e.message}; use --split all to grade every image of the folder`);
+      throw e;
     });
   if (data.n === 0) throw new Error(`${format} dataset at ${path}: split '${opts.split}' has no images`);
   const skipped = describeProblems(`${format} data at ${path}`, data.problems ?? []);

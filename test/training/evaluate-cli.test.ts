@@ -59,3 +59,10 @@ test('evaluate: no cache by default (nothing written in the working folder); --c
   assert.equal(second.stdout, first.stdout);
   assert.equal(second.stdout, plain.stdout);
 });
+
+test('evaluate on a plain Kaggle folder with the default --split test → error suggesting --split all, exit code 1', async () => {
+  const r = await cli(['evaluate', '--model', TINY, '--format', 'kaggle', kaggle]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /has no 'test' split \(has: train, val\); use --split all to grade every image of the folder/);
+  assert.equal(r.stdout, '');
+});

@@ -39,6 +39,13 @@ export interface LabeledSplitOptions {
 
 const GRADED = ['kaggle', 'aptos', 'medmnist', 'folder'];
 
+/** The dataset has no such split (e.g. 'test' of a Kaggle folder without retinopathy_solution.csv); `has` lists those it has. */
+export class MissingSplitError extends Error {
+  constructor(readonly format: string, readonly path: string, readonly split: string, readonly has: string[]) {
+    super(`${format} dataset at ${path} has no '${split}' split (has: ${has.join(', ')})`);
+  }
+}
+
 /**
  * Loads one split of a graded dataset (kaggle, aptos, medmnist, folder) as a LabeledTensors block:
  * x is n × size × size × 3 float32 from the shared preprocess of `spec`, y the grades.
@@ -56,9 +63,7 @@ export async function loadLabeledSplit(format: string, path: string, opts: Label
   stats.cacheHit = false;
   const index = await openDataset(format, path, { seed: opts.seed, valFraction: opts.valFraction, keepPercent: opts.keepPercent });
   const records = index.splits[opts.split];
-  if (!records) {
-    throw new Error(`${format} dataset at ${path} has no '${opts.split}' split (has: ${Object.keys(index.splits).join(', ')})`);
-  }
+  if (!records) throw new MissingSplitError(format, path, opts.split, Object.keys(index.splits));
   const size = spec.size;
   const cacheDir = opts.cacheDir === false ? null : cacheDirOf(opts.cacheDir);
   let key = '';
@@ -137,7 +142,7 @@ export async function loadRawSplit(
   if (!GRADED.includes(format)) throw new Error(`loadRawSplit: format ${JSON.stringify(format)} is not graded (use one of ${GRADED.join(', ')})`);
   const index = await openDataset(format, path, { seed: opts.seed, valFraction: opts.valFraction, keepPercent: opts.keepPercent });
   const records = index.splits[opts.split];
-  if (!records) throw new Error(`${format} dataset at ${path} has no '${opts.split}' split (has: ${Object.keys(index.splits).join(', ')})`);
+  if (!records) throw new MissingSplitError(format, path, opts.split, Object.keys(index.splits));
   const images: Array<RgbImage | undefined> = new Array(records.length);
   if (format === 'medmnist') {
     const m = await readMedmnist(index.sources[0]);

@@ -216,7 +216,7 @@ export async function evaluateModel(modelDir: string, format: string, path: stri
       throw e;
     });
   if (data.n === 0) throw new Error(`${format} dataset at ${path}: split '${opts.split}' has no images`);
-  const skipped = describeProblems(`${format} data at ${path}`, data.problems ?? []);
+  const skipped = describeProblems(`${format} data at ${path}`, data.problems ?? [], 5, { format, path });
   if (skipped) process.stderr.write(`${skipped}\n`);
   const probs = await predictProbs(modelDir, data, opts);
   if (opts.savePredictions) {

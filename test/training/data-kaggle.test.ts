@@ -72,8 +72,9 @@ test('openDataset kaggle: CSV with bad rows → problems with line numbers, good
   const t = await loadLabeledSplit('kaggle', dir, { split: 'train', spec, valFraction: 0, cacheDir: false });
   assert.equal(t.n, 3);
   assert.deepEqual([...t.ids].sort(), ['10_left', '11_right', '13_left']);
-  const bad = t.problems!.find((p) => p.file.endsWith('13_right.jpeg'));
-  assert.equal(bad?.line, 9);
+  // An undecodable photo is reported on its CSV row: file and line are the CSV's, the message names the photo.
+  const bad = t.problems!.find((p) => p.message.includes('13_right.jpeg'));
+  assert.deepEqual(bad, { file: join(dir, 'trainLabels.csv'), line: 9, message: `${join(dir, '13_right.jpeg')}: not a JPEG, PNG, TIFF or WebP image` });
 });
 
 test('loadLabeledSplit kaggle: second load → no decode (cache hit), same tensors; new spec → decodes again', async () => {

@@ -1,7 +1,7 @@
 // The evaluate command as a user runs it (bin/reptile-dr.mjs in a temp working folder) on generated Kaggle folders: progress on stderr, clean stdout.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -65,4 +65,28 @@ test('evaluate on a plain Kaggle folder with the default --split test → error 
   assert.equal(r.code, 1);
   assert.match(r.stderr, /has no 'test' split \(has: train, val\); use --split all to grade every image of the folder/);
   assert.equal(r.stdout, '');
+});
+
+test('evaluate with 7 undecodable photos → "<csv>:<line>: <photo>: why" for the first 5, and the command it names for the rest lists all 7', async () => {
+  const dir = join(tmp('evaluate-bad-'), 'photos');
+  cpSync(kaggle, dir, { recursive: true });
+  const bad = ['1_right', '2_left', '2_right', '3_left', '3_right', '4_left', '4_right']; // CSV lines 3..9
+  for (const id of bad) writeFileSync(join(dir, `${id}.jpeg`), `not a photo: ${id}`);
+  const r = await cli(['evaluate', '--model', TINY, '--format', 'kaggle', dir, '--split', 'all', '--json', '--bootstrap', '0']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { n: number }).n, 5);
+  const csv = join(dir, 'trainLabels.csv');
+  const summary = r.stderr.split('\n').find((l) => l.includes('skipped 7'));
+  assert.ok(summary, r.stderr);
+  for (const [k, id] of bad.slice(0, 5).entries()) {
+    assert.ok(summary.includes(`${csv}:${k + 3}: ${join(dir, `${id}.jpeg`)}: not a JPEG, PNG, TIFF or WebP image`), `${id} in: ${summary}`);
+  }
+  const m = /2 more: `reptile-dr (data stats [^`]+)` lists all/.exec(summary);
+  assert.ok(m, summary);
+  const stats = await cli(m[1].split(' '));
+  assert.equal(stats.code, 0, stats.stderr);
+  assert.match(stats.stderr, /data stats: decode 12\/12/);
+  const listed = (JSON.parse(stats.stdout) as { problems: number; problemList: Array<{ file: string; line: number; message: string }> });
+  assert.equal(listed.problems, 7);
+  assert.deepEqual(listed.problemList.map((p) => [p.file, p.line, p.message]).sort(), bad.map((id, k) => [csv, k + 3, `${join(dir, `${id}.jpeg`)}: not a JPEG, PNG, TIFF or WebP image`]).sort());
 });

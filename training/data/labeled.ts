@@ -1,11 +1,11 @@
 // loadLabeledSplit(): one split of a graded dataset → decoded, preprocessed NHWC tensors, cached on disk.
-import { readFile } from 'node:fs/promises';
 import { validateSpec, type PreprocessSpec, type RgbImage } from '../../shared/index.js';
 import { openDataset } from './dataset.js';
 import { describeProblems } from './problems.js';
-import type { DataRecord, SplitName } from './dataset-index.js';
+import type { SplitName } from './dataset-index.js';
 import { medmnistPixels, readMedmnist } from './formats/medmnist.js';
-import { decodeRgb, PIPELINE_VERSION, preprocessRgb } from './pipeline.js';
+import { decodeAll, decodeProblem, decodeRecord } from './check-images.js';
+import { PIPELINE_VERSION, preprocessRgb } from './pipeline.js';
 import { cacheDirOf, fileHashes, hashValue, readCache, writeCache } from './tensor-cache.js';
 import type { DataProblem, LabeledTensors } from './types.js';
 
@@ -104,11 +104,10 @@ export async function loadLabeledSplit(format: string, path: string, opts: Label
   } else {
     await decodeAll(records, opts.concurrency ?? 4, async (r, i) => {
       try {
-        const px = await decodeRgb(new Uint8Array(await readFile(r.file)), r.file);
-        x.set(preprocessRgb(px, spec), i * per);
+        x.set(preprocessRgb(await decodeRecord(r), spec), i * per);
         ok[i] = 1;
       } catch (err) {
-        problems.push({ file: r.file, ...(r.line ? { line: r.line } : {}), message: `cannot decode image ${r.id}: ${(err as Error).message}` });
+        problems.push(decodeProblem(r, err));
       }
       stats.decoded++;
       opts.onProgress?.(stats.decoded, records.length);
@@ -149,7 +148,7 @@ export async function loadRawSplit(
     records.forEach((r, i) => (images[i] = medmnistPixels(m.splits[opts.split]!.images, r.index!)));
   } else {
     await decodeAll(records, opts.concurrency ?? 4, async (r, i) => {
-      images[i] = await decodeRgb(new Uint8Array(await readFile(r.file)), r.file).catch(() => undefined);
+      images[i] = await decodeRecord(r).catch(() => undefined);
     });
   }
   const keep = records.map((_, i) => i).filter((i) => images[i]);
@@ -159,16 +158,4 @@ export async function loadRawSplit(
 function nothingUsable(format: string, path: string, split: string, listed: number, problems: DataProblem[]): Error {
   const why = describeProblems('', problems).replace(/^: /, '');
   return new Error(`${format} data at ${path}: no usable image in split '${split}' (${listed} listed, none decoded)${why ? `; ${why}` : ''}`);
-}
-
-/** Runs `fn` over records with at most `limit` in flight. */
-async function decodeAll(records: DataRecord[], limit: number, fn: (r: DataRecord, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < records.length) {
-      const i = next++;
-      await fn(records[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, records.length)) }, worker));
 }

@@ -77,7 +77,7 @@ async function readGradedCsv(csv: string, idCol: string, gradeCol: string, image
       problems.push({ file: csv, line, message: broken ? `${broken.path}: ${brokenLinkText(broken)} (image of ${raw})` : `image file for ${raw} not found${other ? ` (${basename(other)} is there)` : ''}` });
     } else {
       seen.add(id);
-      records.push({ id, label: grade, ...patientOf(id), file, line });
+      records.push({ id, label: grade, ...patientOf(id), file, line, csv });
     }
   }
   return { records, problems, sources: [csv] };

@@ -90,3 +90,22 @@ test('evaluate with 7 undecodable photos → "<csv>:<line>: <photo>: why" for th
   assert.equal(listed.problems, 7);
   assert.deepEqual(listed.problemList.map((p) => [p.file, p.line, p.message]).sort(), bad.map((id, k) => [csv, k + 3, `${join(dir, `${id}.jpeg`)}: not a JPEG, PNG, TIFF or WebP image`]).sort());
 });
+
+test('evaluate --bootstrap 0 → no "[95% intervals" line; --bootstrap 20 → the line; data stats with no row resolved → no "image split" claimed', async () => {
+  const args = ['evaluate', '--model', TINY, '--format', 'kaggle', kaggle, '--split', 'all', '--bootstrap'];
+  const none = await cli([...args, '0']);
+  assert.equal(none.code, 0, none.stderr);
+  assert.match(none.stdout, /^all: n 12 · QWK/);
+  assert.doesNotMatch(none.stdout, /intervals|resamples/);
+  const some = await cli([...args, '20']);
+  assert.match(some.stdout, /^\[95% intervals: percentile bootstrap over 6 patients, 20 resamples, seed 0\]$/m);
+
+  const empty = tmp('stats-empty-');
+  writeFileSync(join(empty, 'trainLabels.csv'), 'image,level\n5_left,0\n5_right,1\n');
+  const stats = await cli(['data', 'stats', '--format', 'kaggle', empty]);
+  assert.equal(stats.code, 0, stats.stderr);
+  assert.match(stats.stdout, /^splits: none: no row of the labels resolved to an image \(see problems\)$/m);
+  assert.match(stats.stdout, /problems: 2/);
+  const named = await cli(['data', 'stats', '--format', 'kaggle', kaggle]);
+  assert.match(named.stdout, /^splits: patient split 80\/20 seed 0$/m);
+});

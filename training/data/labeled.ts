@@ -102,16 +102,18 @@ export async function loadLabeledSplit(format: string, path: string, opts: Label
       stats.decoded++;
     });
   } else {
+    const bad: DataProblem[] = [];
     await decodeAll(records, opts.concurrency ?? 4, async (r, i) => {
       try {
         x.set(preprocessRgb(await decodeRecord(r), spec), i * per);
         ok[i] = 1;
       } catch (err) {
-        problems.push(decodeProblem(r, err));
+        bad[i] = decodeProblem(r, err);
       }
       stats.decoded++;
       opts.onProgress?.(stats.decoded, records.length);
     });
+    problems.push(...bad.filter(Boolean)); // in record order, whatever order the decodes finished in
   }
 
   const keep = records.map((_, i) => i).filter((i) => ok[i]);

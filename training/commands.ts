@@ -138,10 +138,12 @@ export function pretrainFromFlags(f: Flags): PretrainOptions {
  */
 export function stageProgress(label: string): (done: number, total: number) => void {
   let bar: Progress | null = null;
+  let stopped = false;
   return (done, total) => {
+    if (stopped) return;
     bar ??= createProgress({ total, label, intervalSec: 10 });
     bar.update(done);
-    if (done >= total) bar.stop();
+    if (done >= total) (bar.stop(), (stopped = true));
   };
 }
 

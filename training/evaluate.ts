@@ -165,12 +165,14 @@ export async function loadAllImages(format: string, path: string, spec: Preproce
   const parts: LabeledTensors[] = [];
   const total = SPLITS.reduce((a, s) => a + (index.splits[s]?.length ?? 0), 0);
   let before = 0;
+  let decoding = false;
   for (const s of SPLITS) {
     const n = index.splits[s]?.length ?? 0;
     if (!n) continue;
-    const onProgress = opts.onProgress && ((done: number) => opts.onProgress!(before + done, total));
+    const onProgress = opts.onProgress && ((done: number) => ((decoding = true), opts.onProgress!(before + done, total)));
     parts.push(await loadLabeledSplit(format, path, { split: s, spec, valFraction: 0, seed: 0, cacheDir: opts.cacheDir, onProgress }));
     before += n;
+    if (decoding) opts.onProgress?.(before, total); // once decoding has begun, a split served from the cache counts as done
   }
   if (parts.length === 0) throw new Error(`${format} dataset at ${path} lists no images`);
   if (parts.length === 1) return parts[0];

@@ -1,7 +1,7 @@
 // The evaluate command as a user runs it (bin/reptile-dr.mjs in a temp working folder) on generated Kaggle folders: progress on stderr, clean stdout.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -108,4 +108,19 @@ test('evaluate --bootstrap 0 → no "[95% intervals" line; --bootstrap 20 → th
   assert.match(stats.stdout, /problems: 2/);
   const named = await cli(['data', 'stats', '--format', 'kaggle', kaggle]);
   assert.match(named.stdout, /^splits: patient split 80\/20 seed 0$/m);
+});
+
+test('evaluate --split all with the test split already cached (by --split test) → the decode progress still ends at all/all', async () => {
+  const dir = join(tmp('evaluate-solution-'), 'photos');
+  cpSync(kaggle, dir, { recursive: true });
+  const [head, ...rows] = readFileSync(join(dir, 'trainLabels.csv'), 'utf8').trim().split('\n');
+  writeFileSync(join(dir, 'trainLabels.csv'), [head, ...rows.slice(0, 8), ''].join('\n'));
+  writeFileSync(join(dir, 'retinopathy_solution.csv'), ['image,level,Usage', ...rows.slice(8).map((r) => `${r},Private`), ''].join('\n'));
+  const cacheDir = tmp('evaluate-cache-');
+  const args = ['evaluate', '--model', TINY, '--format', 'kaggle', dir, '--json', '--bootstrap', '0', '--cache-dir', cacheDir];
+  const test4 = await cli([...args, '--split', 'test']);
+  assert.match(test4.stderr, /^evaluate: decode 4\/4 \(100\.0%\)/m);
+  const all = await cli([...args, '--split', 'all']);
+  assert.equal((JSON.parse(all.stdout) as { n: number }).n, 12);
+  assert.match(all.stderr, /^evaluate: decode 12\/12 \(100\.0%\)/m, all.stderr);
 });

@@ -1,6 +1,7 @@
 // The models a server serves: find <modelsDir>/<name>/model.json folders, pick the default, start and check each.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { brokenLinkText, listDir } from '../node/dir-entries.js';
 import { HttpError } from './errors.js';
 import { checkReference, createGrader, type GraderOptions, type ServingGrader } from './grader.js';
 
@@ -32,10 +33,15 @@ export async function findModelDirs(modelsDir: string): Promise<{ dirs: Map<stri
     return { dirs: new Map([[name, root]]), defaultName: name };
   }
   const dirs = new Map<string, string>();
-  for (const e of await readdir(root, { withFileTypes: true })) {
-    if (e.isDirectory() && (await exists(join(root, e.name, 'model.json')))) dirs.set(e.name, join(root, e.name));
+  const broken: string[] = [];
+  // Linked model folders count as folders (listDir follows links); a dangling link is named in the error.
+  for (const e of await listDir(root)) {
+    if (e.kind === 'broken') broken.push(`${e.path}: ${brokenLinkText(e)}`);
+    if (e.kind === 'dir' && (await exists(join(e.path, 'model.json')))) dirs.set(e.name, e.path);
   }
-  if (dirs.size === 0) throw new Error(`models folder ${root} holds no model (expected <name>/model.onnx + <name>/model.json)`);
+  if (dirs.size === 0) {
+    throw new Error(`models folder ${root} holds no model (expected <name>/model.onnx + <name>/model.json)${broken.length ? `; ${broken.join('; ')}` : ''}`);
+  }
   let defaultName: string | null = null;
   const defaultFile = join(root, 'default.json');
   if (await exists(defaultFile)) {

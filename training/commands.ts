@@ -132,6 +132,21 @@ export function pretrainFromFlags(f: Flags): PretrainOptions {
   };
 }
 
+/**
+ * A `(done, total)` callback drawing one stage's progress on stderr (bar on a TTY, a line every 10 s
+ * otherwise), started on the first call and stopped when done reaches total.
+ */
+export function stageProgress(label: string): (done: number, total: number) => void {
+  let bar: Progress | null = null;
+  let stopped = false;
+  return (done, total) => {
+    if (stopped) return;
+    bar ??= createProgress({ total, label, intervalSec: 10 });
+    bar.update(done);
+    if (done >= total) (bar.stop(), (stopped = true));
+  };
+}
+
 /** Adds pretrain, finetune and evaluate to the program. */
 export function register(program: Command): void {
   loopFlags(program.command('pretrain').description('Baseline 2: supervised pre-training on all meta-training classes (held-out images select best/)'))
@@ -184,6 +199,7 @@ export function register(program: Command): void {
     .option('--bootstrap <n>', 'bootstrap resamples of the 95% intervals (0 = none)', '1000')
     .option('--save-predictions <file>', 'also write [{id,patient,grade,probs}] (input of the operating-point command)')
     .option('--backend <name>', 'TF.js backend for checkpoints', 'auto')
+    .option('--cache-dir <dir>', 'keep the decoded, preprocessed photos in <dir> for reruns on the same photos and spec (default: no cache)')
     .action(async (data: string, f: Flags) => {
       const split = oneOf('--split', String(f.split), ['train', 'val', 'test', 'all']);
       const resamples = int('--bootstrap', f.bootstrap, { min: 0 });
@@ -197,6 +213,8 @@ export function register(program: Command): void {
       }
       const r = await evaluateModel(String(f.model), String(f.format), data, {
         split, flip: Boolean(f.flip), seed: splitSeed, resamples,
+        onDecoded: stageProgress('evaluate: decode'), onGraded: stageProgress('evaluate: grade'),
+        cacheDir: f.cacheDir === undefined ? false : String(f.cacheDir),
         savePredictions: f.savePredictions === undefined ? undefined : String(f.savePredictions),
       });
       if (f.json) process.stdout.write(`${JSON.stringify(r)}\n`);

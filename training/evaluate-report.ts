@@ -101,7 +101,7 @@ export function formatReport(split: string, r: FullReport): string {
     `${split}: n ${r.n} · QWK ${num(r.qwk)}${range(ci.qwk, num)} · accuracy ${pct(r.accuracy)}${range(ci.accuracy, pct)} · AUC ${num(r.auc)}${range(ci.auc, num)}\n` +
     `referable (${rule}): AUC ${num(r.referableAuc)}${range(ci.referableAuc, num)} · sensitivity ${pct(r.referable.sensitivity)}${range(ci.sensitivity, pct)}, ` +
     `specificity ${pct(r.referable.specificity)}${range(ci.specificity, pct)}\n` +
-    `[95% intervals: ${ci.method}, ${ci.resamples} resamples, seed ${ci.seed}]\n` +
+    (ci.resamples > 0 ? `[95% intervals: ${ci.method}, ${ci.resamples} resamples, seed ${ci.seed}]\n` : '') +
     `confusion (rows truth 0–4, columns prediction):\n${r.confusion.map((row) => row.map((v) => String(v).padStart(6)).join('')).join('\n')}\n`
   );
 }

@@ -42,9 +42,11 @@ export interface PredictOptions {
   /** Average the probabilities of each image and its horizontal mirror (test-time augmentation). */
   flip?: boolean;
   batchSize?: number;
+  /** Called after each batch with (images graded, total); with `flip` the total counts both passes. */
+  onGraded?: (done: number, total: number) => void;
 }
 
-async function probsOnnx(dir: string, data: LabeledTensors, batchSize: number): Promise<Float32Array> {
+async function probsOnnx(dir: string, data: LabeledTensors, batchSize: number, onBatch: (m: number) => void): Promise<Float32Array> {
   const card = parseModelCard(readFileSync(join(dir, 'model.json'), 'utf8'), join(dir, 'model.json'));
   await import('../node/no-telemetry.mjs');
   const ort = await import('onnxruntime-node');
@@ -58,12 +60,13 @@ async function probsOnnx(dir: string, data: LabeledTensors, batchSize: number): 
     const probs = res[card.outputs.probs];
     if (!probs) throw new Error(`${dir}/model.onnx: no output '${card.outputs.probs}' (has: ${Object.keys(res).join(', ')})`);
     out.set(probs.data as Float32Array, s * NUM_GRADES);
+    onBatch(m);
   }
   await session.release();
   return out;
 }
 
-async function probsCheckpoint(dir: string, data: LabeledTensors, batchSize: number): Promise<Float32Array> {
+async function probsCheckpoint(dir: string, data: LabeledTensors, batchSize: number, onBatch: (m: number) => void): Promise<Float32Array> {
   const { loadCheckpoint } = await import('./checkpoint.js');
   const { blockSource, predictSource } = await import('./fit.js');
   const ck = await loadCheckpoint(dir);
@@ -71,7 +74,16 @@ async function probsCheckpoint(dir: string, data: LabeledTensors, batchSize: num
     const want = [ck.config.inputSize, ck.config.inputSize, ck.config.channels];
     if (want.join() !== data.shape.join()) throw new Error(`${dir}: model takes ${want.join('×')}, data is ${data.shape.join('×')}`);
     if (ck.config.numClasses !== NUM_GRADES) throw new Error(`${dir}: model has ${ck.config.numClasses} outputs, not ${NUM_GRADES} grades (a pre-training or meta-training checkpoint?)`);
-    return predictSource(ck.model, blockSource(data.x, data.y, data.shape), batchSize);
+    const per = data.shape[0] * data.shape[1] * data.shape[2];
+    const out = new Float32Array(data.n * NUM_GRADES);
+    for (let s = 0; s < data.n; s += batchSize) {
+      const m = Math.min(batchSize, data.n - s);
+      const part = blockSource(data.x.subarray(s * per, (s + m) * per), data.y.subarray(s, s + m), data.shape);
+      out.set(predictSource(ck.model, part, batchSize), s * NUM_GRADES);
+      onBatch(m);
+      await new Promise((r) => setImmediate(r)); // let the progress line out between batches
+    }
+    return out;
   } finally {
     ck.model.dispose();
     if (ck.optimizerWeights) (await import('@tensorflow/tfjs')).dispose(ck.optimizerWeights.map((w) => w.tensor));
@@ -84,8 +96,11 @@ async function probsCheckpoint(dir: string, data: LabeledTensors, batchSize: num
  */
 export async function predictProbs(modelDir: string, data: LabeledTensors, opts: PredictOptions = {}): Promise<Float32Array> {
   const dir = resolveModelDir(modelDir);
-  const batch = opts.batchSize ?? 256;
-  const run = (d: LabeledTensors) => (modelKind(dir) === 'onnx' ? probsOnnx(dir, d, batch) : probsCheckpoint(dir, d, batch));
+  const batch = opts.batchSize ?? 32;
+  const total = data.n * (opts.flip ? 2 : 1);
+  let done = 0;
+  const onBatch = (m: number) => opts.onGraded?.((done += m), total);
+  const run = (d: LabeledTensors) => (modelKind(dir) === 'onnx' ? probsOnnx(dir, d, batch, onBatch) : probsCheckpoint(dir, d, batch, onBatch));
   const p = await run(data);
   if (!opts.flip) return p;
   const q = await run({ ...data, x: flipHorizontal(data.x, data.n, data.shape) });
@@ -121,20 +136,43 @@ export interface EvaluateOptions extends PredictOptions {
   resamples?: number;
   /** Also write `[{ id, patient, grade, probs }]` here (atomically): held-out predictions for `operating-point`. */
   savePredictions?: string;
+  /**
+   * Keep the decoded, preprocessed photos in this folder (tensor-cache) for a rerun on the same photos at
+   * the same spec. Default none: an external set graded once only pays for writing the cache.
+   */
+  cacheDir?: string | false;
+  /** Called after each decoded image with (done, total); nothing is decoded on a cache hit. */
+  onDecoded?: (done: number, total: number) => void;
+}
+
+/** Options of {@link loadAllImages}. */
+export interface LoadAllOptions {
+  /** As loadLabeledSplit's: a folder, or false for none; default `.cache/tensors`. */
+  cacheDir?: string | false;
+  /** Called after each decoded image with (done, total over every split). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
  * Every image of a graded dataset: each split it has, loaded with no validation hold-out and nothing
  * dropped (valFraction 0, keepPercent 100), concatenated in split order (train, val, test).
  */
-export async function loadAllImages(format: string, path: string, spec: PreprocessSpec): Promise<LabeledTensors> {
+export async function loadAllImages(format: string, path: string, spec: PreprocessSpec, opts: LoadAllOptions = {}): Promise<LabeledTensors> {
   const { loadLabeledSplit } = await import('./data/labeled.js');
   const { openDataset } = await import('./data/dataset.js');
   const { SPLITS } = await import('./data/dataset-index.js');
   const index = await openDataset(format, path, { valFraction: 0 });
   const parts: LabeledTensors[] = [];
+  const total = SPLITS.reduce((a, s) => a + (index.splits[s]?.length ?? 0), 0);
+  let before = 0;
+  let decoding = false;
   for (const s of SPLITS) {
-    if (index.splits[s]?.length) parts.push(await loadLabeledSplit(format, path, { split: s, spec, valFraction: 0, seed: 0 }));
+    const n = index.splits[s]?.length ?? 0;
+    if (!n) continue;
+    const onProgress = opts.onProgress && ((done: number) => ((decoding = true), opts.onProgress!(before + done, total)));
+    parts.push(await loadLabeledSplit(format, path, { split: s, spec, valFraction: 0, seed: 0, cacheDir: opts.cacheDir, onProgress }));
+    before += n;
+    if (decoding) opts.onProgress?.(before, total); // once decoding has begun, a split served from the cache counts as done
   }
   if (parts.length === 0) throw new Error(`${format} dataset at ${path} lists no images`);
   if (parts.length === 1) return parts[0];
@@ -167,13 +205,20 @@ export function modelOperatingPoint(modelDir: string): OperatingPoint | null {
  * referable AUC, and bootstrap 95% intervals over patients (images where the format knows no patients).
  */
 export async function evaluateModel(modelDir: string, format: string, path: string, opts: EvaluateOptions): Promise<FullReport> {
-  const { loadLabeledSplit } = await import('./data/labeled.js');
+  const { loadLabeledSplit, MissingSplitError } = await import('./data/labeled.js');
   const spec = await modelSpec(modelDir);
+  const cacheDir = opts.cacheDir ?? false;
   const data = opts.split === 'all'
-    ? await loadAllImages(format, path, spec)
-    : await loadLabeledSplit(format, path, { split: opts.split, spec, seed: opts.seed ?? 0, valFraction: opts.valFraction, keepPercent: opts.keepPercent });
+    ? await loadAllImages(format, path, spec, { cacheDir, onProgress: opts.onDecoded })
+    : await loadLabeledSplit(format, path, {
+      split: opts.split, spec, seed: opts.seed ?? 0, valFraction: opts.valFraction, keepPercent: opts.keepPercent, cacheDir, onProgress: opts.onDecoded,
+    }).catch((e: unknown) => {
+      // A plain folder (Kaggle without retinopathy_solution.csv, aptos, folder) has no test split of its own.
+      if (e instanceof MissingSplitError) throw new Error(`${e.message}; use --split all to grade every image of the folder`);
+      throw e;
+    });
   if (data.n === 0) throw new Error(`${format} dataset at ${path}: split '${opts.split}' has no images`);
-  const skipped = describeProblems(`${format} data at ${path}`, data.problems ?? []);
+  const skipped = describeProblems(`${format} data at ${path}`, data.problems ?? [], 5, { format, path });
   if (skipped) process.stderr.write(`${skipped}\n`);
   const probs = await predictProbs(modelDir, data, opts);
   if (opts.savePredictions) {

@@ -1,11 +1,11 @@
 // Server start-up: refuses bad cards, changed ONNX files, reference mismatches and missing fixtures; CUDA request falls back to CPU.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { resolveServeConfig } from '../../serving/config.js';
-import { FIXTURES, TINY, postForm, startTestServer } from './helpers.js';
+import { FIXTURES, TINY, TINY_CARD, postForm, startTestServer } from './helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'reptile-startup-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -48,6 +48,24 @@ describe('server start-up', () => {
   test('startup: models folder missing or empty → clear message', async () => {
     await assert.rejects(startTestServer({ modelsDir: join(tmp, 'nowhere') }), /models folder .*nowhere not found/);
     await assert.rejects(startTestServer({ modelsDir: tmp }), /holds no model/);
+  });
+
+  test('startup: model folder linked into the models folder → served; a dangling link alone → error naming it', async () => {
+    const dir = join(tmp, 'linked');
+    mkdirSync(dir);
+    symlinkSync(TINY, join(dir, 'tiny'));
+    symlinkSync(join(tmp, 'no-such-model'), join(dir, 'gone'));
+    const s = await startTestServer({ modelsDir: dir, fixturesDir: FIXTURES });
+    try {
+      const models = (await (await fetch(`${s.url}/v1/models`)).json()) as { models: Array<{ name: string }> };
+      assert.deepEqual(models.models.map((m) => m.name), [TINY_CARD.name]);
+    } finally {
+      await s.close();
+    }
+    const onlyBroken = join(tmp, 'only-broken');
+    mkdirSync(onlyBroken);
+    symlinkSync(join(tmp, 'no-such-model'), join(onlyBroken, 'gone'));
+    await assert.rejects(startTestServer({ modelsDir: onlyBroken, fixturesDir: FIXTURES }), /holds no model.*only-broken\/gone: broken link \(→ .*no-such-model\)/);
   });
 
   test('config: bad flag and env values → one message naming each flag/env and value', () => {

@@ -3,6 +3,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { DEFAULT_SPEC, type PreprocessSpec } from '../../shared/index.js';
 import { openDataset } from '../../training/data/dataset.js';
 import { loadLabeledSplit, type LoadStats } from '../../training/data/labeled.js';
@@ -72,8 +73,24 @@ test('openDataset kaggle: CSV with bad rows → problems with line numbers, good
   const t = await loadLabeledSplit('kaggle', dir, { split: 'train', spec, valFraction: 0, cacheDir: false });
   assert.equal(t.n, 3);
   assert.deepEqual([...t.ids].sort(), ['10_left', '11_right', '13_left']);
-  const bad = t.problems!.find((p) => p.file.endsWith('13_right.jpeg'));
-  assert.equal(bad?.line, 9);
+  // An undecodable photo is reported on its CSV row: file and line are the CSV's, the message names the photo.
+  const bad = t.problems!.find((p) => p.message.includes('13_right.jpeg'));
+  assert.deepEqual(bad, { file: join(dir, 'trainLabels.csv'), line: 9, message: `${join(dir, '13_right.jpeg')}: not a JPEG, PNG, TIFF or WebP image` });
+});
+
+test('loadLabeledSplit kaggle: undecodable photos → problems in CSV order, whatever order their decodes end in', async () => {
+  const dir = tmp('order-');
+  const fixture = new URL('../fixtures/fundus-normal-left-cc0.jpg', import.meta.url).pathname;
+  // Line 2: a big truncated JPEG (fails late, after decoding most of it); line 3: not an image (fails at once).
+  const big = await sharp(fixture).resize(1500, 1500).jpeg({ quality: 95 }).toBuffer();
+  writeFileSync(join(dir, '1_left.jpeg'), big.subarray(0, Math.floor(big.length * 0.9)));
+  writeFileSync(join(dir, '1_right.jpeg'), 'text');
+  await sharp(fixture).resize(32, 32).jpeg().toFile(join(dir, '2_left.jpeg'));
+  writeFileSync(join(dir, 'trainLabels.csv'), 'image,level\n1_left,0\n1_right,1\n2_left,2\n');
+  const t = await loadLabeledSplit('kaggle', dir, { split: 'train', spec: { ...DEFAULT_SPEC, size: 16 }, valFraction: 0, cacheDir: false });
+  assert.equal(t.n, 1);
+  assert.deepEqual(t.problems!.map((p) => p.line), [2, 3]);
+  assert.match(t.problems![0].message, /1_left\.jpeg: .*truncated/);
 });
 
 test('loadLabeledSplit kaggle: second load → no decode (cache hit), same tensors; new spec → decodes again', async () => {

@@ -22,6 +22,8 @@ export interface DataRecord {
   index?: number;
   /** 1-based line of the label CSV that listed this image. */
   line?: number;
+  /** That label CSV. */
+  csv?: string;
 }
 
 /** What openDataset() found: records per split, class names and every skipped row or file. */

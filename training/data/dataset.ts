@@ -60,7 +60,8 @@ export async function openDataset(format: string, path: string, opts: OpenOption
     if (fmt === 'kaggle') ({ trainPool: pool, test } = await readKaggle(root));
     else pool = fmt === 'aptos' ? await readAptos(root) : await readGradeFolders(root);
     const { train, val } = splitByPatient(pool.records, o.seed, o.valFraction);
-    const byPatient = pool.records.some((r) => r.eye);
+    const listed = [...pool.records, ...(test?.records ?? [])];
+    const byPatient = listed.some((r) => r.eye);
     return {
       format: fmt,
       root,
@@ -69,7 +70,9 @@ export async function openDataset(format: string, path: string, opts: OpenOption
       splits: compact({ train: keep(train, 'train'), val: keep(val, 'val'), test: test?.records }),
       problems: [...pool.problems, ...(test?.problems ?? [])],
       sources: [...pool.sources, ...(test?.sources ?? [])],
-      splitRule: `${byPatient ? 'patient' : 'image'} split ${Math.round((1 - o.valFraction) * 100)}/${Math.round(o.valFraction * 100)} seed ${o.seed}${pct}`,
+      splitRule: listed.length === 0
+        ? 'none: no row of the labels resolved to an image (see problems)'
+        : `${byPatient ? 'patient' : 'image'} split ${Math.round((1 - o.valFraction) * 100)}/${Math.round(o.valFraction * 100)} seed ${o.seed}${pct}`,
     };
   }
 

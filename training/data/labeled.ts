@@ -1,11 +1,11 @@
 // loadLabeledSplit(): one split of a graded dataset → decoded, preprocessed NHWC tensors, cached on disk.
-import { readFile } from 'node:fs/promises';
 import { validateSpec, type PreprocessSpec, type RgbImage } from '../../shared/index.js';
 import { openDataset } from './dataset.js';
 import { describeProblems } from './problems.js';
-import type { DataRecord, SplitName } from './dataset-index.js';
+import type { SplitName } from './dataset-index.js';
 import { medmnistPixels, readMedmnist } from './formats/medmnist.js';
-import { decodeRgb, PIPELINE_VERSION, preprocessRgb } from './pipeline.js';
+import { decodeAll, decodeProblem, decodeRecord } from './check-images.js';
+import { PIPELINE_VERSION, preprocessRgb } from './pipeline.js';
 import { cacheDirOf, fileHashes, hashValue, readCache, writeCache } from './tensor-cache.js';
 import type { DataProblem, LabeledTensors } from './types.js';
 
@@ -39,6 +39,13 @@ export interface LabeledSplitOptions {
 
 const GRADED = ['kaggle', 'aptos', 'medmnist', 'folder'];
 
+/** The dataset has no such split (e.g. 'test' of a Kaggle folder without retinopathy_solution.csv); `has` lists those it has. */
+export class MissingSplitError extends Error {
+  constructor(readonly format: string, readonly path: string, readonly split: string, readonly has: string[]) {
+    super(`${format} dataset at ${path} has no '${split}' split (has: ${has.join(', ')})`);
+  }
+}
+
 /**
  * Loads one split of a graded dataset (kaggle, aptos, medmnist, folder) as a LabeledTensors block:
  * x is n × size × size × 3 float32 from the shared preprocess of `spec`, y the grades.
@@ -56,9 +63,7 @@ export async function loadLabeledSplit(format: string, path: string, opts: Label
   stats.cacheHit = false;
   const index = await openDataset(format, path, { seed: opts.seed, valFraction: opts.valFraction, keepPercent: opts.keepPercent });
   const records = index.splits[opts.split];
-  if (!records) {
-    throw new Error(`${format} dataset at ${path} has no '${opts.split}' split (has: ${Object.keys(index.splits).join(', ')})`);
-  }
+  if (!records) throw new MissingSplitError(format, path, opts.split, Object.keys(index.splits));
   const size = spec.size;
   const cacheDir = opts.cacheDir === false ? null : cacheDirOf(opts.cacheDir);
   let key = '';
@@ -97,17 +102,18 @@ export async function loadLabeledSplit(format: string, path: string, opts: Label
       stats.decoded++;
     });
   } else {
+    const bad: DataProblem[] = [];
     await decodeAll(records, opts.concurrency ?? 4, async (r, i) => {
       try {
-        const px = await decodeRgb(new Uint8Array(await readFile(r.file)), r.file);
-        x.set(preprocessRgb(px, spec), i * per);
+        x.set(preprocessRgb(await decodeRecord(r), spec), i * per);
         ok[i] = 1;
       } catch (err) {
-        problems.push({ file: r.file, ...(r.line ? { line: r.line } : {}), message: `cannot decode image ${r.id}: ${(err as Error).message}` });
+        bad[i] = decodeProblem(r, err);
       }
       stats.decoded++;
       opts.onProgress?.(stats.decoded, records.length);
     });
+    problems.push(...bad.filter(Boolean)); // in record order, whatever order the decodes finished in
   }
 
   const keep = records.map((_, i) => i).filter((i) => ok[i]);
@@ -137,14 +143,14 @@ export async function loadRawSplit(
   if (!GRADED.includes(format)) throw new Error(`loadRawSplit: format ${JSON.stringify(format)} is not graded (use one of ${GRADED.join(', ')})`);
   const index = await openDataset(format, path, { seed: opts.seed, valFraction: opts.valFraction, keepPercent: opts.keepPercent });
   const records = index.splits[opts.split];
-  if (!records) throw new Error(`${format} dataset at ${path} has no '${opts.split}' split (has: ${Object.keys(index.splits).join(', ')})`);
+  if (!records) throw new MissingSplitError(format, path, opts.split, Object.keys(index.splits));
   const images: Array<RgbImage | undefined> = new Array(records.length);
   if (format === 'medmnist') {
     const m = await readMedmnist(index.sources[0]);
     records.forEach((r, i) => (images[i] = medmnistPixels(m.splits[opts.split]!.images, r.index!)));
   } else {
     await decodeAll(records, opts.concurrency ?? 4, async (r, i) => {
-      images[i] = await decodeRgb(new Uint8Array(await readFile(r.file)), r.file).catch(() => undefined);
+      images[i] = await decodeRecord(r).catch(() => undefined);
     });
   }
   const keep = records.map((_, i) => i).filter((i) => images[i]);
@@ -154,16 +160,4 @@ export async function loadRawSplit(
 function nothingUsable(format: string, path: string, split: string, listed: number, problems: DataProblem[]): Error {
   const why = describeProblems('', problems).replace(/^: /, '');
   return new Error(`${format} data at ${path}: no usable image in split '${split}' (${listed} listed, none decoded)${why ? `; ${why}` : ''}`);
-}
-
-/** Runs `fn` over records with at most `limit` in flight. */
-async function decodeAll(records: DataRecord[], limit: number, fn: (r: DataRecord, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < records.length) {
-      const i = next++;
-      await fn(records[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, records.length)) }, worker));
 }

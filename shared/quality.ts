@@ -150,7 +150,7 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
   if (disc.chroma < QUALITY_LIMITS.minChroma || disc.redToGreen < QUALITY_LIMITS.minRedToGreen) {
     return verdict(
       'not_colour',
-      `Not a colour fundus photograph (grayscale or red-free): this model grades colour photos only (chroma ${disc.chroma.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minChroma}; red/green ${disc.redToGreen.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minRedToGreen}).`,
+      `Not a colour fundus photograph (grayscale or red-free): this model grades colour photos only; retake it in colour (chroma ${disc.chroma.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minChroma}; red/green ${disc.redToGreen.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minRedToGreen}).`,
     );
   }
   if (measures.sharpnessChecked && measures.sharpness < QUALITY_LIMITS.minSharpness) {

@@ -80,9 +80,9 @@ const SHARP_SIZE = 256;
 /**
  * Judges whether a fundus photo can be graded. Checks, in order: an image smaller than the model input
  * ('too_small'); an image that is black throughout ('too_dark'); no circular field of view: not a fundus
- * photo, uniform, noise ('no_field_of_view'); a disc smaller than the model input ('too_small'); mean
- * brightness inside the disc ('too_dark'); washed-out share ('too_bright'); a grey or red-free disc: chroma or red-to-green ratio below
- * QUALITY_LIMITS ('not_colour': the models are trained on colour photos); vessel-scale sharpness
+ * photo, uniform, noise ('no_field_of_view'); a disc smaller than the model input ('too_small'); washed-out
+ * share ('too_bright'); a grey or red-free disc: chroma or red-to-green ratio below QUALITY_LIMITS ('not_colour':
+ * the models are trained on colour photos); mean brightness inside the disc ('too_dark'); vessel-scale sharpness
  * ('too_blurred', only for discs ≥ 256 px across); before those, a straight colour seam on the JPEG block
  * grid across the disc ('damaged', also only for discs ≥ 256 px; see shared/damage.ts). Uses `spec.fov.threshold` and `spec.size`.
  * `located`: the disc locateFov(image, spec) already found (shared with preprocessing: one search).
@@ -141,17 +141,18 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
       );
     }
   }
-  if (disc.meanMax < QUALITY_LIMITS.minBrightness) {
-    return verdict('too_dark', `The retina is too dark (mean brightness ${disc.meanMax.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minBrightness}): retake with more flash or a dilated pupil.`);
-  }
   if (disc.white > QUALITY_LIMITS.maxWashedOutFraction) {
     return verdict('too_bright', `The retina is overexposed (${Math.round(disc.white * 100)}% washed out): retake with less flash.`);
   }
+  // Before the brightness limit: a red-free photo is dim in its max channel (green), and more flash would not help.
   if (disc.chroma < QUALITY_LIMITS.minChroma || disc.redToGreen < QUALITY_LIMITS.minRedToGreen) {
     return verdict(
       'not_colour',
       `Not a colour fundus photograph (grayscale or red-free): this model grades colour photos only; retake it in colour (chroma ${disc.chroma.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minChroma}; red/green ${disc.redToGreen.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minRedToGreen}).`,
     );
+  }
+  if (disc.meanMax < QUALITY_LIMITS.minBrightness) {
+    return verdict('too_dark', `The retina is too dark (mean brightness ${disc.meanMax.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minBrightness}): retake with more flash or a dilated pupil.`);
   }
   if (measures.sharpnessChecked && measures.sharpness < QUALITY_LIMITS.minSharpness) {
     return verdict('too_blurred', `The photo is too blurred to see vessels and lesions (sharpness ${measures.sharpness.toFixed(3)}, needs ≥ ${QUALITY_LIMITS.minSharpness}): refocus and retake.`);

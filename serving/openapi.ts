@@ -1,4 +1,5 @@
 // The OpenAPI 3.1 document of the HTTP API (served at /openapi.json; rendered offline at /docs).
+import { QUALITY_REASONS } from '../shared/index.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -52,7 +53,16 @@ export function buildOpenApi(opts: { version: string; maxFiles: number; maxFileB
         Quality: {
           type: 'object',
           required: ['gradable'],
-          properties: { gradable: { type: 'boolean' }, reason: { type: ['string', 'null'], description: 'Why not gradable: no_field_of_view, too_dark, too_bright, too_blurred, too_small, damaged (a corrupt-file seam across the disc)' } },
+          properties: {
+            gradable: { type: 'boolean' },
+            reason: {
+              type: ['string', 'null'],
+              enum: [...QUALITY_REASONS, null],
+              description:
+                'Why not gradable: no_field_of_view, too_dark, too_bright, too_blurred, too_small, damaged (a corrupt-file seam across the disc), ' +
+                'not_colour (a grayscale or red-free photo: the model grades colour fundus photographs only)',
+            },
+          },
           additionalProperties: true,
         },
         ImageResult: {

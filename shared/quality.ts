@@ -1,4 +1,4 @@
-// Image-quality verdict for a fundus photo: field of view found, exposure, sharpness, size → gradable or why not.
+// Image-quality verdict for a fundus photo: field of view found, exposure, colour, sharpness, size → gradable or why not.
 import { blockStepDamage } from './damage.js';
 import type { RgbImage } from './grader.js';
 import { discBox } from './preprocess/apply.js';
@@ -6,8 +6,10 @@ import { findFovCircle, type FovCircle } from './preprocess/fov.js';
 import { cropResize } from './preprocess/resize.js';
 import { DEFAULT_SPEC, type PreprocessSpec } from './preprocess/spec.js';
 
+/** Why an image is not gradable, every code (documented in the OpenAPI schema). */
+export const QUALITY_REASONS = Object.freeze(['no_field_of_view', 'too_dark', 'too_bright', 'too_blurred', 'too_small', 'damaged', 'not_colour'] as const);
 /** Why an image is not gradable. */
-export type QualityReason = 'no_field_of_view' | 'too_dark' | 'too_bright' | 'too_blurred' | 'too_small' | 'damaged';
+export type QualityReason = (typeof QUALITY_REASONS)[number];
 
 /** The numbers behind a verdict (cheap: the FOV search plus one 256×256 resample of the disc). */
 export type QualityMeasures = {
@@ -23,6 +25,10 @@ export type QualityMeasures = {
   meanBrightness: number;
   /** Share of FOV pixels whose green channel is clipped (≥ 235): vessel and lesion contrast lost, 0..1. */
   washedOutFraction: number;
+  /** Mean of (max − min of R,G,B) over mean of max(R,G,B) inside the central 90% of the FOV, 0..1: 0 for a grey photo. */
+  chroma: number;
+  /** Mean red over mean green inside the central 90% of the FOV (capped at 100): colour fundus photos ≥ 1, red-free ones ≪ 1. */
+  redToGreen: number;
   /** RMS Laplacian of the green channel over its mean, inside 85% of the FOV, at 256 px across the disc. */
   sharpness: number;
   /** False when the disc is under 256 px across (thumbnails): sharpness and damage are then not judged. */
@@ -55,6 +61,18 @@ export const QUALITY_LIMITS = Object.freeze({
    * fixture 0.25, 299 clinic photos ≤ 0.47, the fixture re-encoded at JPEG quality 30 0.49, overexposed ×4 0.60.
    */
   maxDamageStepFraction: 0.75,
+  /**
+   * Below this chroma the photo is grey (a grayscale or red-free photo stored as grey). Measured: 299 clinic photos
+   * 0.598–0.985, the fixture 0.711, 1,180 RetinaMNIST train/val thumbnails with a disc ≥ 0.119 (hazy ones); grayscale
+   * copies 0.000.
+   */
+  minChroma: 0.05,
+  /**
+   * Below this red-to-green ratio red is absent or far below green (a red-free photo in green, or green only). Measured:
+   * 299 clinic photos 1.459–3.792, the fixture 2.486, RetinaMNIST ≥ 1.063; green-only copies ≤ 0.028, green-tinted
+   * red-free copies (red and blue 0.3 × green) ≤ 0.298.
+   */
+  minRedToGreen: 0.8,
 });
 
 const SHARP_SIZE = 256;
@@ -62,8 +80,9 @@ const SHARP_SIZE = 256;
 /**
  * Judges whether a fundus photo can be graded. Checks, in order: an image smaller than the model input
  * ('too_small'); an image that is black throughout ('too_dark'); no circular field of view: not a fundus
- * photo, uniform, noise ('no_field_of_view'); a disc smaller than the model input ('too_small'); mean
- * brightness inside the disc ('too_dark'); washed-out share ('too_bright'); vessel-scale sharpness
+ * photo, uniform, noise ('no_field_of_view'); a disc smaller than the model input ('too_small'); washed-out
+ * share ('too_bright'); a grey or red-free disc: chroma or red-to-green ratio below QUALITY_LIMITS ('not_colour':
+ * the models are trained on colour photos); mean brightness inside the disc ('too_dark'); vessel-scale sharpness
  * ('too_blurred', only for discs ≥ 256 px across); before those, a straight colour seam on the JPEG block
  * grid across the disc ('damaged', also only for discs ≥ 256 px; see shared/damage.ts). Uses `spec.fov.threshold` and `spec.size`.
  * `located`: the disc locateFov(image, spec) already found (shared with preprocessing: one search).
@@ -78,6 +97,8 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
     fovFraction: 0,
     meanBrightness: 0,
     washedOutFraction: 0,
+    chroma: 0,
+    redToGreen: 0,
     sharpness: 0,
     sharpnessChecked: false,
     damageStepFraction: 0,
@@ -107,6 +128,8 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
   const disc = regionStats(q, SHARP_SIZE, 0.9);
   measures.meanBrightness = disc.meanMax;
   measures.washedOutFraction = disc.white;
+  measures.chroma = disc.chroma;
+  measures.redToGreen = disc.redToGreen;
   measures.sharpness = sharpness(q, SHARP_SIZE, 0.85);
   measures.sharpnessChecked = 2 * radius >= QUALITY_LIMITS.sharpnessMinDiameter;
   if (measures.sharpnessChecked) {
@@ -118,11 +141,18 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
       );
     }
   }
-  if (disc.meanMax < QUALITY_LIMITS.minBrightness) {
-    return verdict('too_dark', `The retina is too dark (mean brightness ${disc.meanMax.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minBrightness}): retake with more flash or a dilated pupil.`);
-  }
   if (disc.white > QUALITY_LIMITS.maxWashedOutFraction) {
     return verdict('too_bright', `The retina is overexposed (${Math.round(disc.white * 100)}% washed out): retake with less flash.`);
+  }
+  // Before the brightness limit: a red-free photo is dim in its max channel (green), and more flash would not help.
+  if (disc.chroma < QUALITY_LIMITS.minChroma || disc.redToGreen < QUALITY_LIMITS.minRedToGreen) {
+    return verdict(
+      'not_colour',
+      `Not a colour fundus photograph (grayscale or red-free): this model grades colour photos only; retake it in colour (chroma ${disc.chroma.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minChroma}; red/green ${disc.redToGreen.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minRedToGreen}).`,
+    );
+  }
+  if (disc.meanMax < QUALITY_LIMITS.minBrightness) {
+    return verdict('too_dark', `The retina is too dark (mean brightness ${disc.meanMax.toFixed(2)}, needs ≥ ${QUALITY_LIMITS.minBrightness}): retake with more flash or a dilated pupil.`);
   }
   if (measures.sharpnessChecked && measures.sharpness < QUALITY_LIMITS.minSharpness) {
     return verdict('too_blurred', `The photo is too blurred to see vessels and lesions (sharpness ${measures.sharpness.toFixed(3)}, needs ≥ ${QUALITY_LIMITS.minSharpness}): refocus and retake.`);
@@ -130,9 +160,12 @@ export function assessQuality(image: RgbImage, spec: PreprocessSpec = DEFAULT_SP
   return verdict(null, 'Gradable.');
 }
 
-/** Mean max-channel (0..1) and clipped-green share inside the centred circle of `frac`·half-size. */
-function regionStats(x: Float64Array, size: number, frac: number): { meanMax: number; white: number } {
+/** Mean max-channel (0..1), clipped-green share, chroma and red-to-green ratio inside the centred circle of `frac`·half-size. */
+function regionStats(x: Float64Array, size: number, frac: number): { meanMax: number; white: number; chroma: number; redToGreen: number } {
   let sum = 0;
+  let spread = 0;
+  let red = 0;
+  let green = 0;
   let white = 0;
   let n = 0;
   const c = size / 2;
@@ -141,12 +174,17 @@ function regionStats(x: Float64Array, size: number, frac: number): { meanMax: nu
     for (let xx = 0; xx < size; xx++) {
       if ((xx + 0.5 - c) ** 2 + (y + 0.5 - c) ** 2 > r2) continue;
       const p = (y * size + xx) * 3;
-      sum += Math.max(x[p], x[p + 1], x[p + 2]);
+      const max = Math.max(x[p], x[p + 1], x[p + 2]);
+      sum += max;
+      spread += max - Math.min(x[p], x[p + 1], x[p + 2]);
+      red += x[p];
+      green += x[p + 1];
       if (x[p + 1] >= 235) white++;
       n++;
     }
   }
-  return { meanMax: n ? sum / n / 255 : 0, white: n ? white / n : 0 };
+  const redToGreen = green > 0 ? Math.min(100, red / green) : red > 0 ? 100 : 0;
+  return { meanMax: n ? sum / n / 255 : 0, white: n ? white / n : 0, chroma: sum > 0 ? spread / sum : 0, redToGreen };
 }
 
 /** RMS of the 4-neighbour Laplacian of green over mean green, inside the centred circle of `frac`·half-size. */

@@ -1,4 +1,4 @@
-// `predict` on folders, globs and file lists: 2,000 photos in one call streamed as JSON lines, CSV with the viewer's columns, patients from file names.
+// `predict` on folders, globs and file lists: 2,000 photos in one call streamed as JSON lines, CSV with the viewer's columns, patients from file names, ungradable photos.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { linkSync, writeFileSync } from 'node:fs';
@@ -29,11 +29,17 @@ interface Line {
 
 let small: string; // the fixture at 96 px: fast to decode, gradable by the tiny model
 let black: string; // ungradable (too dark)
+let grey: string; // the fixture at 96 px in grayscale: ungradable (not a colour photo)
+let redFree: string; // the fixture at 96 px, green channel only: ungradable (not a colour photo)
 
 before(async () => {
   const dir = tmp('reptile-predict-src-');
   small = join(dir, 'small.jpg');
   black = join(dir, 'black.jpg');
+  grey = join(dir, 'grey.jpg');
+  redFree = join(dir, 'red-free.jpg');
+  await sharp(FIXTURE).resize(96, 96).grayscale().jpeg().toFile(grey);
+  await sharp(FIXTURE).resize(96, 96).recomb([[0, 0, 0], [0, 1, 0], [0, 0, 0]]).jpeg().toFile(redFree);
   await sharp(FIXTURE).resize(96, 96).jpeg().toFile(small);
   await sharp({ create: { width: 200, height: 200, channels: 3, background: '#000' } }).jpeg().toFile(black);
 });
@@ -134,5 +140,22 @@ describe('predict CLI', () => {
     assert.match(r.stdout, /z9_left\.jpg\tno grade: insufficient image quality \(too_dark\)/);
     assert.match(r.stdout, /z9\tpatient not graded: insufficient image quality/);
     assert.doesNotMatch(r.stdout, /grade \d/);
+  });
+
+  test('grayscale and red-free photos → table "no grade: insufficient image quality (not_colour)"; --json grade null with the reason and message', () => {
+    const dir = folder({ 'g1_left.jpg': grey, 'g1_right.jpg': redFree });
+    const r = predict([dir]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /g1_left\.jpg\tno grade: insufficient image quality \(not_colour\)/);
+    assert.match(r.stdout, /g1_right\.jpg\tno grade: insufficient image quality \(not_colour\)/);
+    assert.match(r.stdout, /g1\tpatient not graded: insufficient image quality/);
+    const json = predict(['--json', dir]);
+    assert.equal(json.status, 0, json.stderr);
+    const results = (JSON.parse(json.stdout) as { results: Array<{ grade: number | null; referable: boolean | null; quality: { reason: string; message: string } }> }).results;
+    assert.equal(results.length, 2);
+    for (const res of results) {
+      assert.deepEqual([res.grade, res.referable, res.quality.reason], [null, null, 'not_colour']);
+      assert.match(res.quality.message, /not a colour fundus photograph \(grayscale or red-free\): this model grades colour photos only/i);
+    }
   });
 });

@@ -229,24 +229,26 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
     }
   });
 
-  test('ungradable photos (all-black, 1×1, transparent) → "insufficient image quality", no grade, out of the patient grade, empty CSV grade', async () => {
+  test('ungradable photos (all-black, 1×1, transparent, grayscale) → "insufficient image quality" and the reason, no grade, out of the patient grade, empty CSV grade', async () => {
     const host = await staticServer(outDir);
     try {
       const { page } = await openViewer(browser!, `${host.url}/`);
       const black = await sharp({ create: { width: 600, height: 600, channels: 3, background: '#000' } }).jpeg().toBuffer();
       const dot = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#c06030' } }).png().toBuffer();
       const clear = await sharp({ create: { width: 600, height: 600, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
+      const grey = await sharp(jpeg).grayscale().jpeg().toBuffer();
       await page.locator('[data-testid="upload"]').setInputFiles([
         { name: 'q1_left.jpg', mimeType: 'image/jpeg', buffer: black },
         { name: 'q1_right.png', mimeType: 'image/png', buffer: dot },
         { name: 'q2_left.png', mimeType: 'image/png', buffer: clear },
         { name: 'q2_right.jpg', mimeType: 'image/jpeg', buffer: jpeg },
+        { name: 'q3_left.jpg', mimeType: 'image/jpeg', buffer: grey },
       ]);
-      await page.waitForSelector('[data-testid="result"]:nth-child(4)', { timeout: 30_000 });
+      await page.waitForSelector('[data-testid="result"]:nth-child(5)', { timeout: 30_000 });
       const cards = await page.$$eval('[data-testid="result"]', (els) =>
         els.map((e) => ({ file: e.getAttribute('data-file'), outcome: e.getAttribute('data-outcome'), grade: e.getAttribute('data-grade'), text: e.textContent ?? '' })),
       );
-      for (const c of cards.slice(0, 3)) {
+      for (const c of [...cards.slice(0, 3), cards[4]]) {
         assert.equal(c.outcome, 'ungradable', c.file ?? '');
         assert.equal(c.grade, '', c.file ?? '');
         assert.match(c.text, /insufficient image quality/);
@@ -254,6 +256,9 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
       }
       assert.equal(cards[3].outcome, 'graded');
       assert.equal(cards[3].grade, String(online[0].grade));
+      // A grayscale photo says why: not a colour photo, which this model cannot grade.
+      assert.equal(await page.getAttribute('[data-testid="result"][data-file="q3_left.jpg"] [data-testid="quality"]', 'data-reason'), 'not_colour');
+      assert.match(cards[4].text, /Image quality: not gradable\. Not a colour fundus photograph \(grayscale or red-free\): this model grades colour photos only/);
       assert.equal(await page.getAttribute('[data-testid="patient"][data-patient="q1"]', 'data-grade'), '');
       assert.match((await page.locator('[data-testid="patient"][data-patient="q1"]').textContent()) ?? '', /not graded: insufficient image quality/);
       assert.equal(await page.getAttribute('[data-testid="patient"][data-patient="q2"]', 'data-grade'), String(online[0].grade));

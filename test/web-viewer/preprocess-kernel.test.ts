@@ -41,7 +41,7 @@ describe('preprocessing kernel in Chromium', { skip }, () => {
     await installPreprocessKernels(null);
   });
 
-  test('fixture photo (RGB, and RGBA at 900 px) under both bundled models’ specs → page on the kernel = Node on the kernel = Node in JS, bit for bit', async () => {
+  test('fixture photo (RGB, RGBA at 900 px, and red-free: green in every channel) under both bundled models’ specs → page on the kernel = Node on the kernel = Node in JS, bit for bit', async () => {
     const page = await browser!.newPage();
     await page.addScriptTag({ content: bundle });
     const wasm = readFileSync(SHRINK_WASM_PATH).toString('base64');
@@ -50,6 +50,7 @@ describe('preprocessing kernel in Chromium', { skip }, () => {
     const images: RgbImage[] = [
       { data: new Uint8Array(full.data), width: full.info.width, height: full.info.height, channels: 3 },
       { data: new Uint8Array(small.data), width: small.info.width, height: small.info.height, channels: 4 },
+      { data: new Uint8Array(full.data).map((_, i, d) => d[i - (i % 3) + 1]), width: full.info.width, height: full.info.height, channels: 3 },
     ];
     for (const image of images) {
       for (const model of ['mobilenetv2-clinic', 'reptile-omniglot-retinamnist']) {
@@ -69,6 +70,7 @@ describe('preprocessing kernel in Chromium', { skip }, () => {
         assert.ok(inPage.input === bytes(node.input.data), `${what}: page ≠ Node`);
         assert.deepEqual(inPage.quality, JSON.parse(JSON.stringify(node.quality)), `${what}: quality verdict`);
         assert.deepEqual(node.quality, js.quality, `${what}: quality verdict, kernel vs JS`);
+        assert.equal(inPage.quality.reason, image === images[2] ? 'not_colour' : null, `${what}: ${inPage.quality.message}`);
       }
     }
     await page.close();

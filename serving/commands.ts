@@ -78,7 +78,7 @@ export function register(program: Command): void {
   program
     .command('predict')
     .description('Grade fundus photos from the command line (same decode → quality → preprocess → ONNX path as /predict); results stream out as each photo finishes')
-    .requiredOption('--model <dir>', 'model folder holding model.onnx + model.json')
+    .option('--model <dir>', 'model folder holding model.onnx + model.json (default: the bundled default model, named by models/default.json as for serve; its name goes to stderr)')
     .argument('[inputs...]', 'JPEG, PNG, TIFF or WebP files, folders (searched recursively) or quoted globs ("photos/**/*.jpg")')
     .option('--files-from <list>', 'also grade the paths listed in this file, one per line (- for stdin)')
     .option('--json', 'print one JSON document at the end (as /predict returns, plus file names); holds every result')
@@ -89,7 +89,7 @@ export function register(program: Command): void {
     .option('--device <device>', 'cpu or cuda (falls back to cpu with a message)', 'cpu')
     .option('--fixtures <dir>', "folder holding the card's reference image (default test/fixtures)")
     .option('--max-pixels <n>', 'largest decoded image, width × height', '50000000')
-    .action(async (inputs: string[], o: { model: string; filesFrom?: string; json?: boolean; jsonl?: boolean; csv?: boolean; eye?: string[]; patient?: string[]; device: string; fixtures?: string; maxPixels: string }) => {
+    .action(async (inputs: string[], o: { model?: string; filesFrom?: string; json?: boolean; jsonl?: boolean; csv?: boolean; eye?: string[]; patient?: string[]; device: string; fixtures?: string; maxPixels: string }) => {
       const formats = (['json', 'jsonl', 'csv'] as const).filter((f) => o[f]);
       if (formats.length > 1) throw new Error(`give one of --json, --jsonl, --csv (got ${formats.map((f) => `--${f}`).join(', ')})`);
       const { runPredict } = await import('./predict-cli.js');

@@ -1,9 +1,10 @@
 // `reptile-dr predict`: grades photos (files, folders, globs, a file list) with the server's grader, streaming results in constant memory.
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { destination, pino } from 'pino';
 import { parseEyeName } from '../shared/index.js';
-import { resolveServeConfig, threadsPerWorker, workerCount } from './config.js';
+import { PACKAGE_ROOT, resolveServeConfig, threadsPerWorker, workerCount } from './config.js';
+import { findModelDirs } from './models.js';
 import { HttpError } from './errors.js';
 import { checkReference, createGrader } from './grader.js';
 import { PatientTally, groupingOf, patientKey } from './patient-tally.js';
@@ -12,7 +13,8 @@ import { photoPaths } from './predict-inputs.js';
 import { createSink, type OutputFormat } from './predict-output.js';
 
 export interface PredictCliOptions {
-  modelDir: string;
+  /** Model folder; undefined → the bundled default (models/default.json), as `serve` picks it. */
+  modelDir?: string;
   /** Files, folders or quoted globs. */
   inputs: string[];
   /** A file listing one path per line, or '-' for stdin. */
@@ -44,7 +46,7 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
   if (files.length === 0) throw new Error('no photo given: name files, folders or globs, or --files-from <list|->');
   const meta = fileMeta(files, o.eye, o.patient);
 
-  const config = resolveServeConfig({ device: o.device, maxPixels: o.maxPixels, fixturesDir: o.fixturesDir, modelsDir: o.modelDir }, {});
+  const config = resolveServeConfig({ device: o.device, maxPixels: o.maxPixels, fixturesDir: o.fixturesDir, modelsDir: o.modelDir ?? (await defaultModelDir()) }, {});
   // Warnings (e.g. the CUDA fallback) go to stderr so the output stays clean.
   const logger = pino({ level: 'warn', base: undefined }, destination(2));
   const grader = await createGrader(config.modelsDir, { device: config.device, logger, workers: workerCount(config), intraOpThreads: threadsPerWorker(config), maxQueue: 100_000, maxBatch: 16, batchWaitMs: 1 });
@@ -98,6 +100,15 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
   } finally {
     await grader.dispose();
   }
+}
+
+/** The bundled default model's folder, chosen as `serve` chooses it (models/default.json, or the only model); says which on stderr. */
+async function defaultModelDir(): Promise<string> {
+  const { dirs, defaultName } = await findModelDirs(join(PACKAGE_ROOT, 'models'));
+  if (defaultName === null) throw new Error(`no default model: ${join(PACKAGE_ROOT, 'models/default.json')} is missing and there are several models (${[...dirs.keys()].join(', ')}); pass --model <dir>`);
+  const dir = dirs.get(defaultName)!;
+  process.stderr.write(`reptile-dr predict: using the default model ${defaultName} (${relative(process.cwd(), dir) || dir}; --model <dir> for another)\n`);
+  return dir;
 }
 
 /** Per-file eye and patient: from --eye/--patient when given (once for all, or once per file), else from the file name. */

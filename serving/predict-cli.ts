@@ -2,13 +2,13 @@
 import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { destination, pino } from 'pino';
-import { parseEyeName } from '../shared/index.js';
 import { PACKAGE_ROOT, resolveServeConfig, threadsPerWorker, workerCount } from './config.js';
 import { findModelDirs } from './models.js';
 import { HttpError } from './errors.js';
 import { checkReference, createGrader } from './grader.js';
 import { PatientTally, groupingOf, patientKey } from './patient-tally.js';
-import { gradeUploads, parseImageMeta, type ImageMeta } from './predict-core.js';
+import { gradeUploads } from './predict-core.js';
+import { fileMeta } from './predict-patients.js';
 import { photoPaths } from './predict-inputs.js';
 import { createSink, type OutputFormat } from './predict-output.js';
 
@@ -37,14 +37,15 @@ const IN_FLIGHT_PER_WORKER = 4;
 /**
  * Grades every photo (errors per file, the rest still graded) and writes each result as it finishes
  * (table, JSON lines, CSV; JSON waits for all). Holds the photo paths and per-patient state, never all
- * results. Eye and patient come from --eye/--patient, or else from `<patient>_<left|right>` file names
- * as in the viewer. Returns the exit code: 0 when every file was read, 1 otherwise.
+ * results. Eye and patient come from --eye/--patient, or else from `<patient>_<eye>` file names
+ * (the viewer's parser; patients per folder), see fileMeta. Returns the exit code: 0 when every file was read, 1 otherwise.
  */
 export async function runPredict(o: PredictCliOptions): Promise<number> {
   const files: string[] = [];
   for await (const p of photoPaths(o.inputs, o.filesFrom, process.stdin)) files.push(p);
   if (files.length === 0) throw new Error('no photo given: name files, folders or globs, or --files-from <list|->');
-  const meta = fileMeta(files, o.eye, o.patient);
+  const { meta, warnings } = fileMeta(files, o.eye, o.patient);
+  for (const w of warnings) process.stderr.write(`reptile-dr predict: warning: ${w.message}\n`);
 
   const config = resolveServeConfig({ device: o.device, maxPixels: o.maxPixels, fixturesDir: o.fixturesDir, modelsDir: o.modelDir ?? (await defaultModelDir()) }, {});
   // Warnings (e.g. the CUDA fallback) go to stderr so the output stays clean.
@@ -95,7 +96,7 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
       }
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT_PER_WORKER * workerCount(config), files.length) }, lane));
-    await sink.end(tally.patients(), { name: grader.card.name, version: grader.card.version, sha256: grader.sha256 });
+    await sink.end(tally.patients(), { name: grader.card.name, version: grader.card.version, sha256: grader.sha256 }, warnings);
     return failed > 0 ? 1 : 0;
   } finally {
     await grader.dispose();
@@ -109,21 +110,6 @@ async function defaultModelDir(): Promise<string> {
   const dir = dirs.get(defaultName)!;
   process.stderr.write(`reptile-dr predict: using the default model ${defaultName} (${relative(process.cwd(), dir) || dir}; --model <dir> for another)\n`);
   return dir;
-}
-
-/** Per-file eye and patient: from --eye/--patient when given (once for all, or once per file), else from the file name. */
-function fileMeta(files: string[], eye: string[], patient: string[]): ImageMeta[] {
-  if (eye.length > 0 || patient.length > 0) {
-    try {
-      return parseImageMeta(files.length, { eye, patient });
-    } catch (e) {
-      throw new Error((e as Error).message.replace(/field "(\w+)"/, '--$1'));
-    }
-  }
-  return files.map((f) => {
-    const named = parseEyeName(f);
-    return { eye: named?.eye ?? null, patient: named?.patient ?? null };
-  });
 }
 
 /** File indices with each patient's photos next to each other (first appearance order), so a patient completes soon after it starts. */

@@ -2,6 +2,7 @@
 import type { Writable } from 'node:stream';
 import { CSV_HEADER, csvLine, UNGRADABLE_TEXT } from '../shared/index.js';
 import type { ImagePrediction, PatientPrediction } from './predict-core.js';
+import type { PredictWarning } from './predict-patients.js';
 
 /** One graded (or ungradable) photo with its path. */
 export type FilePrediction = ImagePrediction & { file: string };
@@ -20,7 +21,8 @@ export interface PredictSink {
   error(e: FileError): Promise<void>;
   /** A patient is complete: its result and the photos it holds (only the CSV holds rows back until then). */
   patientDone(p: PatientPrediction): Promise<void>;
-  end(patients: PatientPrediction[], model: ImagePrediction['model']): Promise<void>;
+  /** All done; `warnings` (already on stderr) go into the JSON document. */
+  end(patients: PatientPrediction[], model: ImagePrediction['model'], warnings: PredictWarning[]): Promise<void>;
 }
 
 /** Writes `text`, waiting for the stream to drain when it is full (so a slow reader bounds memory). */
@@ -86,10 +88,10 @@ export function createSink(format: OutputFormat, out: Writable, err: Writable): 
         image: async (r) => void results.push(r),
         error: async (e) => void errors.push(e),
         patientDone: async () => {},
-        end: async (patients, model) => {
+        end: async (patients, model, warnings) => {
           results.sort((a, b) => a.index - b.index);
           errors.sort((a, b) => a.index - b.index);
-          await write(`${JSON.stringify({ model, results, patients, errors }, null, 2)}\n`);
+          await write(`${JSON.stringify({ model, results, patients, errors, warnings }, null, 2)}\n`);
         },
       };
     }

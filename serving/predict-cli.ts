@@ -54,7 +54,7 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
   try {
     if (grader.fallbackReason) logger.warn({ reason: grader.fallbackReason }, 'CUDA requested but unavailable; using CPU');
     await checkReference(grader, config.fixturesDir, config.maxPixels);
-    const sink = createSink(o.format, process.stdout, process.stderr);
+    const sink = createSink(o.format, process.stdout, process.stderr, grader.card.operatingPoint?.referableThreshold);
     const grouping = groupingOf(meta);
     const tally = new PatientTally(grouping);
     // Photos left per patient: a patient is complete (its CSV rows can go out) when this reaches 0.

@@ -30,8 +30,24 @@ function writer(out: Writable): (text: string) => Promise<void> {
   return (text) => (out.write(text) ? Promise.resolve() : new Promise((res) => out.once('drain', () => res())));
 }
 
-/** The sink for `format`, writing to `out` (errors of the CSV format go to `err`: a CSV row has no place for them). */
-export function createSink(format: OutputFormat, out: Writable, err: Writable): PredictSink {
+/**
+ * The table's referable verdict. With the card's operating point it shows why: `REFERABLE (p(grade≥2) 0.384 ≥ 0.313)`
+ * or `not referable (p(grade≥2) 0.120 < 0.313)`, with as many decimals (3 to 6) as it takes for p and threshold to
+ * differ. Without one, referable ⇔ grade ≥ 2, which the grade shows: ` REFERABLE` or nothing.
+ */
+export function referableText(r: { referable: boolean | null; pReferable: number | null }, threshold: number | undefined): string {
+  if (threshold === undefined || r.pReferable === null) return r.referable ? ' REFERABLE' : '';
+  let digits = 3;
+  while (digits < 6 && r.pReferable !== threshold && r.pReferable.toFixed(digits) === threshold.toFixed(digits)) digits++;
+  const why = `p(grade≥2) ${r.pReferable.toFixed(digits)} ${r.referable ? '≥' : '<'} ${threshold.toFixed(digits)}`;
+  return r.referable ? ` REFERABLE (${why})` : ` not referable (${why})`;
+}
+
+/**
+ * The sink for `format`, writing to `out` (errors of the CSV format go to `err`: a CSV row has no place for them);
+ * `threshold` is the card's operating point on p(grade ≥ 2), when it has one (the table shows it).
+ */
+export function createSink(format: OutputFormat, out: Writable, err: Writable, threshold?: number): PredictSink {
   const write = writer(out);
   switch (format) {
     case 'jsonl':
@@ -48,7 +64,7 @@ export function createSink(format: OutputFormat, out: Writable, err: Writable): 
       const held = new Map<number, FilePrediction>();
       const row = (r: FilePrediction, p: PatientPrediction | undefined) =>
         csvLine(
-          { file: r.file, patient: r.patient, eye: r.eye, grade: r.grade, label: r.label, referable: r.referable, probabilities: r.probabilities, gradable: r.quality.gradable, qualityReason: r.quality.reason ?? undefined, model: r.model.name, modelVersion: r.model.version },
+          { file: r.file, patient: r.patient, eye: r.eye, grade: r.grade, label: r.label, referable: r.referable, probabilities: r.probabilities, pReferable: r.pReferable, gradable: r.quality.gradable, qualityReason: r.quality.reason ?? undefined, model: r.model.name, modelVersion: r.model.version },
           p,
         );
       let started = false;
@@ -100,7 +116,7 @@ export function createSink(format: OutputFormat, out: Writable, err: Writable): 
         image: (r) => {
           if (r.grade === null) return write(`${r.file}\tno grade: ${UNGRADABLE_TEXT} (${r.quality.reason ?? 'unknown'})\n`);
           const p = (r.probabilities ?? []).map((v) => v.toFixed(3)).join(' ');
-          return write(`${r.file}\tgrade ${r.grade} ${r.label}${r.referable ? ' REFERABLE' : ''}\tgradable\t[${p}]\n`);
+          return write(`${r.file}\tgrade ${r.grade} ${r.label}${referableText(r, threshold)}\tgradable\t[${p}]\n`);
         },
         error: (e) => write(`${e.file}\tERROR ${e.error.message}\n`),
         patientDone: async () => {},

@@ -89,6 +89,7 @@ export function register(program: Command): void {
     .option('--device <device>', 'cpu or cuda (falls back to cpu with a message)', 'cpu')
     .option('--fixtures <dir>', "folder holding the card's reference image (default test/fixtures)")
     .option('--max-pixels <n>', 'largest decoded image, width × height', '50000000')
+    .addHelpText('after', '\nExit status: 0 when every photo was read and graded (an ungradable photo counts as graded); 1 when any could not be read\nor decoded (each reported with its reason: missing, broken link, permission denied, not a file; with --files-from, the list line);\n2 on a usage error.')
     .action(async (inputs: string[], o: { model?: string; filesFrom?: string; json?: boolean; jsonl?: boolean; csv?: boolean; eye?: string[]; patient?: string[]; device: string; fixtures?: string; maxPixels: string }) => {
       const formats = (['json', 'jsonl', 'csv'] as const).filter((f) => o[f]);
       if (formats.length > 1) throw new Error(`give one of --json, --jsonl, --csv (got ${formats.map((f) => `--${f}`).join(', ')})`);

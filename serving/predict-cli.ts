@@ -1,5 +1,4 @@
 // `reptile-dr predict`: grades photos (files, folders, globs, a file list) with the server's grader, streaming results in constant memory.
-import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { destination, pino } from 'pino';
 import { PACKAGE_ROOT, resolveServeConfig, threadsPerWorker, workerCount } from './config.js';
@@ -9,7 +8,7 @@ import { checkReference, createGrader } from './grader.js';
 import { PatientTally, groupingOf, patientKey } from './patient-tally.js';
 import { gradeUploads } from './predict-core.js';
 import { fileMeta } from './predict-patients.js';
-import { photoPaths } from './predict-inputs.js';
+import { photoPaths, readPhoto, UnreadableError } from './predict-inputs.js';
 import { createSink, type OutputFormat } from './predict-output.js';
 
 export interface PredictCliOptions {
@@ -38,11 +37,17 @@ const IN_FLIGHT_PER_WORKER = 4;
  * Grades every photo (errors per file, the rest still graded) and writes each result as it finishes
  * (table, JSON lines, CSV; JSON waits for all). Holds the photo paths and per-patient state, never all
  * results. Eye and patient come from --eye/--patient, or else from `<patient>_<eye>` file names
- * (the viewer's parser; patients per folder), see fileMeta. Returns the exit code: 0 when every file was read, 1 otherwise.
+ * (the viewer's parser; patients per folder), see fileMeta. Returns the exit code: 0 when every file was read and
+ * decoded (an ungradable photo counts), 1 when any could not be (each reported with its reason).
  */
 export async function runPredict(o: PredictCliOptions): Promise<number> {
   const files: string[] = [];
-  for await (const p of photoPaths(o.inputs, o.filesFrom, process.stdin)) files.push(p);
+  // Where each file was listed (--files-from): kept only for those, to name the list line in errors.
+  const listedAt = new Map<number, string>();
+  for await (const p of photoPaths(o.inputs, o.filesFrom, process.stdin)) {
+    if (p.from !== undefined) listedAt.set(files.length, p.from);
+    files.push(p.path);
+  }
   if (files.length === 0) throw new Error('no photo given: name files, folders or globs, or --files-from <list|->');
   const { meta, warnings } = fileMeta(files, o.eye, o.patient);
   for (const w of warnings) process.stderr.write(`reptile-dr predict: warning: ${w.message}\n`);
@@ -80,8 +85,10 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
         const file = files[i];
         let outcome: Parameters<typeof done>[1];
         try {
-          const bytes = await readFile(file).catch(() => {
-            throw new HttpError(400, 'file_not_found', `cannot read ${resolve(file)}`);
+          const bytes = await readPhoto(file).catch((e: unknown) => {
+            if (!(e instanceof UnreadableError)) throw e;
+            const at = listedAt.has(i) ? ` (${listedAt.get(i)})` : '';
+            throw new HttpError(400, e.code, `cannot read ${resolve(file)}: ${e.message}${at}`);
           });
           const r = (await gradeUploads(grader, [{ bytes }], [meta[i]], { maxPixels: config.maxPixels })).results[0];
           await sink.image({ ...r, index: i, file });

@@ -53,11 +53,11 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
   for (const w of warnings) process.stderr.write(`reptile-dr predict: warning: ${w.message}\n`);
 
   const config = resolveServeConfig({ device: o.device, maxPixels: o.maxPixels, fixturesDir: o.fixturesDir, modelsDir: o.modelDir ?? (await defaultModelDir()) }, {});
-  // Warnings (e.g. the CUDA fallback) go to stderr so the output stays clean.
+  // The grader's own warnings (a worker that died, ...) go to stderr as JSON lines so the output stays clean.
   const logger = pino({ level: 'warn', base: undefined }, destination(2));
   const grader = await createGrader(config.modelsDir, { device: config.device, logger, workers: workerCount(config), intraOpThreads: threadsPerWorker(config), maxQueue: 100_000, maxBatch: 16, batchWaitMs: 1 });
   try {
-    if (grader.fallbackReason) logger.warn({ reason: grader.fallbackReason }, 'CUDA requested but unavailable; using CPU');
+    if (grader.fallbackReason) process.stderr.write(`reptile-dr predict: CUDA not available (${grader.fallbackReason}): running on CPU\n`);
     await checkReference(grader, config.fixturesDir, config.maxPixels);
     const sink = createSink(o.format, process.stdout, process.stderr, grader.card.operatingPoint?.referableThreshold);
     const grouping = groupingOf(meta);

@@ -35,11 +35,11 @@ function writer(out: Writable): (text: string) => Promise<void> {
  * or `not referable (p(grade≥2) 0.120 < 0.313)`, with as many decimals (3 to 6) as it takes for p and threshold to
  * differ. Without one, referable ⇔ grade ≥ 2, which the grade shows: ` REFERABLE` or nothing.
  */
-export function referableText(r: { referable: boolean | null; pReferable: number | null }, threshold: number | undefined): string {
+export function referableText(r: { referable: boolean | null; pReferable: number | null }, threshold: number | undefined, what = 'p(grade≥2)'): string {
   if (threshold === undefined || r.pReferable === null) return r.referable ? ' REFERABLE' : '';
   let digits = 3;
   while (digits < 6 && r.pReferable !== threshold && r.pReferable.toFixed(digits) === threshold.toFixed(digits)) digits++;
-  const why = `p(grade≥2) ${r.pReferable.toFixed(digits)} ${r.referable ? '≥' : '<'} ${threshold.toFixed(digits)}`;
+  const why = `${what} ${r.pReferable.toFixed(digits)} ${r.referable ? '≥' : '<'} ${threshold.toFixed(digits)}`;
   return r.referable ? ` REFERABLE (${why})` : ` not referable (${why})`;
 }
 
@@ -111,9 +111,12 @@ export function createSink(format: OutputFormat, out: Writable, err: Writable, t
         },
       };
     }
-    case 'table':
+    case 'table': {
+      // Per patient (as images carry it): the highest p(grade ≥ 2) of its gradable photos, which decides its referable flag.
+      const highest = new Map<string | null, number>();
       return {
         image: (r) => {
+          if (r.pReferable !== null) highest.set(r.patient, Math.max(highest.get(r.patient) ?? 0, r.pReferable));
           if (r.grade === null) return write(`${r.file}\tno grade: ${UNGRADABLE_TEXT} (${r.quality.reason ?? 'unknown'})\n`);
           const p = (r.probabilities ?? []).map((v) => v.toFixed(3)).join(' ');
           return write(`${r.file}\tgrade ${r.grade} ${r.label}${referableText(r, threshold)}\tgradable\t[${p}]\n`);
@@ -123,9 +126,11 @@ export function createSink(format: OutputFormat, out: Writable, err: Writable, t
         end: async (patients) => {
           for (const p of patients) {
             const who = p.patient ?? '(patient)';
-            await write(p.gradable ? `${who}\tpatient grade ${p.grade} ${p.label}${p.referable ? ' REFERABLE' : ''}\n` : `${who}\tpatient not graded: ${UNGRADABLE_TEXT}\n`);
+            const why = referableText({ referable: p.referable, pReferable: highest.get(p.patient) ?? null }, threshold, 'highest eye p(grade≥2)');
+            await write(p.gradable ? `${who}\tpatient grade ${p.grade} ${p.label}${why}\n` : `${who}\tpatient not graded: ${UNGRADABLE_TEXT}\n`);
           }
         },
       };
+    }
   }
 }

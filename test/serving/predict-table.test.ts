@@ -24,14 +24,19 @@ describe('predict table: referable and why', () => {
     assert.equal(referableText({ referable: null, pReferable: null }, 0.3), '');
   });
 
-  test('the CLI table with an operating point (tiny model, fixture p(grade≥2) ≈ 0.674): at 0.5 "REFERABLE (… ≥ 0.500)", at 0.8 "not referable (… < 0.800)"', () => {
+  test('the CLI table with an operating point (tiny model, fixture p(grade≥2) ≈ 0.674): at 0.5 "REFERABLE (… ≥ 0.500)", at 0.8 "not referable (… < 0.800)"; patient lines by the highest eye', () => {
     const dir = tmp('reptile-predict-op-');
     const low = predict(tinyWithOperatingPoint(join(dir, 'low'), { ...TEST_OPERATING_POINT, referableThreshold: 0.5 }), []);
     assert.equal(low.status, 0, low.stderr);
     assert.match(low.stdout, /\tgrade 2 Moderate NPDR REFERABLE \(p\(grade≥2\) 0\.674 ≥ 0\.500\)\tgradable\t/);
+    // A patient (--patient) is referable by its highest eye, and says so.
+    const patient = predict(join(dir, 'low'), ['--patient', 'p1', '--eye', 'left']);
+    assert.match(patient.stdout, /\np1\tpatient grade 2 Moderate NPDR REFERABLE \(highest eye p\(grade≥2\) 0\.674 ≥ 0\.500\)\n/);
     const high = predict(tinyWithOperatingPoint(join(dir, 'high')), []);
     assert.equal(high.status, 0, high.stderr);
     assert.match(high.stdout, /\tgrade 2 Moderate NPDR not referable \(p\(grade≥2\) 0\.674 < 0\.800\)\tgradable\t/);
+    const patientHigh = predict(join(dir, 'high'), ['--patient', 'p1']);
+    assert.match(patientHigh.stdout, /\np1\tpatient grade 2 Moderate NPDR not referable \(highest eye p\(grade≥2\) 0\.674 < 0\.800\)\n/);
   });
 
   test('--jsonl image lines carry pReferable = p2 + p3 + p4', () => {

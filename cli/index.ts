@@ -1,6 +1,7 @@
 // The reptile-dr CLI: one commander program; each area registers its own commands.
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { endQuietlyOnClosedPipe } from './pipes.js';
 
 /** A module that adds commands to the program; it must not do work at import time. */
 export type CommandRegistrar = (program: Command) => void;
@@ -29,8 +30,9 @@ export async function buildProgram(): Promise<Command> {
   return program;
 }
 
-/** Runs the CLI on `argv` (process.argv form). Usage errors exit 2, failures exit 1. */
+/** Runs the CLI on `argv` (process.argv form). Usage errors exit 2, failures exit 1; a reader closing stdout early, 0. */
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedPipe();
   const program = await buildProgram();
   program.exitOverride();
   try {

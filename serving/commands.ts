@@ -78,18 +78,19 @@ export function register(program: Command): void {
   program
     .command('predict')
     .description('Grade fundus photos from the command line (same decode → quality → preprocess → ONNX path as /predict); results stream out as each photo finishes')
-    .requiredOption('--model <dir>', 'model folder holding model.onnx + model.json')
+    .option('--model <dir>', 'model folder holding model.onnx + model.json (default: the bundled default model, named by models/default.json as for serve; its name goes to stderr)')
     .argument('[inputs...]', 'JPEG, PNG, TIFF or WebP files, folders (searched recursively) or quoted globs ("photos/**/*.jpg")')
     .option('--files-from <list>', 'also grade the paths listed in this file, one per line (- for stdin)')
     .option('--json', 'print one JSON document at the end (as /predict returns, plus file names); holds every result')
     .option('--jsonl', 'print one JSON line per photo as it finishes, then one per patient')
     .option('--csv', "print CSV with the web viewer's export columns (errors go to stderr)")
-    .option('--eye <eye>', 'left|right for each file in order, or once for all (repeatable); default: from <patient>_<left|right> file names', collect)
-    .option('--patient <id>', 'patient id for each file in order, or once for all (repeatable); default: from <patient>_<left|right> file names', collect)
+    .option('--eye <eye>', 'left|right for each file in order, or once for all (repeatable); default: from <patient>_<eye> file names (eye: left|right, L|R, OD|OS)', collect)
+    .option('--patient <id>', 'patient id for each file in order, or once for all (repeatable); default: from <patient>_<eye> file names (eye: left|right, L|R, OD|OS)', collect)
     .option('--device <device>', 'cpu or cuda (falls back to cpu with a message)', 'cpu')
     .option('--fixtures <dir>', "folder holding the card's reference image (default test/fixtures)")
     .option('--max-pixels <n>', 'largest decoded image, width × height', '50000000')
-    .action(async (inputs: string[], o: { model: string; filesFrom?: string; json?: boolean; jsonl?: boolean; csv?: boolean; eye?: string[]; patient?: string[]; device: string; fixtures?: string; maxPixels: string }) => {
+    .addHelpText('after', '\nExit status: 0 when every photo was read and graded (an ungradable photo counts as graded); 1 when any could not be read\nor decoded (each reported with its reason: missing, broken link, permission denied, not a file; with --files-from, the list line);\n2 on a usage error.')
+    .action(async (inputs: string[], o: { model?: string; filesFrom?: string; json?: boolean; jsonl?: boolean; csv?: boolean; eye?: string[]; patient?: string[]; device: string; fixtures?: string; maxPixels: string }) => {
       const formats = (['json', 'jsonl', 'csv'] as const).filter((f) => o[f]);
       if (formats.length > 1) throw new Error(`give one of --json, --jsonl, --csv (got ${formats.map((f) => `--${f}`).join(', ')})`);
       const { runPredict } = await import('./predict-cli.js');

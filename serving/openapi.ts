@@ -118,7 +118,7 @@ export function buildOpenApi(opts: { version: string; maxFiles: number; maxFileB
             `Send \`multipart/form-data\` with 1–${opts.maxFiles} files in field \`image\` (each ≤ ${opts.maxFileBytes} bytes; JPEG, PNG, TIFF or WebP), ` +
             'or a raw image body (`Content-Type: image/jpeg|png|tiff|webp`, metadata in the query string). ' +
             'Per-file metadata: repeat `eye` (left|right, L/R, OS/OD) and `patient` once per file in file order (or give each once for all files), ' +
-            'or give `meta` as a JSON array `[{"eye":"left","patient":"p1"}, …]`. Without any of these fields, a file named `<patient>_<left|right>.<ext>` ' +
+            'or give `meta` as a JSON array `[{"eye":"left","patient":"p1"}, …]`. Without any of these fields, a file named `<patient>_<eye>.<ext>` (eye: left|right, L/R or OD/OS, any case) ' +
             'gets its eye and patient from its name (as the `predict` command and the viewer do). Images sharing a patient id get a patient-level result; ' +
             'a request with eyes but no patient ids is one patient.',
           security,

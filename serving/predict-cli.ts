@@ -1,18 +1,19 @@
 // `reptile-dr predict`: grades photos (files, folders, globs, a file list) with the server's grader, streaming results in constant memory.
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { destination, pino } from 'pino';
-import { parseEyeName } from '../shared/index.js';
-import { resolveServeConfig, threadsPerWorker, workerCount } from './config.js';
+import { PACKAGE_ROOT, resolveServeConfig, threadsPerWorker, workerCount } from './config.js';
+import { findModelDirs } from './models.js';
 import { HttpError } from './errors.js';
 import { checkReference, createGrader } from './grader.js';
 import { PatientTally, groupingOf, patientKey } from './patient-tally.js';
-import { gradeUploads, parseImageMeta, type ImageMeta } from './predict-core.js';
-import { photoPaths } from './predict-inputs.js';
+import { gradeUploads } from './predict-core.js';
+import { fileMeta } from './predict-patients.js';
+import { photoPaths, readPhoto, UnreadableError } from './predict-inputs.js';
 import { createSink, type OutputFormat } from './predict-output.js';
 
 export interface PredictCliOptions {
-  modelDir: string;
+  /** Model folder; undefined → the bundled default (models/default.json), as `serve` picks it. */
+  modelDir?: string;
   /** Files, folders or quoted globs. */
   inputs: string[];
   /** A file listing one path per line, or '-' for stdin. */
@@ -35,23 +36,30 @@ const IN_FLIGHT_PER_WORKER = 4;
 /**
  * Grades every photo (errors per file, the rest still graded) and writes each result as it finishes
  * (table, JSON lines, CSV; JSON waits for all). Holds the photo paths and per-patient state, never all
- * results. Eye and patient come from --eye/--patient, or else from `<patient>_<left|right>` file names
- * as in the viewer. Returns the exit code: 0 when every file was read, 1 otherwise.
+ * results. Eye and patient come from --eye/--patient, or else from `<patient>_<eye>` file names
+ * (the viewer's parser; patients per folder), see fileMeta. Returns the exit code: 0 when every file was read and
+ * decoded (an ungradable photo counts), 1 when any could not be (each reported with its reason).
  */
 export async function runPredict(o: PredictCliOptions): Promise<number> {
   const files: string[] = [];
-  for await (const p of photoPaths(o.inputs, o.filesFrom, process.stdin)) files.push(p);
+  // Where each file was listed (--files-from): kept only for those, to name the list line in errors.
+  const listedAt = new Map<number, string>();
+  for await (const p of photoPaths(o.inputs, o.filesFrom, process.stdin)) {
+    if (p.from !== undefined) listedAt.set(files.length, p.from);
+    files.push(p.path);
+  }
   if (files.length === 0) throw new Error('no photo given: name files, folders or globs, or --files-from <list|->');
-  const meta = fileMeta(files, o.eye, o.patient);
+  const { meta, warnings } = fileMeta(files, o.eye, o.patient);
+  for (const w of warnings) process.stderr.write(`reptile-dr predict: warning: ${w.message}\n`);
 
-  const config = resolveServeConfig({ device: o.device, maxPixels: o.maxPixels, fixturesDir: o.fixturesDir, modelsDir: o.modelDir }, {});
-  // Warnings (e.g. the CUDA fallback) go to stderr so the output stays clean.
+  const config = resolveServeConfig({ device: o.device, maxPixels: o.maxPixels, fixturesDir: o.fixturesDir, modelsDir: o.modelDir ?? (await defaultModelDir()) }, {});
+  // The grader's own warnings (a worker that died, ...) go to stderr as JSON lines so the output stays clean.
   const logger = pino({ level: 'warn', base: undefined }, destination(2));
   const grader = await createGrader(config.modelsDir, { device: config.device, logger, workers: workerCount(config), intraOpThreads: threadsPerWorker(config), maxQueue: 100_000, maxBatch: 16, batchWaitMs: 1 });
   try {
-    if (grader.fallbackReason) logger.warn({ reason: grader.fallbackReason }, 'CUDA requested but unavailable; using CPU');
+    if (grader.fallbackReason) process.stderr.write(`reptile-dr predict: CUDA not available (${grader.fallbackReason}): running on CPU\n`);
     await checkReference(grader, config.fixturesDir, config.maxPixels);
-    const sink = createSink(o.format, process.stdout, process.stderr);
+    const sink = createSink(o.format, process.stdout, process.stderr, grader.card.operatingPoint?.referableThreshold);
     const grouping = groupingOf(meta);
     const tally = new PatientTally(grouping);
     // Photos left per patient: a patient is complete (its CSV rows can go out) when this reaches 0.
@@ -77,8 +85,10 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
         const file = files[i];
         let outcome: Parameters<typeof done>[1];
         try {
-          const bytes = await readFile(file).catch(() => {
-            throw new HttpError(400, 'file_not_found', `cannot read ${resolve(file)}`);
+          const bytes = await readPhoto(file).catch((e: unknown) => {
+            if (!(e instanceof UnreadableError)) throw e;
+            const at = listedAt.has(i) ? ` (${listedAt.get(i)})` : '';
+            throw new HttpError(400, e.code, `cannot read ${resolve(file)}: ${e.message}${at}`);
           });
           const r = (await gradeUploads(grader, [{ bytes }], [meta[i]], { maxPixels: config.maxPixels })).results[0];
           await sink.image({ ...r, index: i, file });
@@ -93,26 +103,20 @@ export async function runPredict(o: PredictCliOptions): Promise<number> {
       }
     };
     await Promise.all(Array.from({ length: Math.min(IN_FLIGHT_PER_WORKER * workerCount(config), files.length) }, lane));
-    await sink.end(tally.patients(), { name: grader.card.name, version: grader.card.version, sha256: grader.sha256 });
+    await sink.end(tally.patients(), { name: grader.card.name, version: grader.card.version, sha256: grader.sha256 }, warnings);
     return failed > 0 ? 1 : 0;
   } finally {
     await grader.dispose();
   }
 }
 
-/** Per-file eye and patient: from --eye/--patient when given (once for all, or once per file), else from the file name. */
-function fileMeta(files: string[], eye: string[], patient: string[]): ImageMeta[] {
-  if (eye.length > 0 || patient.length > 0) {
-    try {
-      return parseImageMeta(files.length, { eye, patient });
-    } catch (e) {
-      throw new Error((e as Error).message.replace(/field "(\w+)"/, '--$1'));
-    }
-  }
-  return files.map((f) => {
-    const named = parseEyeName(f);
-    return { eye: named?.eye ?? null, patient: named?.patient ?? null };
-  });
+/** The bundled default model's folder, chosen as `serve` chooses it (models/default.json, or the only model); says which on stderr. */
+async function defaultModelDir(): Promise<string> {
+  const { dirs, defaultName } = await findModelDirs(join(PACKAGE_ROOT, 'models'));
+  if (defaultName === null) throw new Error(`no default model: ${join(PACKAGE_ROOT, 'models/default.json')} is missing and there are several models (${[...dirs.keys()].join(', ')}); pass --model <dir>`);
+  const dir = dirs.get(defaultName)!;
+  process.stderr.write(`reptile-dr predict: using the default model ${defaultName} (${relative(process.cwd(), dir) || dir}; --model <dir> for another)\n`);
+  return dir;
 }
 
 /** File indices with each patient's photos next to each other (first appearance order), so a patient completes soon after it starts. */

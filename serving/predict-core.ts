@@ -1,5 +1,5 @@
 // The one grading path shared by POST /predict and `reptile-dr predict`: bytes → decode → worker → per-image and per-patient results.
-import { imageAnswer, parseEyeName, type Grade, type ImageAnswer, type RgbImage } from '../shared/index.js';
+import { eyeFromAlias, imageAnswer, parseEyeName, type Grade, type ImageAnswer, type RgbImage } from '../shared/index.js';
 import { BudgetError, type ByteBudget } from './budget.js';
 import { decodeErrorToHttp, decodeImage, probeImage, type ImageHeader } from './decode.js';
 import { HttpError } from './errors.js';
@@ -52,12 +52,11 @@ export interface PredictResponse {
   timing: { totalMs: number };
 }
 
-const EYES: Record<string, Eye> = { left: 'left', l: 'left', os: 'left', right: 'right', r: 'right', od: 'right' };
 const PATIENT = /^[\p{L}\p{N}._:@#/ -]{1,128}$/u;
 
 function eyeOf(v: unknown, where: string): Eye | null {
   if (v === undefined || v === null || v === '') return null;
-  const e = EYES[String(v).trim().toLowerCase()];
+  const e = eyeFromAlias(String(v));
   if (!e) throw new HttpError(400, 'invalid_field', `${where}: eye must be left|right (or L/R, OS/OD), got ${JSON.stringify(String(v).slice(0, 20))}`);
   return e;
 }
@@ -103,7 +102,7 @@ export function parseImageMeta(n: number, src: { eye: string[]; patient: string[
   return Array.from({ length: n }, (_, i) => ({ eye: eyeOf(eyes[i], `image ${i + 1}`), patient: patientOf(patients[i], `image ${i + 1}`) }));
 }
 
-/** Eye and patient of each upload from its file name (`<patient>_<left|right>`, the shared parseEyeName); nulls when it does not follow the pattern. */
+/** Eye and patient of each upload from its file name (`<patient>_<eye>`, the shared parseEyeName); nulls when it does not follow the pattern. */
 export function metaFromNames(uploads: ReadonlyArray<Upload>): ImageMeta[] {
   return uploads.map((u) => {
     const named = u.name ? parseEyeName(u.name) : null;

@@ -1,4 +1,7 @@
 // Inference worker thread: one onnxruntime-node session (CUDA or CPU, created once); quality + preprocess (on the shared WebAssembly kernel) + one run per batch.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import '../node/no-telemetry.mjs';
 import * as ort from 'onnxruntime-node';
@@ -22,8 +25,22 @@ function cpuOptions(): ort.InferenceSession.SessionOptions {
   };
 }
 
+/**
+ * Why CUDA cannot work before trying it: onnxruntime-node on Linux loads its CUDA provider from the folder of
+ * its binding, where only a CUDA install (ONNXRUNTIME_NODE_INSTALL=cuda12) puts it. Trying without it prints
+ * onnxruntime's own error lines on stderr; this says it in one short reason instead. Null: worth trying.
+ */
+function missingCudaProvider(): string | null {
+  if (process.platform !== 'linux') return null;
+  const dist = dirname(createRequire(import.meta.url).resolve('onnxruntime-node'));
+  const lib = join(dist, '..', 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so');
+  return existsSync(lib) ? null : 'onnxruntime-node is installed without its CUDA provider; ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci adds it';
+}
+
 /** CUDA when asked (session creation throws without CUDA libraries: fall back to CPU and say why). */
 async function createSession(): Promise<{ session: ort.InferenceSession; provider: 'cpu' | 'cuda'; fallbackReason: string | null }> {
+  const missing = init.device === 'cuda' ? missingCudaProvider() : null;
+  if (missing) return { session: await ort.InferenceSession.create(init.modelPath, cpuOptions()), provider: 'cpu', fallbackReason: missing };
   if (init.device === 'cuda') {
     try {
       const session = await ort.InferenceSession.create(init.modelPath, {

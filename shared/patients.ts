@@ -1,4 +1,4 @@
-// Patients from file names `<patient>_<left|right>.<ext>` and the patient grade (the worse gradable eye decides); viewer and `predict` share it.
+// Patients from file names `<patient>_<eye>.<ext>` and the patient grade (the worse gradable eye decides); viewer and `predict` share it.
 import type { Grade } from './labels.js';
 import { patientResult } from './postprocess.js';
 
@@ -8,14 +8,25 @@ export interface EyeName {
   eye: 'left' | 'right';
 }
 
-const EYE_NAME = /^(.+)[_-](left|right)(?:\.[a-z0-9]+)?$/i;
+/** Every way an eye may be written, lower-case: left/right, L/R, and OS/OD (oculus sinister/dexter). The API's `eye` field and file names both use it. */
+export const EYE_ALIASES: Readonly<Record<string, 'left' | 'right'>> = { left: 'left', l: 'left', os: 'left', right: 'right', r: 'right', od: 'right' };
 
-/** Parses `<patient>_<left|right>[.ext]` (also `-` as separator; case-insensitive; folders ignored) → { patient, eye }. */
+/** The eye an alias names (case-insensitive, surrounding spaces ignored), or null when it names none. */
+export function eyeFromAlias(value: string): 'left' | 'right' | null {
+  return Object.hasOwn(EYE_ALIASES, value.trim().toLowerCase()) ? EYE_ALIASES[value.trim().toLowerCase()] : null;
+}
+
+const EYE_NAME = new RegExp(`^(.+)[_-](${Object.keys(EYE_ALIASES).join('|')})(?:\\.[a-z0-9]+)?$`, 'i');
+
+/**
+ * Parses `<patient>_<eye>[.ext]` → { patient, eye }, the eye written left/right, L/R or OS/OD at the end of
+ * the stem (also `-` as separator; case-insensitive; folders ignored): `P-001_OD.jpg` → P-001, right.
+ */
 export function parseEyeName(fileName: string): EyeName | null {
   const base = fileName.split(/[\\/]/).pop() ?? fileName;
   const m = EYE_NAME.exec(base);
   if (!m) return null;
-  return { patient: m[1], eye: m[2].toLowerCase() as 'left' | 'right' };
+  return { patient: m[1], eye: EYE_ALIASES[m[2].toLowerCase()] };
 }
 
 /** One patient's result: its eyes and the worst gradable one (null grade when no eye was gradable), as the server does. */

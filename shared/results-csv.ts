@@ -12,6 +12,8 @@ export interface CsvRow {
   label: string | null;
   referable: boolean | null;
   probabilities: number[] | null;
+  /** p(grade ≥ 2), what the card's operating point compares with its threshold; null when ungradable. */
+  pReferable: number | null;
   /** Quality verdict: gradable or not, and why not. */
   gradable: boolean;
   qualityReason?: string;
@@ -28,7 +30,7 @@ export interface CsvPatient {
 /** The header line's column names, in order. */
 export const CSV_COLUMNS = [
   'file', 'patient', 'eye', 'grade', 'label', 'referable',
-  'p0', 'p1', 'p2', 'p3', 'p4', 'gradable', 'quality_reason',
+  'p0', 'p1', 'p2', 'p3', 'p4', 'p_referable', 'gradable', 'quality_reason',
   'patient_grade', 'patient_referable', 'model', 'model_version',
 ] as const;
 
@@ -50,7 +52,7 @@ export function csvLine(r: CsvRow, patient: CsvPatient | undefined): string {
   const probs = r.probabilities ? r.probabilities.map((v) => v.toFixed(6)) : ['', '', '', '', ''];
   const fields: Array<string | number | boolean> = [
     r.file, eye?.patient ?? '', eye?.eye ?? '', r.grade ?? '', r.label ?? '', r.referable ?? '',
-    ...probs,
+    ...probs, r.pReferable === null ? '' : r.pReferable.toFixed(6),
     r.gradable, r.qualityReason ?? '',
     patient?.grade ?? '', patient?.referable ?? '', r.model, r.modelVersion,
   ];

@@ -170,6 +170,7 @@ async function gradeOne(job: Job): Promise<void> {
       label: answer.label,
       referable: answer.referable,
       probabilities: answer.probabilities,
+      pReferable: answer.pReferable,
       gradable: quality.gradable,
       qualityReason: quality.reason ?? undefined,
       model: m.card.name,

@@ -74,7 +74,7 @@ export function predictRouter(deps: { models: ModelRegistry; limits: PredictLimi
     }
     const grader = models.get(firstString(fields.model ?? req.query.model, 'model'));
     const given = { eye: asList(fields.eye), patient: asList(fields.patient), meta: firstString(fields.meta, 'meta') };
-    // Without eye/patient/meta fields, file names `<patient>_<left|right>` say them, as in `predict` and the viewer.
+    // Without eye/patient/meta fields, file names `<patient>_<eye>` say them, as in `predict` and the viewer.
     const meta = given.eye.length || given.patient.length || given.meta !== undefined ? parseImageMeta(uploads.length, given) : metaFromNames(uploads);
     const body = await gradeUploads(grader, uploads, meta, {
       maxPixels: limits.maxPixels,

@@ -121,13 +121,16 @@ describe('predict CLI', () => {
     const col = (name: (typeof CSV_COLUMNS)[number]) => CSV_COLUMNS.indexOf(name);
     const p1Left = rows.get('p1_left.jpg')!;
     const p1Right = rows.get('p1_right.jpg')!;
-    assert.deepEqual([p1Right[col('grade')], p1Right[col('label')], p1Right[col('referable')], p1Right[col('p0')], p1Right[col('gradable')], p1Right[col('quality_reason')]], ['', '', '', '', 'false', 'too_dark']);
+    assert.deepEqual([p1Right[col('grade')], p1Right[col('label')], p1Right[col('referable')], p1Right[col('p0')], p1Right[col('p_referable')], p1Right[col('gradable')], p1Right[col('quality_reason')]], ['', '', '', '', '', 'false', 'too_dark']);
+    // p_referable is p2 + p3 + p4 of the same row.
+    assert.ok(Math.abs(Number(p1Left[col('p_referable')]) - [2, 3, 4].reduce((a, k) => a + Number(p1Left[col('p0') + k]), 0)) < 2e-6, p1Left.join(','));
     assert.equal(p1Right[col('patient_grade')], p1Left[col('grade')]);
     assert.equal(rows.get('p2_left.jpg')![col('patient_grade')], '');
     // Row for row what the viewer's export writes for the same results.
     const viewerRows: CsvRow[] = [...rows.values()].map((f) => ({
       file: f[0], grade: f[col('grade')] === '' ? null : (Number(f[col('grade')]) as CsvRow['grade']), label: f[col('label')] || null,
       referable: f[col('referable')] === '' ? null : f[col('referable')] === 'true', probabilities: f[col('p0')] === '' ? null : [0, 1, 2, 3, 4].map((k) => Number(f[col('p0') + k])),
+      pReferable: f[col('p_referable')] === '' ? null : Number(f[col('p_referable')]),
       gradable: f[col('gradable')] === 'true', qualityReason: f[col('quality_reason')] || undefined, model: f[col('model')], modelVersion: f[col('model_version')],
     }));
     assert.deepEqual(toCsv(viewerRows).split('\r\n').filter(Boolean).slice(1).sort(), lines.slice(1).sort());

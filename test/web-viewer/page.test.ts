@@ -145,7 +145,7 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
     for (const f of files()) form.append('image', new Blob([new Uint8Array(f.buffer)], { type: f.mimeType }), f.name);
     const res = await fetch(`${server!.url}/predict`, { method: 'POST', body: form });
     assert.equal(res.status, 200);
-    const body = (await res.json()) as { results: Array<{ grade: number; probabilities: number[]; quality: { gradable: boolean } }> };
+    const body = (await res.json()) as { results: Array<{ grade: number; probabilities: number[]; pReferable: number; quality: { gradable: boolean } }> };
     const [srvJpeg, srvPng] = body.results;
     assert.equal(online[0].grade, srvJpeg.grade);
     assert.ok(maxAbsDiff(online[0].probabilities, srvJpeg.probabilities) <= 0.01, `JPEG Δ ${maxAbsDiff(online[0].probabilities, srvJpeg.probabilities)}`);
@@ -164,6 +164,11 @@ describe('web-viewer page in headless Chromium', { skip, timeout: 120_000 }, () 
     const csv = await readFile((await (await download).path())!, 'utf8');
     assert.equal(csv.trim().split('\r\n').length, 3);
     assert.match(csv, /^file,patient,eye,grade/);
+    // p(referable) in the export, the column shared with `predict --csv`.
+    const header = csv.split('\r\n')[0].split(',');
+    const firstRow = csv.split('\r\n')[1].split(',');
+    assert.ok(header.includes('p_referable'), header.join(','));
+    if (online[0].gradable) assert.ok(Math.abs(Number(firstRow[header.indexOf('p_referable')]) - srvJpeg.pReferable) <= 0.01, firstRow.join(','));
 
     const origin = new URL(server!.url).origin;
     assert.deepEqual(requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:')), [], 'no request leaves the origin');

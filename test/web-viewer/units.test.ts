@@ -103,6 +103,7 @@ describe('web-viewer csv', () => {
     label: 'x',
     referable: grade >= 2,
     probabilities: [0.2, 0.2, 0.2, 0.2, 0.2],
+    pReferable: 0.6,
     gradable: true,
     model: 'tiny',
     modelVersion: '1.0.0',
@@ -125,6 +126,14 @@ describe('web-viewer csv', () => {
     assert.equal(cells[CSV_COLUMNS.indexOf('patient')], 'p1');
     assert.equal(cells[CSV_COLUMNS.indexOf('patient_grade')], '2');
     assert.equal(cells[CSV_COLUMNS.indexOf('p0')], '0.200000');
+    assert.equal(cells[CSV_COLUMNS.indexOf('p_referable')], '0.600000');
+  });
+
+  test('CSV_COLUMNS: the export columns, p_referable after the five probabilities', () => {
+    assert.deepEqual(CSV_COLUMNS, [
+      'file', 'patient', 'eye', 'grade', 'label', 'referable', 'p0', 'p1', 'p2', 'p3', 'p4', 'p_referable',
+      'gradable', 'quality_reason', 'patient_grade', 'patient_referable', 'model', 'model_version',
+    ]);
   });
 });
 

@@ -40,13 +40,14 @@ function pngHeader(w: number, h: number): Buffer {
 
 let s: TestServer;
 let small: Buffer; // the fixture at 384 px, PNG: fast to decode for the volume tests
-let grey: Buffer;
+let tinted: Buffer;
 let rgba: Buffer;
 
 before(async () => {
   s = await startTestServer({ maxFileBytes: 1_000_000, maxFiles: 8, maxPixels: 20_000_000, workers: 2 });
   small = await sharp(FIXTURE_JPEG).resize(384, 384).png().toBuffer();
-  grey = await sharp(FIXTURE_JPEG).resize(300, 300).greyscale().png().toBuffer();
+  // A second colour photo (a grey one is ungradable: not_colour).
+  tinted = await sharp(FIXTURE_JPEG).resize(300, 300).modulate({ brightness: 0.85, hue: 12 }).png().toBuffer();
   rgba = await sharp(FIXTURE_JPEG).resize(300, 300).ensureAlpha(0.5).png().toBuffer();
 });
 after(async () => {
@@ -77,7 +78,7 @@ describe('POST /predict', () => {
   });
 
   test('predict: two patients, left/right pairs, repeated fields → per-image and worst-eye patient results', async () => {
-    const res = await postForm(s.url, [{ bytes: small }, { bytes: grey, type: 'image/png' }, { bytes: rgba, type: 'image/png' }, { bytes: small }], {
+    const res = await postForm(s.url, [{ bytes: small }, { bytes: tinted, type: 'image/png' }, { bytes: rgba, type: 'image/png' }, { bytes: small }], {
       eye: ['left', 'right', 'L', 'R'],
       patient: ['p-1', 'p-1', 'p-2', 'p-2'],
     });
@@ -152,7 +153,7 @@ describe('POST /predict', () => {
     assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
   });
 
-  test('predict: CMYK JPEG, 16-bit PNG, grey+alpha PNG, TIFF, WebP, EXIF-rotated JPEG → all 200 with 5 probabilities', async () => {
+  test('predict: CMYK JPEG, 16-bit PNG, grey+alpha PNG, TIFF, WebP, EXIF-rotated JPEG → all decoded (200); colour ones graded, the grey one ungradable as not_colour', async () => {
     const base = sharp(FIXTURE_JPEG).resize(320, 320);
     const variants: Array<[string, Buffer, string]> = [
       ['cmyk', await base.clone().toColourspace('cmyk').jpeg().toBuffer(), 'image/jpeg'],
@@ -165,13 +166,14 @@ describe('POST /predict', () => {
     for (const [name, bytes, type] of variants) {
       const res = await fetch(`${s.url}/predict`, { method: 'POST', body: new Uint8Array(bytes), headers: { 'content-type': type } });
       assert.equal(res.status, 200, name);
-      const r = ((await res.json()) as Body).results[0];
-      assert.equal(r.probabilities.length, 5, name);
+      const r = ((await res.json()) as Body & { results: Array<{ quality: { reason: string | null } }> }).results[0];
+      if (name === 'grey-alpha') assert.deepEqual([r.probabilities, r.quality.reason], [null, 'not_colour'], name);
+      else assert.equal(r.probabilities.length, 5, name);
     }
   });
 
   test('predict: 32 concurrent requests → all 200 with the sequential answers, some runs batched', async () => {
-    const images = [small, grey, rgba];
+    const images = [small, tinted, rgba];
     const expected: number[][] = [];
     for (const b of images) expected.push(((await (await postForm(s.url, [{ bytes: b, type: 'image/png' }])).json()) as Body).results[0].probabilities);
     const responses = await Promise.all(Array.from({ length: 32 }, (_, i) => postForm(s.url, [{ bytes: images[i % 3], type: 'image/png' }])));

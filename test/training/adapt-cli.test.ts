@@ -17,4 +17,12 @@ describe('adapt CLI', () => {
     assert.equal(m.status, 1);
     assert.match(m.stderr, /--method must be one of default, bias-only, match-only, sample-match, auto, got "fancy"/);
   });
+
+  test('--holdout outside (0, 1): one message for every bad value (1.5, 1, 0, -0.2, "half")', () => {
+    for (const v of ['1.5', '1', '0', '-0.2', 'half']) {
+      const r = cli(['adapt', '--model', 'models/mobilenetv2-clinic', '--holdout', v, 'test/fixtures', '--out', 'runs/never-written']);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`--holdout must be a fraction strictly between 0 and 1, got ${v}\\n`), v);
+    }
+  });
 });

@@ -56,7 +56,7 @@ describe('adapt', () => {
     await assert.rejects(runAdapt({ model: 'models/reptile-omniglot-retinamnist', format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'x') }),
       /reptile-omniglot-retinamnist ships no trainable weights \(its card has no "weights" field\), so it cannot be adapted/);
     await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: parent }), /already exists; pass --force/);
-    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'y'), holdout: 1 }), /--holdout must be a fraction/);
+    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'y'), holdout: 1 }), /--holdout must be a fraction strictly between 0 and 1, got 1$/);
   });
 
   test('kaggle folder: unreadable photo and bad row reported with file and CSV line and skipped; missing grade said; card names parent, counts, content hash', async () => {

@@ -7,8 +7,8 @@ import { extractFeatures, type PhotoRecord } from '../clinic/features.js';
 import { backboneClassifier } from '../clinic/classifier.js';
 import { loadMobileNetV2 } from '../models/mobilenet.js';
 import { createProgress } from '../progress.js';
-import { createRng } from '../random.js';
 import { exportWithWeights } from './export-weights.js';
+import { checkHoldout, holdoutPatients } from './holdout.js';
 import { DEFAULT_SCHEDULE, photoProbs, type AdaptSchedule } from './head-adapt.js';
 import { DEFAULT_METHOD, adaptWithMethod, type AdaptMethod } from './method.js';
 import { SELECT_CANDIDATES, selectAdaptation } from './select.js';
@@ -66,18 +66,6 @@ export interface AdaptSummary {
   seconds: { features: number; train: number; export: number };
 }
 
-/** Patients held out: round(fraction · patients), at least 1, never all; seeded. */
-export function holdoutPatients(photos: PhotoRecord[], fraction: number, seed: number): Set<string> {
-  const patients = [...new Set(photos.map((p) => p.patient))].sort();
-  const rng = createRng(`adapt-holdout-${seed}`);
-  for (let i = patients.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [patients[i], patients[j]] = [patients[j], patients[i]];
-  }
-  const k = Math.min(patients.length - 1, Math.max(1, Math.round(fraction * patients.length)));
-  return new Set(patients.slice(0, k));
-}
-
 async function featuresWithProgress(photos: PhotoRecord[], parent: AdaptableModel, views: number, cacheDir: string | undefined, log: (m: string) => void): Promise<Float32Array[]> {
   const bar = createProgress({ total: photos.length, label: 'adapt: features', intervalSec: 10 });
   const out: Float32Array[] = [];
@@ -119,7 +107,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const views = o.views ?? 4;
   const seed = o.seed ?? 0;
   if (existsSync(o.out) && !o.force) throw new Error(`--out ${o.out} already exists; pass --force to replace it`);
-  if (o.holdout !== undefined && !(o.holdout > 0 && o.holdout < 1)) throw new Error(`--holdout must be a fraction in (0, 1), got ${o.holdout}`);
+  if (o.holdout !== undefined) checkHoldout(o.holdout);
   const parent = readAdaptableModel(o.model);
   const hflip = parent.weights.hflip;
   if (views < (hflip ? 2 : 1)) throw new Error(`--views must be at least ${hflip ? 2 : 1}`);

@@ -18,7 +18,8 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
   const { NAMED_METHODS } = await import('./method.js');
   const methodName = oneOf('--method', f.method ?? 'default', [...Object.keys(NAMED_METHODS), 'auto'] as Array<keyof typeof NAMED_METHODS | 'auto'>);
   const method = methodName === 'auto' ? 'auto' : NAMED_METHODS[methodName];
-  const holdout = f.holdout !== undefined ? num('--holdout', f.holdout, { min: 0, max: 1 }) : undefined;
+  const { checkHoldout } = await import('./holdout.js');
+  const holdout = f.holdout !== undefined ? checkHoldout(f.holdout) : undefined;
   const { initBackend, checkBackendChoice } = await import('../../tfjs-wasm/backend.js');
   const tf = (await initBackend(checkBackendChoice(typeof f.backend === 'string' ? f.backend : 'wasm'))).tf;
   const { runAdapt } = await import('./adapt.js');

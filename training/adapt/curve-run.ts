@@ -11,7 +11,7 @@ import { createProgress } from '../progress.js';
 import { curveTable, runCurve, summarise, type CurveInit, type CurveRow, type FeatureSource } from './curve.js';
 import { DEFAULT_SCHEDULE, featureStats, zeroHead, type AdaptSchedule } from './head-adapt.js';
 import { reptileHead, sampleCamera, STRONG_CAMERA, unitStats } from './reptile-head.js';
-import { holdoutPatients } from './adapt.js';
+import { holdoutPatients } from './holdout.js';
 import { createRng } from '../random.js';
 import { retinaPhotos } from './retina-source.js';
 import { gradeMix, type AdaptMethod } from './method.js';

@@ -1,9 +1,20 @@
-// The `adapt` command line: refusals exit 1 with a message naming the reason (the real CLI, in a child process).
+// The `adapt` command line (the real CLI, in a child process): refusals exit 1 with a message naming the reason; a run's stderr says each thing once, in order, with final paths.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { describe, test } from 'node:test';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { tempDirs } from '../helpers/temp-dirs.js';
+import { makeTinyParent, writeKaggleClinic } from './adapt-fixture.js';
 
 const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'bin/reptile-dr.mjs', ...args], { encoding: 'utf8', env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' } });
+const tmp = tempDirs();
+let root = '';
+
+before(async () => {
+  root = tmp('adapt-cli-');
+  await makeTinyParent(join(root, 'tiny-parent'));
+  await writeKaggleClinic(join(root, 'kaggle'));
+});
 
 describe('adapt CLI', () => {
   test('a model without trainable weights is refused (exit 1, says why); bad --format is refused', () => {
@@ -24,5 +35,19 @@ describe('adapt CLI', () => {
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, new RegExp(`--holdout must be a fraction strictly between 0 and 1, got ${v}\\n`), v);
     }
+  });
+
+  test('a run: skipped rows once each ("skipped: " not doubled), in CSV line order; final paths only; no TF.js banner', () => {
+    const out = join(root, 'clinic-cli');
+    const r = cli(['adapt', '--model', join(root, 'tiny-parent'), '--format', 'kaggle', join(root, 'kaggle'), '--out', out, '--iters', '30', '--views', '2']);
+    assert.equal(r.status, 0, r.stderr);
+    const skipped = r.stderr.split('\n').filter((l) => l.startsWith('skipped: '));
+    assert.equal(skipped.length, 2, r.stderr);
+    assert.match(skipped[0], /99_left\.jpeg: unreadable photo \(.*trainLabels\.csv line 3\): /);
+    assert.match(skipped[1], /trainLabels\.csv \(line 19\): .*not a grade/);
+    assert.ok(skipped.every((l) => l.split('skipped').length === 2), skipped.join('\n'));
+    assert.ok(!/\.tmp-/.test(r.stderr + r.stdout), r.stderr);
+    assert.ok(r.stderr.includes(`wrote ${join(out, 'model.onnx')} and ${join(out, 'model.json')}`), r.stderr);
+    assert.ok(!/looks like you are running TensorFlow\.js/.test(r.stderr), r.stderr);
   });
 });

@@ -13,7 +13,7 @@ import { FIXTURE_JPEG, FIXTURES, postForm } from '../serving/helpers.js';
 import { resolveServeConfig } from '../../serving/config.js';
 import { startServer } from '../../serving/server.js';
 import { Writable } from 'node:stream';
-import { makeTinyParent } from './adapt-fixture.js';
+import { fixtureVariant, makeTinyParent, writeKaggleClinic } from './adapt-fixture.js';
 import { loadModel } from '../../web-viewer/runtime.js';
 import { checkReference } from '../../shared/reference.js';
 
@@ -22,32 +22,16 @@ const quick = { iters: 30, lr: 0.05, l2: 0.1, balance: 0.5 };
 let root = '';
 let parent = '';
 
-/** Variant `i` of the fixture for grade `g`: brightness and hue by grade, rotation by index (distinct bytes each). */
-async function variant(g: number, i: number): Promise<Buffer> {
-  return sharp(FIXTURE_JPEG).resize(192).rotate(i * 7 + g * 3, { background: '#000' }).modulate({ brightness: 0.7 + 0.15 * g, hue: 20 * g }).jpeg({ quality: 90 }).toBuffer();
-}
-
 before(async () => {
   root = tmp('adapt-e2e-');
   parent = join(root, 'models', 'tiny-parent');
   await makeTinyParent(parent);
   // Kaggle layout: grades 0..3, two patients × two eyes each; grade 4 absent; one corrupt photo; one bad CSV row.
-  const kaggle = join(root, 'kaggle');
-  mkdirSync(kaggle, { recursive: true });
-  const rows = ['image,level'];
-  for (let g = 0; g < 4; g++) for (let p = 0; p < 2; p++) for (const eye of ['left', 'right']) {
-    const id = `${10 * g + p}_${eye}`;
-    writeFileSync(join(kaggle, `${id}.jpeg`), await variant(g, p * 2 + (eye === 'left' ? 0 : 1)));
-    rows.push(`${id},${g}`);
-  }
-  writeFileSync(join(kaggle, '99_left.jpeg'), Buffer.concat([FIXTURE_JPEG.subarray(0, 400)]));
-  rows.splice(2, 0, '99_left,1');
-  rows.push('98_left,7');
-  writeFileSync(join(kaggle, 'trainLabels.csv'), `${rows.join('\n')}\n`);
+  await writeKaggleClinic(join(root, 'kaggle'));
   // Folder layout: two photos in each of grades 0..4.
   for (let g = 0; g < 5; g++) {
     mkdirSync(join(root, 'folder', String(g)), { recursive: true });
-    for (let i = 0; i < 2; i++) writeFileSync(join(root, 'folder', String(g), `p${g}${i}_left.jpg`), await variant(g, i));
+    for (let i = 0; i < 2; i++) writeFileSync(join(root, 'folder', String(g), `p${g}${i}_left.jpg`), await fixtureVariant(g, i));
   }
 });
 

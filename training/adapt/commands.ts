@@ -5,6 +5,17 @@ import { ADAPT_FORMATS, type AdaptFormat } from './photos.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
+/**
+ * The pure-JS backend, the exact reference the ONNX export is verified against. Its first write prints a banner advising
+ * tfjs-node for speed (console.warn); here it only runs the verification, the features ran on --backend, so the banner
+ * is switched off by the backend's own first-use flag (if a TF.js version drops that field, the banner simply returns).
+ */
+async function referenceBackend(tf: typeof import('@tensorflow/tfjs')): Promise<void> {
+  await tf.setBackend('cpu');
+  const cpu = tf.backend() as unknown as { firstUse?: boolean };
+  if (cpu.firstUse === true) cpu.firstUse = false;
+}
+
 async function runAdaptCommand(data: string, f: Flags): Promise<void> {
   const log = (m: string) => process.stderr.write(`${m}\n`);
   if (typeof f.model !== 'string') throw new Error('adapt needs --model <models/name> (a model folder with weights/head.json)');
@@ -28,7 +39,7 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
     seed: f.seed !== undefined ? int('--seed', f.seed, { min: 0 }) : 0,
     views: f.views !== undefined ? int('--views', f.views, { min: 1, max: 32 }) : undefined,
     schedule, method, name: typeof f.name === 'string' ? f.name : undefined, version: typeof f.version === 'string' ? f.version : undefined,
-    log, beforeExport: () => tf.setBackend('cpu'),
+    log, beforeExport: () => referenceBackend(tf),
   });
   if (s.holdout) {
     const h = s.holdout;

@@ -21,11 +21,16 @@ const tmp = tempDirs();
 const quick = { iters: 30, lr: 0.05, l2: 0.1, balance: 0.5 };
 let root = '';
 let parent = '';
+/** The tiny parent with an operating point in its card: p(grade ≥ 2) ≥ 0.001, so by its threshold every photo is referable. */
+let parentOp = '';
+const OP = { referableThreshold: 0.001, sensitivity: 0.9, specificity: 0.7, minSensitivity: 0.87, chosenOn: 'test fixture: 5-fold CV, n=40' };
 
 before(async () => {
   root = tmp('adapt-e2e-');
   parent = join(root, 'models', 'tiny-parent');
   await makeTinyParent(parent);
+  parentOp = join(root, 'models', 'tiny-parent-op');
+  await makeTinyParent(parentOp, 'tiny-parent-op', undefined, OP);
   // Kaggle layout: grades 0..3, two patients × two eyes each; grade 4 absent; one corrupt photo; one bad CSV row.
   await writeKaggleClinic(join(root, 'kaggle'));
   // Folder layout: two photos in each of grades 0..4.
@@ -67,7 +72,38 @@ describe('adapt', () => {
     assert.ok(child.W.some((w, i) => w !== mother.W[i]), 'the head moved');
     assert.deepEqual(child.prior, mother.prior);
     assert.deepEqual((card as unknown as { adaptation: { method: unknown } }).adaptation.method, { match: 'prior', train: 'all', priorCorrection: true });
-    assert.deepEqual(readdirSync(join(root, 'models')).sort(), ['clinic-a', 'tiny-parent'], 'no temp folder left');
+    assert.deepEqual(readdirSync(join(root, 'models')).sort(), ['clinic-a', 'tiny-parent', 'tiny-parent-op'], 'no temp folder left');
+    // A parent without an operating point: none inherited, said in a note; both models referable by argmax grade ≥ 2.
+    assert.equal(card.operatingPoint, undefined);
+    assert.equal(s.operatingPoint, null);
+    assert.ok(s.notes.some((n) => /the parent tiny-parent 1\.0\.0 has no operating point .*argmax grade is ≥ 2/.test(n)), s.notes.join('\n'));
+    assert.deepEqual(s.holdout.rules, { before: 'argmax grade ≥ 2', after: 'argmax grade ≥ 2' });
+    // The held-out patients (seed 0) have 4 referable photos, which the parent grades below 2: by argmax none is referable.
+    assert.deepEqual([s.holdout.before.n, s.holdout.before.sensitivity], [4, 0], JSON.stringify(s.holdout.before));
+    assert.deepEqual(s.holdout.heldOutThreshold, { threshold: null, why: 'need both referable and non-referable images to choose a threshold (got 4 referable, 0 not)' });
+  });
+
+  test('parent with an operating point → the adapted card inherits its threshold, marked as inherited; --holdout before/after by each model\'s threshold', async () => {
+    const out = join(root, 'models', 'clinic-op');
+    const logs: string[] = [];
+    const s = await runAdapt({ model: parentOp, format: 'kaggle', data: join(root, 'kaggle'), out, schedule: quick, views: 2, holdout: 0.25, cacheDir: join(root, 'cache'), log: (m) => logs.push(m), beforeExport: () => tf.setBackend('cpu') });
+    const card = parseModelCard(readFileSync(join(out, 'model.json'), 'utf8'));
+    const op = card.operatingPoint!;
+    assert.equal(op.referableThreshold, 0.001);
+    assert.deepEqual([op.sensitivity, op.specificity, op.minSensitivity], [null, null, 0.87]);
+    assert.deepEqual(op.inheritedFrom, { name: 'tiny-parent-op', version: '1.0.0', sensitivity: 0.9, specificity: 0.7, chosenOn: OP.chosenOn });
+    assert.equal(op.note, 'inherited from tiny-parent-op 1.0.0; not re-validated on the clinic\'s photos');
+    assert.deepEqual(s.operatingPoint, op);
+    assert.equal(s.referableRule, 'p(grade ≥ 2) ≥ 0.0010 (inherited from tiny-parent-op 1.0.0; not re-validated on the clinic\'s photos)');
+    assert.ok(logs.some((l) => /^adapt: referable threshold p\(grade ≥ 2\) ≥ 0\.0010 inherited from tiny-parent-op 1\.0\.0 \(chosen on test fixture: 5-fold CV, n=40, where it gave sensitivity 0\.900 and specificity 0\.700\); not re-validated/.test(l)), logs.join('\n'));
+    assert.ok(!s.notes.some((n) => /no operating point/.test(n)));
+    // Before: the parent by its threshold (every photo referable at 0.001), not by argmax (none of these 4 referable photos is: previous test).
+    assert.ok(s.holdout, 'holdout');
+    assert.equal(s.holdout.rules.before, 'p(grade ≥ 2) ≥ 0.0010');
+    assert.equal(s.holdout.rules.after, s.referableRule);
+    assert.deepEqual([s.holdout.before.n, s.holdout.before.sensitivity, s.holdout.after.sensitivity], [4, 1, 1], JSON.stringify(s.holdout));
+    // The held-out metrics in the card say which rule they used.
+    assert.equal((card.metrics[0] as Record<string, unknown>).referableRule, s.referableRule);
   });
 
   test('--method auto: candidates scored by patient-grouped CV on the photos; the card records the choice and the scores', async () => {
@@ -92,7 +128,7 @@ describe('adapt', () => {
     const models = join(root, 'models');
     const s = await runAdapt({ model: parent, format: 'folder', data: join(root, 'folder'), out: join(models, 'clinic-b'), schedule: quick, views: 2, cacheDir: join(root, 'cache'), beforeExport: () => tf.setBackend('cpu') });
     assert.deepEqual(s.photosPerGrade, [2, 2, 2, 2, 2]);
-    assert.deepEqual(s.notes, []);
+    assert.deepEqual(s.notes.map((n) => n.replace(/ has no operating point.*/, '')), ['the parent tiny-parent 1.0.0']);
     // --force replaces it atomically; the content hash is the same photos' hash.
     const again = await runAdapt({ model: parent, format: 'folder', data: join(root, 'folder'), out: join(models, 'clinic-b'), force: true, schedule: quick, views: 2, cacheDir: join(root, 'cache'), beforeExport: () => tf.setBackend('cpu') });
     assert.equal(again.contentSha256, s.contentSha256);

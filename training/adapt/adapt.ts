@@ -1,14 +1,15 @@
 // `adapt`: a parent model's head retrained on a clinic's graded photos (features from the parent's own frozen backbone), exported as a new model folder.
 import { basename, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { NUM_GRADES, type SplitMetrics } from '../../shared/index.js';
-import { clinicMetrics, type ClinicMetrics } from '../clinic/cv.js';
+import { describeReferableRule, NUM_GRADES, type OperatingPoint, type SplitMetrics } from '../../shared/index.js';
+import type { ClinicMetrics } from '../clinic/cv.js';
 import { extractFeatures, type PhotoRecord } from '../clinic/features.js';
 import { backboneClassifier } from '../clinic/classifier.js';
 import { loadMobileNetV2 } from '../models/mobilenet.js';
 import { createProgress } from '../progress.js';
 import { exportWithWeights } from './export-weights.js';
 import { checkHoldout, holdoutPatients } from './holdout.js';
+import { adaptedOperatingPoint, holdoutReferral, type HeldOutThreshold } from './referral.js';
 import { DEFAULT_SCHEDULE, photoProbs, type AdaptSchedule } from './head-adapt.js';
 import { DEFAULT_METHOD, adaptWithMethod, type AdaptMethod } from './method.js';
 import { SELECT_CANDIDATES, selectAdaptation } from './select.js';
@@ -54,7 +55,14 @@ export interface AdaptSummary {
   contentSha256: string;
   skipped: string[];
   notes: string[];
-  holdout?: { fraction: number; patients: number; photos: number; before: ClinicMetrics; after: ClinicMetrics };
+  /**
+   * With --holdout: the parent (before) and the adapted model (after) on the held-out patients, each referable by the rule
+   * it is served with (`rules`), and the threshold those photos would choose for the adapted model (information only).
+   */
+  holdout?: { fraction: number; patients: number; photos: number; before: ClinicMetrics; after: ClinicMetrics; rules: { before: string; after: string }; heldOutThreshold: HeldOutThreshold };
+  /** The adapted card's operating point (the parent's, inherited; null when the parent has none) and the rule in words. */
+  operatingPoint: OperatingPoint | null;
+  referableRule: string;
   schedule: AdaptSchedule;
   /** The method applied ('auto' → the one CV chose; null when it kept the parent). */
   method: AdaptMethod | null;
@@ -156,13 +164,17 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
     if (c === 0) notes.push(`grade ${g} has no training photo${read.perGrade[g] ? ' (its photos are all held out)' : ''}: the head keeps the parent's weights for it, moved only by the other grades`);
   });
   notes.forEach((n) => log(`note: ${n}`));
+  // The referable rule travels: the parent's threshold, marked as inherited (a parent without one: argmax, said in a note).
+  const op = adaptedOperatingPoint(parent.card);
+  if (op.operatingPoint) log(`adapt: ${op.says}`);
+  else { notes.push(op.says); log(`note: ${op.says}`); }
   let holdout: AdaptSummary['holdout'];
   if (held.size) {
     const test = read.photos.map((p, i) => i).filter((i) => held.has(read.photos[i].patient));
     const truth = test.map((i) => read.photos[i].label);
-    const before = clinicMetrics(truth, test.map((i) => photoProbs(parent.head, testViewsOf(feats, i, views, hflip))));
-    const after = clinicMetrics(truth, test.map((i) => photoProbs(head, testViewsOf(feats, i, views, hflip))));
-    holdout = { fraction: o.holdout!, patients: held.size, photos: test.length, before, after };
+    const r = holdoutReferral(truth, test.map((i) => photoProbs(parent.head, testViewsOf(feats, i, views, hflip))), test.map((i) => photoProbs(head, testViewsOf(feats, i, views, hflip))), parent.card.operatingPoint, op.operatingPoint);
+    const { before, after } = r;
+    holdout = { fraction: o.holdout!, patients: held.size, photos: test.length, ...r };
     if (!(after.qwk > before.qwk)) {
       notes.push(`on the held-out patients the adapted model is not better than the parent (QWK ${after.qwk.toFixed(3)} vs ${before.qwk.toFixed(3)}): consider keeping the parent`);
       log(`note: ${notes[notes.length - 1]}`);
@@ -180,7 +192,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   // A holdout with one grade has no QWK; undefined sensitivity/specificity/AUC are recorded as null.
   const metrics: SplitMetrics[] = a && Number.isFinite(a.qwk)
     ? [{ dataset: 'adaptation photos (held-out patients)', split: `holdout ${holdout!.patients} patients, seed ${seed}`, n: a.n, qwk: a.qwk, accuracy: a.accuracy, auc: orNull(a.referableAuc), referable: { sensitivity: orNull(a.sensitivity), specificity: orNull(a.specificity) },
-      beforeAdaptation: Object.fromEntries(Object.entries(holdout!.before).map(([k, v]) => [k, orNull(v)])) } as SplitMetrics]
+      referableRule: holdout!.rules.after, beforeAdaptation: { ...Object.fromEntries(Object.entries(holdout!.before).map(([k, v]) => [k, orNull(v)])), referableRule: holdout!.rules.before } } as SplitMetrics]
     : [];
   let res;
   try {
@@ -189,6 +201,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
       description: `${pc.name} ${pc.version} adapted to a clinic's own photos with reptile-dr adapt (${train.length} photos; head retrained, backbone unchanged).`,
       preprocess: pc.preprocess,
       metrics,
+      operatingPoint: op.operatingPoint,
       training: {
         method: `adapt: head of the parent adapted to the clinic's photos (frozen backbone features, plain + mirror + augmented views): ${auto ? `--method auto chose "${auto.chosen}" by patient-grouped CV on the photos; ` : ''}${method ? `moment matching ${method.match}, trained ${method.train}, prior correction ${method.priorCorrection ? 'on' : 'off'}; full-batch Adam for a fixed number of iterations with L2 toward the parent weights` : 'head kept as the parent\'s'}`,
         command: `reptile-dr adapt ${process.argv.slice(3).join(' ')}`.trim(),
@@ -215,7 +228,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const t3 = Date.now();
   return {
     out: resolve(o.out), name, parent: { name: pc.name, version: pc.version, sha256: pc.onnx.sha256 },
-    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, schedule, method, ...(auto ? { auto } : {}), views,
+    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, operatingPoint: op.operatingPoint, referableRule: res.card.operatingPoint ? describeReferableRule(res.card.operatingPoint, 4) : describeReferableRule(null), schedule, method, ...(auto ? { auto } : {}), views,
     verifyMaxAbsDiff: res.verify.maxAbsDiff, fixtureGrade: res.card.reference.grade,
     seconds: { features: (t1 - t0) / 1000, train: (t2 - t1) / 1000, export: (t3 - t2) / 1000 },
   };

@@ -43,16 +43,20 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
   });
   if (s.holdout) {
     const h = s.holdout;
-    const row = (label: string, m: typeof h.before) => `${label} QWK ${m.qwk.toFixed(3)} · accuracy ${m.accuracy.toFixed(3)} · referable sensitivity ${m.sensitivity.toFixed(3)} specificity ${m.specificity.toFixed(3)} · referable AUC ${m.referableAuc.toFixed(3)}`;
-    log(`held out ${h.patients} patients (${h.photos} photos), not trained on:`);
-    log(row('  before (parent):', h.before));
-    log(row('  after (adapted):', h.after));
+    const row = (label: string, m: typeof h.before, rule: string) => `${label} QWK ${m.qwk.toFixed(3)} · accuracy ${m.accuracy.toFixed(3)} · referable sensitivity ${m.sensitivity.toFixed(3)} specificity ${m.specificity.toFixed(3)} by ${rule} · referable AUC ${m.referableAuc.toFixed(3)}`;
+    log(`held out ${h.patients} patients (${h.photos} photos), not trained on; each model referable by the rule it is served with:`);
+    log(row('  before (parent):', h.before, h.rules.before));
+    log(row('  after (adapted):', h.after, h.rules.after));
+    const t = h.heldOutThreshold;
+    log(t.threshold !== null
+      ? `  for information (not applied: ${t.n} photos, ${t.positives} referable, are too few to set it): these held-out photos would choose p(grade ≥ 2) ≥ ${t.threshold.toFixed(4)} for the adapted model (sensitivity ${t.sensitivity.toFixed(3)} ≥ ${t.minSensitivity}, specificity ${t.specificity.toFixed(3)})`
+      : `  no threshold can be chosen on these held-out photos: ${t.why}`);
   }
   if (f.json) {
     process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
   } else {
     process.stdout.write(`adapted ${s.parent.name} ${s.parent.version} → ${s.name} in ${s.out} on ${s.trainedPerGrade.reduce((a, b) => a + b, 0)} photos (per grade ${s.trainedPerGrade.join('/')}), ` +
-      `${s.skipped.length} skipped; ${s.auto ? `method auto: ${s.auto.chosen}; ` : ''}ONNX vs TF.js max |Δ| ${s.verifyMaxAbsDiff.toExponential(2)}; fixture grade ${s.fixtureGrade}\n`);
+      `${s.skipped.length} skipped; ${s.auto ? `method auto: ${s.auto.chosen}; ` : ''}referable by ${s.referableRule}; ONNX vs TF.js max |Δ| ${s.verifyMaxAbsDiff.toExponential(2)}; fixture grade ${s.fixtureGrade}\n`);
   }
 }
 

@@ -1,6 +1,9 @@
 // The `adapt` command line (the real CLI, in a child process): refusals exit 1 with a message naming the reason; a run's stderr says each thing once, in order, with final paths.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { runAdapt } from '../../training/adapt/adapt.js';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { tempDirs } from '../helpers/temp-dirs.js';
@@ -14,6 +17,8 @@ before(async () => {
   root = tmp('adapt-cli-');
   await makeTinyParent(join(root, 'tiny-parent'));
   await writeKaggleClinic(join(root, 'kaggle'));
+  // A parent that already grades these photos well (adapted on all of them): adapting it again with a wild schedule makes it worse.
+  await runAdapt({ model: join(root, 'tiny-parent'), format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'good-parent'), views: 2, schedule: { iters: 100, lr: 0.05, l2: 0.01, balance: 0.5 }, cacheDir: join(root, 'cache'), beforeExport: () => tf.setBackend('cpu') });
 });
 
 describe('adapt CLI', () => {
@@ -49,5 +54,24 @@ describe('adapt CLI', () => {
     assert.ok(!/\.tmp-/.test(r.stderr + r.stdout), r.stderr);
     assert.ok(r.stderr.includes(`wrote ${join(out, 'model.onnx')} and ${join(out, 'model.json')}`), r.stderr);
     assert.ok(!/looks like you are running TensorFlow\.js/.test(r.stderr), r.stderr);
+  });
+
+  test('--holdout, adapted model worse than the parent: written (exit 0) with a WARNING as the last words; --require-better refuses (exit 1, nothing written)', () => {
+    const args = ['adapt', '--model', join(root, 'good-parent'), '--format', 'kaggle', join(root, 'kaggle'), '--holdout', '0.5', '--iters', '100', '--lr', '2', '--l2', '0', '--views', '2'];
+    const out = join(root, 'worse');
+    const r = cli([...args, '--out', out, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(join(out, 'model.onnx')));
+    const tail = r.stderr.trimEnd().split('\n').slice(-2);
+    assert.match(tail[0], /^WARNING: on the 4 held-out patients the adapted model is WORSE than the parent \(QWK -?\d\.\d{3} vs the parent's 1\.000\); keep the parent, or try --method auto \(keeps the parent when cross-validation on the photos prefers it\) or --method bias-only/, r.stderr);
+    assert.match(tail[1], /written to .*worse as asked; --require-better refuses/);
+    const s = JSON.parse(r.stdout) as { warning?: string; holdout: { verdict: string } };
+    assert.equal(s.holdout.verdict, 'worse');
+    assert.equal(s.warning, tail[0]);
+    const refused = join(root, 'refused');
+    const q = cli([...args, '--out', refused, '--require-better']);
+    assert.equal(q.status, 1, q.stderr);
+    assert.match(q.stderr, /--require-better: nothing written to .*refused: on the 4 held-out patients the adapted model is WORSE than the parent/);
+    assert.ok(!existsSync(refused));
   });
 });

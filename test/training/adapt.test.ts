@@ -1,6 +1,6 @@
 // `adapt` end to end on generated photos (copies of the CC0 fixture): refusals, skipped photos, card fields, atomic output, served and graded.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -46,6 +46,10 @@ describe('adapt', () => {
       /reptile-omniglot-retinamnist ships no trainable weights \(its card has no "weights" field\), so it cannot be adapted/);
     await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: parent }), /already exists; pass --force/);
     await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'y'), holdout: 1 }), /--holdout must be a fraction strictly between 0 and 1, got 1$/);
+    // A holdout leaving one patient to train on; --require-better without --holdout; nothing written by either.
+    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'y'), holdout: 0.9 }), /--holdout 0\.9 holds out 7 of 8 patients, leaving 1 patient \(2 photos, grade \d\) to adapt on: at least 2 patients and 2 grades are needed/);
+    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'y'), requireBetter: true }), /--require-better needs --holdout/);
+    assert.ok(!existsSync(join(root, 'y')));
   });
 
   test('kaggle folder: unreadable photo and bad row reported with file and CSV line and skipped; missing grade said; card names parent, counts, content hash', async () => {
@@ -78,6 +82,13 @@ describe('adapt', () => {
     assert.equal(s.operatingPoint, null);
     assert.ok(s.notes.some((n) => /the parent tiny-parent 1\.0\.0 has no operating point .*argmax grade is ≥ 2/.test(n)), s.notes.join('\n'));
     assert.deepEqual(s.holdout.rules, { before: 'argmax grade ≥ 2', after: 'argmax grade ≥ 2' });
+    // QWK 0 for both on these held-out patients: no better, a note (not a warning); --require-better would have refused.
+    assert.equal(s.holdout.verdict, 'same');
+    assert.equal(s.warning, undefined);
+    assert.ok(s.notes.some((n) => /adapted model is no better than the parent \(QWK 0\.000 vs the parent's 0\.000\); keep the parent, or try --method auto/.test(n)), s.notes.join('\n'));
+    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'models', 'never'), schedule: quick, views: 2, holdout: 0.25, requireBetter: true, cacheDir: join(root, 'cache') }),
+      /--require-better: nothing written to .*never: on the 2 held-out patients the adapted model is no better than the parent/);
+    assert.ok(!existsSync(join(root, 'models', 'never')));
     // The held-out patients (seed 0) have 4 referable photos, which the parent grades below 2: by argmax none is referable.
     assert.deepEqual([s.holdout.before.n, s.holdout.before.sensitivity], [4, 0], JSON.stringify(s.holdout.before));
     assert.deepEqual(s.holdout.heldOutThreshold, { threshold: null, why: 'need both referable and non-referable images to choose a threshold (got 4 referable, 0 not)' });

@@ -8,7 +8,7 @@ import { backboneClassifier } from '../clinic/classifier.js';
 import { loadMobileNetV2 } from '../models/mobilenet.js';
 import { createProgress } from '../progress.js';
 import { exportWithWeights } from './export-weights.js';
-import { checkHoldout, holdoutPatients } from './holdout.js';
+import { checkHoldout, checkTrainingLeft, holdoutPatients, holdoutVerdict, verdictMessage, type HoldoutVerdict } from './holdout.js';
 import { adaptedOperatingPoint, holdoutReferral, type HeldOutThreshold } from './referral.js';
 import { DEFAULT_SCHEDULE, photoProbs, type AdaptSchedule } from './head-adapt.js';
 import { DEFAULT_METHOD, adaptWithMethod, type AdaptMethod } from './method.js';
@@ -36,6 +36,8 @@ export interface AdaptOptions {
   log?: (msg: string) => void;
   /** Moment-match the clinic's features to the parent's before adapting, when the parent records its statistics (default true). */
   momentMatch?: boolean;
+  /** With `holdout`: write the model only when its QWK on the held-out patients is higher than the parent's; otherwise throw, writing nothing. */
+  requireBetter?: boolean;
   /**
    * Matching, trained parameters, prior correction (default {@link DEFAULT_METHOD}, chosen with adapt-curve --tune-methods),
    * or 'auto': keep the parent, only match it, or adapt it, as patient-grouped CV on the photos chooses (select.ts).
@@ -59,7 +61,9 @@ export interface AdaptSummary {
    * With --holdout: the parent (before) and the adapted model (after) on the held-out patients, each referable by the rule
    * it is served with (`rules`), and the threshold those photos would choose for the adapted model (information only).
    */
-  holdout?: { fraction: number; patients: number; photos: number; before: ClinicMetrics; after: ClinicMetrics; rules: { before: string; after: string }; heldOutThreshold: HeldOutThreshold };
+  holdout?: { fraction: number; patients: number; photos: number; before: ClinicMetrics; after: ClinicMetrics; rules: { before: string; after: string }; heldOutThreshold: HeldOutThreshold; verdict: HoldoutVerdict };
+  /** Set when the adapted model is worse than the parent on the held-out patients (the model is still written, as asked). */
+  warning?: string;
   /** The adapted card's operating point (the parent's, inherited; null when the parent has none) and the rule in words. */
   operatingPoint: OperatingPoint | null;
   referableRule: string;
@@ -116,6 +120,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const seed = o.seed ?? 0;
   if (existsSync(o.out) && !o.force) throw new Error(`--out ${o.out} already exists; pass --force to replace it`);
   if (o.holdout !== undefined) checkHoldout(o.holdout);
+  if (o.requireBetter && o.holdout === undefined) throw new Error('--require-better needs --holdout: the held-out patients are what the adapted model is compared with the parent on');
   const parent = readAdaptableModel(o.model);
   const hflip = parent.weights.hflip;
   if (views < (hflip ? 2 : 1)) throw new Error(`--views must be at least ${hflip ? 2 : 1}`);
@@ -125,10 +130,11 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const notes: string[] = [];
   if (read.photos.length === 0) throw new Error(`${o.data}: no readable graded photos${skipped.length ? ` (${skipped.length} skipped, see above)` : ''}`);
 
+  const held = o.holdout ? holdoutPatients(read.photos, o.holdout, seed) : new Set<string>();
+  if (o.holdout) checkTrainingLeft(read.photos, held, o.holdout);
   const t0 = Date.now();
   const feats = await featuresWithProgress(read.photos, parent, views, o.cacheDir, log);
   const t1 = Date.now();
-  const held = o.holdout ? holdoutPatients(read.photos, o.holdout, seed) : new Set<string>();
   const train = read.photos.map((p, i) => i).filter((i) => !held.has(read.photos[i].patient));
   const xs: Float32Array[] = [], ys: number[] = [];
   for (const i of train) for (let v = 0; v < views; v++) { xs.push(feats[i * views + v]); ys.push(read.photos[i].label); }
@@ -169,16 +175,21 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   if (op.operatingPoint) log(`adapt: ${op.says}`);
   else { notes.push(op.says); log(`note: ${op.says}`); }
   let holdout: AdaptSummary['holdout'];
+  let warning: string | undefined;
   if (held.size) {
     const test = read.photos.map((p, i) => i).filter((i) => held.has(read.photos[i].patient));
     const truth = test.map((i) => read.photos[i].label);
     const r = holdoutReferral(truth, test.map((i) => photoProbs(parent.head, testViewsOf(feats, i, views, hflip))), test.map((i) => photoProbs(head, testViewsOf(feats, i, views, hflip))), parent.card.operatingPoint, op.operatingPoint);
     const { before, after } = r;
-    holdout = { fraction: o.holdout!, patients: held.size, photos: test.length, ...r };
-    if (!(after.qwk > before.qwk)) {
-      notes.push(`on the held-out patients the adapted model is not better than the parent (QWK ${after.qwk.toFixed(3)} vs ${before.qwk.toFixed(3)}): consider keeping the parent`);
-      log(`note: ${notes[notes.length - 1]}`);
+    const verdict = holdoutVerdict(before.qwk, after.qwk);
+    holdout = { fraction: o.holdout!, patients: held.size, photos: test.length, ...r, verdict };
+    const said = verdictMessage(verdict, held.size, before.qwk, after.qwk);
+    if (o.requireBetter && verdict !== 'better') {
+      throw new Error(`--require-better: nothing written to ${o.out}: ${said?.replace(/^WARNING: /, '') ?? verdict}`);
     }
+    // Worse: a warning the CLI repeats as its last line (the model is still written, as asked: exit 0); otherwise a note.
+    if (verdict === 'worse') warning = said!;
+    else if (said) { notes.push(said); log(`note: ${said}`); }
   }
   const t2 = Date.now();
 
@@ -228,7 +239,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const t3 = Date.now();
   return {
     out: resolve(o.out), name, parent: { name: pc.name, version: pc.version, sha256: pc.onnx.sha256 },
-    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, operatingPoint: op.operatingPoint, referableRule: res.card.operatingPoint ? describeReferableRule(res.card.operatingPoint, 4) : describeReferableRule(null), schedule, method, ...(auto ? { auto } : {}), views,
+    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, ...(warning ? { warning } : {}), operatingPoint: op.operatingPoint, referableRule: res.card.operatingPoint ? describeReferableRule(res.card.operatingPoint, 4) : describeReferableRule(null), schedule, method, ...(auto ? { auto } : {}), views,
     verifyMaxAbsDiff: res.verify.maxAbsDiff, fixtureGrade: res.card.reference.grade,
     seconds: { features: (t1 - t0) / 1000, train: (t2 - t1) / 1000, export: (t3 - t2) / 1000 },
   };

@@ -38,6 +38,7 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
     model: f.model, format, data, out: f.out, force: f.force === true, holdout,
     seed: f.seed !== undefined ? int('--seed', f.seed, { min: 0 }) : 0,
     views: f.views !== undefined ? int('--views', f.views, { min: 1, max: 32 }) : undefined,
+    requireBetter: f.requireBetter === true,
     schedule, method, name: typeof f.name === 'string' ? f.name : undefined, version: typeof f.version === 'string' ? f.version : undefined,
     log, beforeExport: () => referenceBackend(tf),
   });
@@ -58,6 +59,8 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
     process.stdout.write(`adapted ${s.parent.name} ${s.parent.version} → ${s.name} in ${s.out} on ${s.trainedPerGrade.reduce((a, b) => a + b, 0)} photos (per grade ${s.trainedPerGrade.join('/')}), ` +
       `${s.skipped.length} skipped; ${s.auto ? `method auto: ${s.auto.chosen}; ` : ''}referable by ${s.referableRule}; ONNX vs TF.js max |Δ| ${s.verifyMaxAbsDiff.toExponential(2)}; fixture grade ${s.fixtureGrade}\n`);
   }
+  // Last, so it is what the user reads: the model was written as asked (exit 0), but it is worse than the parent.
+  if (s.warning) log(`\n${s.warning}\n(written to ${s.out} as asked; --require-better refuses to write a model that is not better on the held-out patients)`);
 }
 
 async function runCurveCommand(f: Flags): Promise<void> {
@@ -117,6 +120,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'the adapted model folder to write (refused if it exists, unless --force)')
     .option('--force', 'replace an existing --out')
     .option('--holdout <fraction>', 'hold out this fraction of patients (not trained on) and print before/after metrics on them')
+    .option('--require-better', 'with --holdout: write the model only if its QWK on the held-out patients beats the parent\'s; otherwise exit 1, writing nothing')
     .option('--seed <n>', 'seed of the holdout draw and the augmented views (default 0)')
     .option('--views <n>', 'views per photo used as training rows: plain, mirror, then augmentations (default 4)')
     .option('--method <name>', 'default (moment matching reweighted to the parent\'s grade mix, head trained, grade mix restored) | bias-only (for a camera the parent knows) | match-only (no training) | sample-match (the earlier method) | auto (keep, match or adapt the parent, as cross-validation on the photos\' patients chooses)')

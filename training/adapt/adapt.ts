@@ -239,7 +239,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const t3 = Date.now();
   return {
     out: resolve(o.out), name, parent: { name: pc.name, version: pc.version, sha256: pc.onnx.sha256 },
-    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, ...(warning ? { warning } : {}), operatingPoint: op.operatingPoint, referableRule: res.card.operatingPoint ? describeReferableRule(res.card.operatingPoint, 4) : describeReferableRule(null), schedule, method, ...(auto ? { auto } : {}), views,
+    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, ...(warning ? { warning } : {}), operatingPoint: op.operatingPoint, referableRule: describeReferableRule(res.card.operatingPoint ?? null, 4), schedule, method, ...(auto ? { auto } : {}), views,
     verifyMaxAbsDiff: res.verify.maxAbsDiff, fixtureGrade: res.card.reference.grade,
     seconds: { features: (t1 - t0) / 1000, train: (t2 - t1) / 1000, export: (t3 - t2) / 1000 },
   };

@@ -119,7 +119,7 @@ export function register(program: Command): void {
     .option('--format <f>', `dataset layout: ${ADAPT_FORMATS.join(' | ')} (default kaggle)`)
     .option('--out <dir>', 'the adapted model folder to write (refused if it exists, unless --force)')
     .option('--force', 'replace an existing --out')
-    .option('--holdout <fraction>', 'hold out this fraction of patients (not trained on) and print before/after metrics on them')
+    .option('--holdout <fraction>', 'hold out this fraction of patients (not trained on) and print before/after metrics on them, each model referable by the rule it is served with')
     .option('--require-better', 'with --holdout: write the model only if its QWK on the held-out patients beats the parent\'s; otherwise exit 1, writing nothing')
     .option('--seed <n>', 'seed of the holdout draw and the augmented views (default 0)')
     .option('--views <n>', 'views per photo used as training rows: plain, mirror, then augmentations (default 4)')

@@ -24,9 +24,29 @@ export const OperatingPointSchema = z
     n: z.number().int().positive().optional(),
     positives: z.number().int().nonnegative().optional(),
     negatives: z.number().int().nonnegative().optional(),
+    /**
+     * Optional: the threshold was not chosen on this model's predictions but copied from another model's card (`adapt`
+     * inherits its parent's). Names that model and what the threshold gave there; this model's own `sensitivity` and
+     * `specificity` are then null (never measured on the predictions it was chosen on).
+     */
+    inheritedFrom: z
+      .object({
+        name: z.string().min(1),
+        version: z.string().min(1),
+        sensitivity: z.number().min(0).max(1).nullable(),
+        specificity: z.number().min(0).max(1).nullable(),
+        chosenOn: z.string().min(1),
+      })
+      .strict()
+      .optional(),
+    /** Optional: a caveat shown wherever the threshold is described (see {@link describeReferableRule}). */
+    note: z.string().min(1).optional(),
   })
   .strict()
   .superRefine((op, ctx) => {
+    if (op.inheritedFrom && (op.sensitivity !== null || op.specificity !== null)) {
+      ctx.addIssue({ code: 'custom', path: ['inheritedFrom'], message: 'an inherited threshold has sensitivity and specificity null (they were measured on another model: see inheritedFrom)' });
+    }
     if (op.sensitivity !== null && op.minSensitivity !== null && op.sensitivity < op.minSensitivity) {
       ctx.addIssue({ code: 'custom', path: ['sensitivity'], message: `${op.sensitivity} is below minSensitivity ${op.minSensitivity}` });
     }
@@ -36,6 +56,33 @@ export const OperatingPointSchema = z
   });
 
 export type OperatingPoint = z.infer<typeof OperatingPointSchema>;
+
+/**
+ * The referable rule of a card in words, as every runtime applies it: "p(grade ≥ 2) ≥ 0.313" with the card's caveat
+ * in brackets (an inherited threshold: where from and that it was not re-validated), or "argmax grade ≥ 2" without one.
+ */
+export function describeReferableRule(op: OperatingPoint | null | undefined, digits = 3): string {
+  if (!op) return 'argmax grade ≥ 2';
+  const why = op.note ?? (op.inheritedFrom ? `inherited from ${op.inheritedFrom.name} ${op.inheritedFrom.version}` : '');
+  return `p(grade ≥ 2) ≥ ${op.referableThreshold.toFixed(digits)}${why ? ` (${why})` : ''}`;
+}
+
+/**
+ * A threshold copied from `from`'s card to a model made from it (`adapt`): same threshold and target sensitivity,
+ * `inheritedFrom` naming `from` and what the threshold gave there, own sensitivity/specificity null, `note` the caveat.
+ */
+export function inheritOperatingPoint(from: { name: string; version: string; operatingPoint: OperatingPoint }, note: string): OperatingPoint {
+  const op = from.operatingPoint;
+  return OperatingPointSchema.parse({
+    referableThreshold: op.referableThreshold,
+    sensitivity: null,
+    specificity: null,
+    minSensitivity: op.minSensitivity,
+    chosenOn: `inherited from ${from.name} ${from.version}, where it was chosen on: ${op.chosenOn}`,
+    inheritedFrom: { name: from.name, version: from.version, sensitivity: op.sensitivity, specificity: op.specificity, chosenOn: op.chosenOn },
+    note,
+  });
+}
 
 /** What {@link chooseReferableThreshold} found. */
 export interface ThresholdChoice {

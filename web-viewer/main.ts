@@ -1,5 +1,5 @@
 // Page controller: load runtime + model, check the reference, grade chosen/dropped photos, patients, CSV, model picker.
-import { checkReference, imageAnswer, sha256Hex, toGradeResult, UNGRADABLE_TEXT } from '../shared/index.js';
+import { checkReference, describeReferableRule, imageAnswer, sha256Hex, toGradeResult, UNGRADABLE_TEXT } from '../shared/index.js';
 import type { ViewerManifest } from './build.js';
 import { toCsv, type CsvRow } from '../shared/results-csv.js';
 import { occlusionMap } from './heatmap.js';
@@ -53,7 +53,8 @@ function describeModel(m: LoadedModel, check: string): void {
     `${m.card.name} v${m.card.version} (${where}) · ${m.grader.backend}` +
     `${rt && m.grader.backend === 'wasm' ? `, ${rt.threads} thread${rt.threads > 1 ? 's' : ''}` : ''}` +
     ` · input ${m.card.preprocess.size}×${m.card.preprocess.size} (preprocessing: ${state.kernel ? 'wasm-simd' : 'js'})` +
-    (m.card.operatingPoint ? ` · referable at p(grade ≥ 2) ≥ ${m.card.operatingPoint.referableThreshold.toFixed(3)}` : ' · referable at grade ≥ 2') +
+    // An inherited threshold (adapt) shows where it came from and that it was not re-validated.
+    (m.card.operatingPoint ? ` · referable at ${describeReferableRule(m.card.operatingPoint)}` : ' · referable at grade ≥ 2') +
     `${lineage ? ` · ${lineage}` : ''} · loaded in ${m.loadMs.toFixed(0)} ms · ${check}`;
   if (rt) showBackend(byId('backend-info'), rt, m);
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
-  chooseReferableThreshold, decideReferable, operatingPointFromPredictions, parseHeldOutPredictions, parseModelCard,
+  chooseReferableThreshold, decideReferable, describeReferableRule, inheritOperatingPoint, operatingPointFromPredictions, parseHeldOutPredictions, parseModelCard,
   patientResult, referableProbability, toGradeResult,
 } from '../../shared/index.js';
 
@@ -93,11 +93,26 @@ describe('operating point: card field and predictions', () => {
     ['no chosenOn', { ...OP, chosenOn: undefined }, 'operatingPoint.chosenOn'],
     ['an unknown key', { ...OP, thresold: 0.3 }, 'operatingPoint'],
     ['positives + negatives ≠ n', { ...OP, n: 10, positives: 3, negatives: 8 }, 'operatingPoint.n'],
+    ['inheritedFrom but its own sensitivity', { ...OP, inheritedFrom: { name: 'p', version: '1', sensitivity: 0.9, specificity: 0.8, chosenOn: 'cv' } }, 'operatingPoint.inheritedFrom'],
+    ['inheritedFrom without a version', { ...OP, sensitivity: null, specificity: null, inheritedFrom: { name: 'p', sensitivity: 0.9, specificity: 0.8, chosenOn: 'cv' } }, 'operatingPoint.inheritedFrom.version'],
+    ['an empty note', { ...OP, note: '' }, 'operatingPoint.note'],
   ] as Array<[string, unknown, string]>) {
     test(`parseModelCard: operatingPoint with ${what} → error naming ${field}`, () => {
       assert.throws(() => parseModelCard({ ...CARD(), operatingPoint: op }, 'm/model.json'), (e: Error) => e.message.includes(`${field}:`));
     });
   }
+
+  test('inheritOperatingPoint: parent threshold kept, provenance in inheritedFrom, own sens/spec null; card-valid; described with its caveat', () => {
+    const op = inheritOperatingPoint({ name: 'parent', version: '2.0.0', operatingPoint: OP }, 'inherited from parent 2.0.0; not re-validated on the clinic\'s photos');
+    assert.equal(op.referableThreshold, 0.4);
+    assert.deepEqual([op.sensitivity, op.specificity, op.minSensitivity], [null, null, 0.87]);
+    assert.deepEqual(op.inheritedFrom, { name: 'parent', version: '2.0.0', sensitivity: 0.9, specificity: 0.8, chosenOn: OP.chosenOn });
+    assert.match(op.chosenOn, /^inherited from parent 2\.0\.0, where it was chosen on: 5-fold/);
+    assert.deepEqual(parseModelCard({ ...CARD(), operatingPoint: op }).operatingPoint, op);
+    assert.equal(describeReferableRule(op), 'p(grade ≥ 2) ≥ 0.400 (inherited from parent 2.0.0; not re-validated on the clinic\'s photos)');
+    assert.equal(describeReferableRule(OP), 'p(grade ≥ 2) ≥ 0.400');
+    assert.equal(describeReferableRule(undefined), 'argmax grade ≥ 2');
+  });
 
   test('operatingPointFromPredictions: rows {probs, grade} → a card-valid operating point on p(grade ≥ 2)', () => {
     const rows = P.map((p, i) => ({ probs: [1 - p, 0, p / 2, p / 4, p / 4], grade: Y[i] ? 2 + (i % 3) : i % 2 }));

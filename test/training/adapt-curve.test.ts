@@ -84,4 +84,21 @@ describe('adaptation parts', () => {
     const f = summarise(rows.filter((x) => x.init === 'fresh').map((x) => x.qwk)).mean;
     assert.ok(r > f + 0.05, `QWK reptile ${r.toFixed(3)} vs fresh ${f.toFixed(3)}`);
   });
+
+  test('runCurve with the parent\'s threshold: each row also has sensitivity/specificity at it (the served rule), argmax kept apart; NaN without one', () => {
+    const clinic = source(40, 6);
+    const all = clinic.photos.map((_, i) => i);
+    const { xs, ys } = rowsOf(clinic, all, 2);
+    const parent = trainHead(xs, ys, { l2: 1e-2, iters: 50, lr: 0.05, balance: 0.5, dropout: 0, seed: 0 });
+    const o = { ks: [2], draws: 2, schedule: { iters: 10, lr: 0.05, l2: 0.1, balance: 0.5 }, testViews: 2 as const, trainViews: 2, seed: 0 };
+    // Threshold 1e-9: p(grade ≥ 2) ≥ 1e-9 for every photo → all referable: sensitivity 1, specificity 0 (argmax would not say so).
+    const rows = runCurve(clinic, [{ name: 'parent', head: parent, adapt: false }], { ...o, referableThreshold: 1e-9 });
+    for (const r of rows) {
+      assert.deepEqual([r.sensitivityAtThreshold, r.specificityAtThreshold], [1, 0]);
+      assert.ok(r.specificity > 0.5, `argmax specificity ${r.specificity}`);
+      const { test: idx } = drawClinic(clinic.photos, 2, r.draw, 0);
+      assert.equal(evaluateHead(clinic, parent, idx, 2, { referableThreshold: 1e-9 }).sensitivity, 1);
+    }
+    assert.ok(runCurve(clinic, [{ name: 'parent', head: parent, adapt: false }], o).every((r) => Number.isNaN(r.sensitivityAtThreshold)));
+  });
 });

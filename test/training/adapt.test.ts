@@ -1,6 +1,6 @@
 // `adapt` end to end on generated photos (copies of the CC0 fixture): refusals, skipped photos, card fields, atomic output, served and graded.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -13,7 +13,7 @@ import { FIXTURE_JPEG, FIXTURES, postForm } from '../serving/helpers.js';
 import { resolveServeConfig } from '../../serving/config.js';
 import { startServer } from '../../serving/server.js';
 import { Writable } from 'node:stream';
-import { makeTinyParent } from './adapt-fixture.js';
+import { fixtureVariant, makeTinyParent, writeKaggleClinic } from './adapt-fixture.js';
 import { loadModel } from '../../web-viewer/runtime.js';
 import { checkReference } from '../../shared/reference.js';
 
@@ -21,33 +21,22 @@ const tmp = tempDirs();
 const quick = { iters: 30, lr: 0.05, l2: 0.1, balance: 0.5 };
 let root = '';
 let parent = '';
-
-/** Variant `i` of the fixture for grade `g`: brightness and hue by grade, rotation by index (distinct bytes each). */
-async function variant(g: number, i: number): Promise<Buffer> {
-  return sharp(FIXTURE_JPEG).resize(192).rotate(i * 7 + g * 3, { background: '#000' }).modulate({ brightness: 0.7 + 0.15 * g, hue: 20 * g }).jpeg({ quality: 90 }).toBuffer();
-}
+/** The tiny parent with an operating point in its card: p(grade ≥ 2) ≥ 0.001, so by its threshold every photo is referable. */
+let parentOp = '';
+const OP = { referableThreshold: 0.001, sensitivity: 0.9, specificity: 0.7, minSensitivity: 0.87, chosenOn: 'test fixture: 5-fold CV, n=40' };
 
 before(async () => {
   root = tmp('adapt-e2e-');
   parent = join(root, 'models', 'tiny-parent');
   await makeTinyParent(parent);
+  parentOp = join(root, 'models', 'tiny-parent-op');
+  await makeTinyParent(parentOp, 'tiny-parent-op', undefined, OP);
   // Kaggle layout: grades 0..3, two patients × two eyes each; grade 4 absent; one corrupt photo; one bad CSV row.
-  const kaggle = join(root, 'kaggle');
-  mkdirSync(kaggle, { recursive: true });
-  const rows = ['image,level'];
-  for (let g = 0; g < 4; g++) for (let p = 0; p < 2; p++) for (const eye of ['left', 'right']) {
-    const id = `${10 * g + p}_${eye}`;
-    writeFileSync(join(kaggle, `${id}.jpeg`), await variant(g, p * 2 + (eye === 'left' ? 0 : 1)));
-    rows.push(`${id},${g}`);
-  }
-  writeFileSync(join(kaggle, '99_left.jpeg'), Buffer.concat([FIXTURE_JPEG.subarray(0, 400)]));
-  rows.splice(2, 0, '99_left,1');
-  rows.push('98_left,7');
-  writeFileSync(join(kaggle, 'trainLabels.csv'), `${rows.join('\n')}\n`);
+  await writeKaggleClinic(join(root, 'kaggle'));
   // Folder layout: two photos in each of grades 0..4.
   for (let g = 0; g < 5; g++) {
     mkdirSync(join(root, 'folder', String(g)), { recursive: true });
-    for (let i = 0; i < 2; i++) writeFileSync(join(root, 'folder', String(g), `p${g}${i}_left.jpg`), await variant(g, i));
+    for (let i = 0; i < 2; i++) writeFileSync(join(root, 'folder', String(g), `p${g}${i}_left.jpg`), await fixtureVariant(g, i));
   }
 });
 
@@ -56,7 +45,11 @@ describe('adapt', () => {
     await assert.rejects(runAdapt({ model: 'models/reptile-omniglot-retinamnist', format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'x') }),
       /reptile-omniglot-retinamnist ships no trainable weights \(its card has no "weights" field\), so it cannot be adapted/);
     await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: parent }), /already exists; pass --force/);
-    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'y'), holdout: 1 }), /--holdout must be a fraction/);
+    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'y'), holdout: 1 }), /--holdout must be a fraction strictly between 0 and 1, got 1$/);
+    // A holdout leaving one patient to train on; --require-better without --holdout; nothing written by either.
+    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'y'), holdout: 0.9 }), /--holdout 0\.9 holds out 7 of 8 patients, leaving 1 patient \(2 photos, grade \d\) to adapt on: at least 2 patients and 2 grades are needed/);
+    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'y'), requireBetter: true }), /--require-better needs --holdout/);
+    assert.ok(!existsSync(join(root, 'y')));
   });
 
   test('kaggle folder: unreadable photo and bad row reported with file and CSV line and skipped; missing grade said; card names parent, counts, content hash', async () => {
@@ -83,7 +76,45 @@ describe('adapt', () => {
     assert.ok(child.W.some((w, i) => w !== mother.W[i]), 'the head moved');
     assert.deepEqual(child.prior, mother.prior);
     assert.deepEqual((card as unknown as { adaptation: { method: unknown } }).adaptation.method, { match: 'prior', train: 'all', priorCorrection: true });
-    assert.deepEqual(readdirSync(join(root, 'models')).sort(), ['clinic-a', 'tiny-parent'], 'no temp folder left');
+    assert.deepEqual(readdirSync(join(root, 'models')).sort(), ['clinic-a', 'tiny-parent', 'tiny-parent-op'], 'no temp folder left');
+    // A parent without an operating point: none inherited, said in a note; both models referable by argmax grade ≥ 2.
+    assert.equal(card.operatingPoint, undefined);
+    assert.equal(s.operatingPoint, null);
+    assert.ok(s.notes.some((n) => /the parent tiny-parent 1\.0\.0 has no operating point .*argmax grade is ≥ 2/.test(n)), s.notes.join('\n'));
+    assert.deepEqual(s.holdout.rules, { before: 'argmax grade ≥ 2', after: 'argmax grade ≥ 2' });
+    // QWK 0 for both on these held-out patients: no better, a note (not a warning); --require-better would have refused.
+    assert.equal(s.holdout.verdict, 'same');
+    assert.equal(s.warning, undefined);
+    assert.ok(s.notes.some((n) => /adapted model is no better than the parent \(QWK 0\.000 vs the parent's 0\.000\); keep the parent, or try --method auto/.test(n)), s.notes.join('\n'));
+    await assert.rejects(runAdapt({ model: parent, format: 'kaggle', data: join(root, 'kaggle'), out: join(root, 'models', 'never'), schedule: quick, views: 2, holdout: 0.25, requireBetter: true, cacheDir: join(root, 'cache') }),
+      /--require-better: nothing written to .*never: on the 2 held-out patients the adapted model is no better than the parent/);
+    assert.ok(!existsSync(join(root, 'models', 'never')));
+    // The held-out patients (seed 0) have 4 referable photos, which the parent grades below 2: by argmax none is referable.
+    assert.deepEqual([s.holdout.before.n, s.holdout.before.sensitivity], [4, 0], JSON.stringify(s.holdout.before));
+    assert.deepEqual(s.holdout.heldOutThreshold, { threshold: null, why: 'need both referable and non-referable images to choose a threshold (got 4 referable, 0 not)' });
+  });
+
+  test('parent with an operating point → the adapted card inherits its threshold, marked as inherited; --holdout before/after by each model\'s threshold', async () => {
+    const out = join(root, 'models', 'clinic-op');
+    const logs: string[] = [];
+    const s = await runAdapt({ model: parentOp, format: 'kaggle', data: join(root, 'kaggle'), out, schedule: quick, views: 2, holdout: 0.25, cacheDir: join(root, 'cache'), log: (m) => logs.push(m), beforeExport: () => tf.setBackend('cpu') });
+    const card = parseModelCard(readFileSync(join(out, 'model.json'), 'utf8'));
+    const op = card.operatingPoint!;
+    assert.equal(op.referableThreshold, 0.001);
+    assert.deepEqual([op.sensitivity, op.specificity, op.minSensitivity], [null, null, 0.87]);
+    assert.deepEqual(op.inheritedFrom, { name: 'tiny-parent-op', version: '1.0.0', sensitivity: 0.9, specificity: 0.7, chosenOn: OP.chosenOn });
+    assert.equal(op.note, 'inherited from tiny-parent-op 1.0.0; not re-validated on the clinic\'s photos');
+    assert.deepEqual(s.operatingPoint, op);
+    assert.equal(s.referableRule, 'p(grade ≥ 2) ≥ 0.0010 (inherited from tiny-parent-op 1.0.0; not re-validated on the clinic\'s photos)');
+    assert.ok(logs.some((l) => /^adapt: referable threshold p\(grade ≥ 2\) ≥ 0\.0010 inherited from tiny-parent-op 1\.0\.0 \(chosen on test fixture: 5-fold CV, n=40, where it gave sensitivity 0\.900 and specificity 0\.700\); not re-validated/.test(l)), logs.join('\n'));
+    assert.ok(!s.notes.some((n) => /no operating point/.test(n)));
+    // Before: the parent by its threshold (every photo referable at 0.001), not by argmax (none of these 4 referable photos is: previous test).
+    assert.ok(s.holdout, 'holdout');
+    assert.equal(s.holdout.rules.before, 'p(grade ≥ 2) ≥ 0.0010');
+    assert.equal(s.holdout.rules.after, s.referableRule);
+    assert.deepEqual([s.holdout.before.n, s.holdout.before.sensitivity, s.holdout.after.sensitivity], [4, 1, 1], JSON.stringify(s.holdout));
+    // The held-out metrics in the card say which rule they used.
+    assert.equal((card.metrics[0] as Record<string, unknown>).referableRule, s.referableRule);
   });
 
   test('--method auto: candidates scored by patient-grouped CV on the photos; the card records the choice and the scores', async () => {
@@ -108,7 +139,7 @@ describe('adapt', () => {
     const models = join(root, 'models');
     const s = await runAdapt({ model: parent, format: 'folder', data: join(root, 'folder'), out: join(models, 'clinic-b'), schedule: quick, views: 2, cacheDir: join(root, 'cache'), beforeExport: () => tf.setBackend('cpu') });
     assert.deepEqual(s.photosPerGrade, [2, 2, 2, 2, 2]);
-    assert.deepEqual(s.notes, []);
+    assert.deepEqual(s.notes.map((n) => n.replace(/ has no operating point.*/, '')), ['the parent tiny-parent 1.0.0']);
     // --force replaces it atomically; the content hash is the same photos' hash.
     const again = await runAdapt({ model: parent, format: 'folder', data: join(root, 'folder'), out: join(models, 'clinic-b'), force: true, schedule: quick, views: 2, cacheDir: join(root, 'cache'), beforeExport: () => tf.setBackend('cpu') });
     assert.equal(again.contentSha256, s.contentSha256);

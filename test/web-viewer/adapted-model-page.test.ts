@@ -70,9 +70,9 @@ describe('web-viewer: a model folder written by adapt, loaded through the local-
     const info = (await page.getByTestId('model-info').textContent()) ?? '';
     assert.match(info, new RegExp(`^clinic-demo v1\\.0\\.0 \\(local file\\) · wasm.* · input ${card.preprocess.size}×${card.preprocess.size}`));
     assert.match(info, new RegExp(`adapted from mobilenetv2-clinic v${parentCard.version.replace(/\./g, '\\.')} \\(the bundled model\\) on 6 clinic photos`));
-    // The adapted card carries no operating point of its own: the page says which rule it applies.
-    assert.equal(card.operatingPoint, undefined);
-    assert.match(info, /referable at grade ≥ 2 ·/);
+    // The adapted card inherits the parent's threshold, marked as such: the page says which rule it applies and where it came from.
+    assert.equal(card.operatingPoint?.referableThreshold, parentCard.operatingPoint?.referableThreshold);
+    assert.ok(info.includes(`referable at p(grade ≥ 2) ≥ ${parentCard.operatingPoint!.referableThreshold.toFixed(3)} (inherited from mobilenetv2-clinic ${parentCard.version}; not re-validated on the clinic's photos) ·`), info);
     assert.match(info, /reference check passed/);
 
     const jpeg = readFileSync(FIXTURE);

@@ -1,14 +1,15 @@
 // `adapt`: a parent model's head retrained on a clinic's graded photos (features from the parent's own frozen backbone), exported as a new model folder.
 import { basename, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { NUM_GRADES, type SplitMetrics } from '../../shared/index.js';
-import { clinicMetrics, type ClinicMetrics } from '../clinic/cv.js';
+import { describeReferableRule, NUM_GRADES, type OperatingPoint, type SplitMetrics } from '../../shared/index.js';
+import type { ClinicMetrics } from '../clinic/cv.js';
 import { extractFeatures, type PhotoRecord } from '../clinic/features.js';
 import { backboneClassifier } from '../clinic/classifier.js';
 import { loadMobileNetV2 } from '../models/mobilenet.js';
 import { createProgress } from '../progress.js';
-import { createRng } from '../random.js';
 import { exportWithWeights } from './export-weights.js';
+import { checkHoldout, checkTrainingLeft, holdoutPatients, holdoutVerdict, verdictMessage, type HoldoutVerdict } from './holdout.js';
+import { adaptedOperatingPoint, holdoutReferral, type HeldOutThreshold } from './referral.js';
 import { DEFAULT_SCHEDULE, photoProbs, type AdaptSchedule } from './head-adapt.js';
 import { DEFAULT_METHOD, adaptWithMethod, type AdaptMethod } from './method.js';
 import { SELECT_CANDIDATES, selectAdaptation } from './select.js';
@@ -35,6 +36,8 @@ export interface AdaptOptions {
   log?: (msg: string) => void;
   /** Moment-match the clinic's features to the parent's before adapting, when the parent records its statistics (default true). */
   momentMatch?: boolean;
+  /** With `holdout`: write the model only when its QWK on the held-out patients is higher than the parent's; otherwise throw, writing nothing. */
+  requireBetter?: boolean;
   /**
    * Matching, trained parameters, prior correction (default {@link DEFAULT_METHOD}, chosen with adapt-curve --tune-methods),
    * or 'auto': keep the parent, only match it, or adapt it, as patient-grouped CV on the photos chooses (select.ts).
@@ -54,7 +57,16 @@ export interface AdaptSummary {
   contentSha256: string;
   skipped: string[];
   notes: string[];
-  holdout?: { fraction: number; patients: number; photos: number; before: ClinicMetrics; after: ClinicMetrics };
+  /**
+   * With --holdout: the parent (before) and the adapted model (after) on the held-out patients, each referable by the rule
+   * it is served with (`rules`), and the threshold those photos would choose for the adapted model (information only).
+   */
+  holdout?: { fraction: number; patients: number; photos: number; before: ClinicMetrics; after: ClinicMetrics; rules: { before: string; after: string }; heldOutThreshold: HeldOutThreshold; verdict: HoldoutVerdict };
+  /** Set when the adapted model is worse than the parent on the held-out patients (the model is still written, as asked). */
+  warning?: string;
+  /** The adapted card's operating point (the parent's, inherited; null when the parent has none) and the rule in words. */
+  operatingPoint: OperatingPoint | null;
+  referableRule: string;
   schedule: AdaptSchedule;
   /** The method applied ('auto' → the one CV chose; null when it kept the parent). */
   method: AdaptMethod | null;
@@ -64,18 +76,6 @@ export interface AdaptSummary {
   verifyMaxAbsDiff: number;
   fixtureGrade: number;
   seconds: { features: number; train: number; export: number };
-}
-
-/** Patients held out: round(fraction · patients), at least 1, never all; seeded. */
-export function holdoutPatients(photos: PhotoRecord[], fraction: number, seed: number): Set<string> {
-  const patients = [...new Set(photos.map((p) => p.patient))].sort();
-  const rng = createRng(`adapt-holdout-${seed}`);
-  for (let i = patients.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [patients[i], patients[j]] = [patients[j], patients[i]];
-  }
-  const k = Math.min(patients.length - 1, Math.max(1, Math.round(fraction * patients.length)));
-  return new Set(patients.slice(0, k));
 }
 
 async function featuresWithProgress(photos: PhotoRecord[], parent: AdaptableModel, views: number, cacheDir: string | undefined, log: (m: string) => void): Promise<Float32Array[]> {
@@ -119,7 +119,8 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const views = o.views ?? 4;
   const seed = o.seed ?? 0;
   if (existsSync(o.out) && !o.force) throw new Error(`--out ${o.out} already exists; pass --force to replace it`);
-  if (o.holdout !== undefined && !(o.holdout > 0 && o.holdout < 1)) throw new Error(`--holdout must be a fraction in (0, 1), got ${o.holdout}`);
+  if (o.holdout !== undefined) checkHoldout(o.holdout);
+  if (o.requireBetter && o.holdout === undefined) throw new Error('--require-better needs --holdout: the held-out patients are what the adapted model is compared with the parent on');
   const parent = readAdaptableModel(o.model);
   const hflip = parent.weights.hflip;
   if (views < (hflip ? 2 : 1)) throw new Error(`--views must be at least ${hflip ? 2 : 1}`);
@@ -129,10 +130,11 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const notes: string[] = [];
   if (read.photos.length === 0) throw new Error(`${o.data}: no readable graded photos${skipped.length ? ` (${skipped.length} skipped, see above)` : ''}`);
 
+  const held = o.holdout ? holdoutPatients(read.photos, o.holdout, seed) : new Set<string>();
+  if (o.holdout) checkTrainingLeft(read.photos, held, o.holdout);
   const t0 = Date.now();
   const feats = await featuresWithProgress(read.photos, parent, views, o.cacheDir, log);
   const t1 = Date.now();
-  const held = o.holdout ? holdoutPatients(read.photos, o.holdout, seed) : new Set<string>();
   const train = read.photos.map((p, i) => i).filter((i) => !held.has(read.photos[i].patient));
   const xs: Float32Array[] = [], ys: number[] = [];
   for (const i of train) for (let v = 0; v < views; v++) { xs.push(feats[i * views + v]); ys.push(read.photos[i].label); }
@@ -168,17 +170,26 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
     if (c === 0) notes.push(`grade ${g} has no training photo${read.perGrade[g] ? ' (its photos are all held out)' : ''}: the head keeps the parent's weights for it, moved only by the other grades`);
   });
   notes.forEach((n) => log(`note: ${n}`));
+  // The referable rule travels: the parent's threshold, marked as inherited (a parent without one: argmax, said in a note).
+  const op = adaptedOperatingPoint(parent.card);
+  if (op.operatingPoint) log(`adapt: ${op.says}`);
+  else { notes.push(op.says); log(`note: ${op.says}`); }
   let holdout: AdaptSummary['holdout'];
+  let warning: string | undefined;
   if (held.size) {
     const test = read.photos.map((p, i) => i).filter((i) => held.has(read.photos[i].patient));
     const truth = test.map((i) => read.photos[i].label);
-    const before = clinicMetrics(truth, test.map((i) => photoProbs(parent.head, testViewsOf(feats, i, views, hflip))));
-    const after = clinicMetrics(truth, test.map((i) => photoProbs(head, testViewsOf(feats, i, views, hflip))));
-    holdout = { fraction: o.holdout!, patients: held.size, photos: test.length, before, after };
-    if (!(after.qwk > before.qwk)) {
-      notes.push(`on the held-out patients the adapted model is not better than the parent (QWK ${after.qwk.toFixed(3)} vs ${before.qwk.toFixed(3)}): consider keeping the parent`);
-      log(`note: ${notes[notes.length - 1]}`);
+    const r = holdoutReferral(truth, test.map((i) => photoProbs(parent.head, testViewsOf(feats, i, views, hflip))), test.map((i) => photoProbs(head, testViewsOf(feats, i, views, hflip))), parent.card.operatingPoint, op.operatingPoint);
+    const { before, after } = r;
+    const verdict = holdoutVerdict(before.qwk, after.qwk);
+    holdout = { fraction: o.holdout!, patients: held.size, photos: test.length, ...r, verdict };
+    const said = verdictMessage(verdict, held.size, before.qwk, after.qwk);
+    if (o.requireBetter && verdict !== 'better') {
+      throw new Error(`--require-better: nothing written to ${o.out}: ${said?.replace(/^WARNING: /, '') ?? verdict}`);
     }
+    // Worse: a warning the CLI repeats as its last line (the model is still written, as asked: exit 0); otherwise a note.
+    if (verdict === 'worse') warning = said!;
+    else if (said) { notes.push(said); log(`note: ${said}`); }
   }
   const t2 = Date.now();
 
@@ -192,7 +203,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   // A holdout with one grade has no QWK; undefined sensitivity/specificity/AUC are recorded as null.
   const metrics: SplitMetrics[] = a && Number.isFinite(a.qwk)
     ? [{ dataset: 'adaptation photos (held-out patients)', split: `holdout ${holdout!.patients} patients, seed ${seed}`, n: a.n, qwk: a.qwk, accuracy: a.accuracy, auc: orNull(a.referableAuc), referable: { sensitivity: orNull(a.sensitivity), specificity: orNull(a.specificity) },
-      beforeAdaptation: Object.fromEntries(Object.entries(holdout!.before).map(([k, v]) => [k, orNull(v)])) } as SplitMetrics]
+      referableRule: holdout!.rules.after, beforeAdaptation: { ...Object.fromEntries(Object.entries(holdout!.before).map(([k, v]) => [k, orNull(v)])), referableRule: holdout!.rules.before } } as SplitMetrics]
     : [];
   let res;
   try {
@@ -201,6 +212,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
       description: `${pc.name} ${pc.version} adapted to a clinic's own photos with reptile-dr adapt (${train.length} photos; head retrained, backbone unchanged).`,
       preprocess: pc.preprocess,
       metrics,
+      operatingPoint: op.operatingPoint,
       training: {
         method: `adapt: head of the parent adapted to the clinic's photos (frozen backbone features, plain + mirror + augmented views): ${auto ? `--method auto chose "${auto.chosen}" by patient-grouped CV on the photos; ` : ''}${method ? `moment matching ${method.match}, trained ${method.train}, prior correction ${method.priorCorrection ? 'on' : 'off'}; full-batch Adam for a fixed number of iterations with L2 toward the parent weights` : 'head kept as the parent\'s'}`,
         command: `reptile-dr adapt ${process.argv.slice(3).join(' ')}`.trim(),
@@ -227,7 +239,7 @@ export async function runAdapt(o: AdaptOptions): Promise<AdaptSummary> {
   const t3 = Date.now();
   return {
     out: resolve(o.out), name, parent: { name: pc.name, version: pc.version, sha256: pc.onnx.sha256 },
-    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, schedule, method, ...(auto ? { auto } : {}), views,
+    photosPerGrade: read.perGrade, trainedPerGrade, contentSha256: read.contentSha256, skipped, notes, holdout, ...(warning ? { warning } : {}), operatingPoint: op.operatingPoint, referableRule: describeReferableRule(res.card.operatingPoint ?? null, 4), schedule, method, ...(auto ? { auto } : {}), views,
     verifyMaxAbsDiff: res.verify.maxAbsDiff, fixtureGrade: res.card.reference.grade,
     seconds: { features: (t1 - t0) / 1000, train: (t2 - t1) / 1000, export: (t3 - t2) / 1000 },
   };

@@ -5,6 +5,17 @@ import { ADAPT_FORMATS, type AdaptFormat } from './photos.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
+/**
+ * The pure-JS backend, the exact reference the ONNX export is verified against. Its first write prints a banner advising
+ * tfjs-node for speed (console.warn); here it only runs the verification, the features ran on --backend, so the banner
+ * is switched off by the backend's own first-use flag (if a TF.js version drops that field, the banner simply returns).
+ */
+async function referenceBackend(tf: typeof import('@tensorflow/tfjs')): Promise<void> {
+  await tf.setBackend('cpu');
+  const cpu = tf.backend() as unknown as { firstUse?: boolean };
+  if (cpu.firstUse === true) cpu.firstUse = false;
+}
+
 async function runAdaptCommand(data: string, f: Flags): Promise<void> {
   const log = (m: string) => process.stderr.write(`${m}\n`);
   if (typeof f.model !== 'string') throw new Error('adapt needs --model <models/name> (a model folder with weights/head.json)');
@@ -18,7 +29,8 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
   const { NAMED_METHODS } = await import('./method.js');
   const methodName = oneOf('--method', f.method ?? 'default', [...Object.keys(NAMED_METHODS), 'auto'] as Array<keyof typeof NAMED_METHODS | 'auto'>);
   const method = methodName === 'auto' ? 'auto' : NAMED_METHODS[methodName];
-  const holdout = f.holdout !== undefined ? num('--holdout', f.holdout, { min: 0, max: 1 }) : undefined;
+  const { checkHoldout } = await import('./holdout.js');
+  const holdout = f.holdout !== undefined ? checkHoldout(f.holdout) : undefined;
   const { initBackend, checkBackendChoice } = await import('../../tfjs-wasm/backend.js');
   const tf = (await initBackend(checkBackendChoice(typeof f.backend === 'string' ? f.backend : 'wasm'))).tf;
   const { runAdapt } = await import('./adapt.js');
@@ -26,22 +38,29 @@ async function runAdaptCommand(data: string, f: Flags): Promise<void> {
     model: f.model, format, data, out: f.out, force: f.force === true, holdout,
     seed: f.seed !== undefined ? int('--seed', f.seed, { min: 0 }) : 0,
     views: f.views !== undefined ? int('--views', f.views, { min: 1, max: 32 }) : undefined,
+    requireBetter: f.requireBetter === true,
     schedule, method, name: typeof f.name === 'string' ? f.name : undefined, version: typeof f.version === 'string' ? f.version : undefined,
-    log, beforeExport: () => tf.setBackend('cpu'),
+    log, beforeExport: () => referenceBackend(tf),
   });
   if (s.holdout) {
     const h = s.holdout;
-    const row = (label: string, m: typeof h.before) => `${label} QWK ${m.qwk.toFixed(3)} · accuracy ${m.accuracy.toFixed(3)} · referable sensitivity ${m.sensitivity.toFixed(3)} specificity ${m.specificity.toFixed(3)} · referable AUC ${m.referableAuc.toFixed(3)}`;
-    log(`held out ${h.patients} patients (${h.photos} photos), not trained on:`);
-    log(row('  before (parent):', h.before));
-    log(row('  after (adapted):', h.after));
+    const row = (label: string, m: typeof h.before, rule: string) => `${label} QWK ${m.qwk.toFixed(3)} · accuracy ${m.accuracy.toFixed(3)} · referable sensitivity ${m.sensitivity.toFixed(3)} specificity ${m.specificity.toFixed(3)} by ${rule} · referable AUC ${m.referableAuc.toFixed(3)}`;
+    log(`held out ${h.patients} patients (${h.photos} photos), not trained on; each model referable by the rule it is served with:`);
+    log(row('  before (parent):', h.before, h.rules.before));
+    log(row('  after (adapted):', h.after, h.rules.after));
+    const t = h.heldOutThreshold;
+    log(t.threshold !== null
+      ? `  for information (not applied: ${t.n} photos, ${t.positives} referable, are too few to set it): these held-out photos would choose p(grade ≥ 2) ≥ ${t.threshold.toFixed(4)} for the adapted model (sensitivity ${t.sensitivity.toFixed(3)} ≥ ${t.minSensitivity}, specificity ${t.specificity.toFixed(3)})`
+      : `  no threshold can be chosen on these held-out photos: ${t.why}`);
   }
   if (f.json) {
     process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
   } else {
     process.stdout.write(`adapted ${s.parent.name} ${s.parent.version} → ${s.name} in ${s.out} on ${s.trainedPerGrade.reduce((a, b) => a + b, 0)} photos (per grade ${s.trainedPerGrade.join('/')}), ` +
-      `${s.skipped.length} skipped; ${s.auto ? `method auto: ${s.auto.chosen}; ` : ''}ONNX vs TF.js max |Δ| ${s.verifyMaxAbsDiff.toExponential(2)}; fixture grade ${s.fixtureGrade}\n`);
+      `${s.skipped.length} skipped; ${s.auto ? `method auto: ${s.auto.chosen}; ` : ''}referable by ${s.referableRule}; ONNX vs TF.js max |Δ| ${s.verifyMaxAbsDiff.toExponential(2)}; fixture grade ${s.fixtureGrade}\n`);
   }
+  // Last, so it is what the user reads: the model was written as asked (exit 0), but it is worse than the parent.
+  if (s.warning) log(`\n${s.warning}\n(written to ${s.out} as asked; --require-better refuses to write a model that is not better on the held-out patients)`);
 }
 
 async function runCurveCommand(f: Flags): Promise<void> {
@@ -100,7 +119,8 @@ export function register(program: Command): void {
     .option('--format <f>', `dataset layout: ${ADAPT_FORMATS.join(' | ')} (default kaggle)`)
     .option('--out <dir>', 'the adapted model folder to write (refused if it exists, unless --force)')
     .option('--force', 'replace an existing --out')
-    .option('--holdout <fraction>', 'hold out this fraction of patients (not trained on) and print before/after metrics on them')
+    .option('--holdout <fraction>', 'hold out this fraction of patients (not trained on) and print before/after metrics on them, each model referable by the rule it is served with')
+    .option('--require-better', 'with --holdout: write the model only if its QWK on the held-out patients beats the parent\'s; otherwise exit 1, writing nothing')
     .option('--seed <n>', 'seed of the holdout draw and the augmented views (default 0)')
     .option('--views <n>', 'views per photo used as training rows: plain, mirror, then augmentations (default 4)')
     .option('--method <name>', 'default (moment matching reweighted to the parent\'s grade mix, head trained, grade mix restored) | bias-only (for a camera the parent knows) | match-only (no training) | sample-match (the earlier method) | auto (keep, match or adapt the parent, as cross-validation on the photos\' patients chooses)')

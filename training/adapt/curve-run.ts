@@ -7,11 +7,12 @@ import { writeFileAtomic } from '../export/write-card.js';
 import { CLINIC_DEFAULTS, loadSpec, readClinicPhotos } from '../clinic/recipe.js';
 import { extractFeatures, type PhotoRecord } from '../clinic/features.js';
 import { trainHead } from '../clinic/head.js';
+import { crossValidate, operatingPoint } from '../clinic/cv.js';
 import { createProgress } from '../progress.js';
 import { curveTable, runCurve, summarise, type CurveInit, type CurveRow, type FeatureSource } from './curve.js';
 import { DEFAULT_SCHEDULE, featureStats, zeroHead, type AdaptSchedule } from './head-adapt.js';
 import { reptileHead, sampleCamera, STRONG_CAMERA, unitStats } from './reptile-head.js';
-import { holdoutPatients } from './adapt.js';
+import { holdoutPatients } from './holdout.js';
 import { createRng } from '../random.js';
 import { retinaPhotos } from './retina-source.js';
 import { gradeMix, type AdaptMethod } from './method.js';
@@ -93,15 +94,23 @@ export const METHOD_VARIANTS: ReadonlyArray<{ name: string; method: AdaptMethod 
 
 const fmt = (s: ReturnType<typeof summarise>) => `${s.mean.toFixed(3)} [${s.lo.toFixed(3)}, ${s.hi.toFixed(3)}]`;
 
-/** Markdown table: QWK (95% t-interval over draws) per initialisation and K, plus referable sensitivity/specificity at K=5. */
+/**
+ * Markdown table: QWK (95% t-interval over draws) per initialisation and K, plus referable sensitivity/specificity at K=5
+ * by argmax grade ≥ 2 and, when the rows have it, at the parent's threshold on p(grade ≥ 2) (what an adapted card inherits).
+ */
 export function markdownTable(rows: CurveRow[]): string {
   const qwk = curveTable(rows, 'qwk');
   const ks = qwk[0].byK.map((b) => b.k);
-  const lines = [`| initialisation | ${ks.map((k) => `QWK, K=${k}`).join(' | ')} | accuracy K=5 | sens/spec K=5 |`, `|---|${ks.map(() => '---').join('|')}|---|---|`];
+  const withOp = rows.some((r) => Number.isFinite(r.sensitivityAtThreshold));
+  const lines = [
+    `| initialisation | ${ks.map((k) => `QWK, K=${k}`).join(' | ')} | accuracy K=5 | sens/spec K=5 (argmax) |${withOp ? ' sens/spec K=5 (parent\'s threshold) |' : ''}`,
+    `|---|${ks.map(() => '---').join('|')}|---|---|${withOp ? '---|' : ''}`,
+  ];
   for (const t of qwk) {
     const at5 = rows.filter((r) => r.init === t.init && r.k === 5);
-    const acc = summarise(at5.map((r) => r.accuracy)), se = summarise(at5.map((r) => r.sensitivity)), sp = summarise(at5.map((r) => r.specificity));
-    lines.push(`| ${t.init} | ${t.byK.map(fmt).join(' | ')} | ${at5.length ? acc.mean.toFixed(3) : '–'} | ${at5.length ? `${se.mean.toFixed(2)} / ${sp.mean.toFixed(2)}` : '–'} |`);
+    const pair = (a: keyof CurveRow, b: keyof CurveRow) => (at5.length ? `${summarise(at5.map((r) => r[a] as number)).mean.toFixed(2)} / ${summarise(at5.map((r) => r[b] as number)).mean.toFixed(2)}` : '–');
+    const acc = summarise(at5.map((r) => r.accuracy));
+    lines.push(`| ${t.init} | ${t.byK.map(fmt).join(' | ')} | ${at5.length ? acc.mean.toFixed(3) : '–'} | ${pair('sensitivity', 'specificity')} |${withOp ? ` ${pair('sensitivityAtThreshold', 'specificityAtThreshold')} |` : ''}`);
   }
   return lines.join('\n');
 }
@@ -139,9 +148,13 @@ export async function runCurveExperiment(o: CurveRunOptions) {
   const parent = trainHead(all.map((r) => r.x), all.map((r) => r.y), { ...CLINIC_DEFAULTS.head, seed: 0 });
   const parentStats = featureStats(all.map((r) => r.x));
   const parentPrior = gradeMix(src.photos.map((p) => p.label));
+  // The parent's referable threshold, chosen as clinic-train chooses the card's: 5-fold patient CV on its training photos, sensitivity ≥ 0.87.
+  const oof = crossValidate(src.photos, src.feats, src.views, { folds: 5, head: CLINIC_DEFAULTS.head, trainViews: src.views, testViews: 2, seed: 0 });
+  const parentOp = operatingPoint(src.photos.map((p) => p.label), oof.probs, 0.87);
+  o.log(`parent operating point (5-fold CV on its training photos): p(grade ≥ 2) ≥ ${parentOp.threshold.toFixed(4)}, OOF sensitivity ${parentOp.sensitivity.toFixed(3)}, specificity ${parentOp.specificity.toFixed(3)}`);
   const variants: CurveInit[] = METHOD_VARIANTS.map((v) => ({ name: v.name, head: parent, adapt: v.method.train !== 'none', from: parentStats, prior: parentPrior, method: v.method }));
   variants.push({ name: SELECTED, head: parent, adapt: true, from: parentStats, prior: parentPrior, select: true });
-  const curveOpts = { ks: o.ks, draws: o.draws, schedule: o.schedule, testViews: 2 as const, trainViews: o.targetViews, seed: o.seed };
+  const curveOpts = { ks: o.ks, draws: o.draws, schedule: o.schedule, testViews: 2 as const, trainViews: o.targetViews, seed: o.seed, referableThreshold: parentOp.threshold };
   let tune: Array<{ schedule: AdaptSchedule; init: string; qwk: number }> | undefined;
   let tuneMethods: Array<{ init: string; qwk: number; byK: Record<number, number> }> | undefined;
   if (o.tune) {
@@ -207,10 +220,10 @@ export async function runCurveExperiment(o: CurveRunOptions) {
     o.log(`exported the RetinaMNIST parent to ${o.exportParent} (ONNX vs TF.js max |Δ| ${r.verify.maxAbsDiff.toExponential(2)})`);
   }
   const seconds = { features: (t1 - t0) / 1000, tune: (t2 - t1) / 1000, reptile: (t3 - t2) / 1000, curve: (t4 - t3) / 1000 };
-  const report = { options: { ...o, log: undefined }, parentTrainedOn: sourceName, parentPrior, tune, tuneMethods, table: qwk, rows, seconds };
+  const report = { options: { ...o, log: undefined }, parentTrainedOn: sourceName, parentPrior, parentOperatingPoint: parentOp, tune, tuneMethods, table: qwk, rows, seconds };
   writeFileAtomic(join(o.out, 'curve.json'), `${JSON.stringify(report, null, 1)}\n`);
   writeFileAtomic(join(o.out, 'table.md'), `${table}\n`);
-  return { table, fig, seconds, rows, tune, tuneMethods };
+  return { table, fig, seconds, rows, tune, tuneMethods, parentOperatingPoint: parentOp };
 }
 
 export const CURVE_DEFAULTS: Readonly<Omit<CurveRunOptions, 'log'>> = Object.freeze({

@@ -1,5 +1,5 @@
 // The adaptation curve: adapt each initialisation to K photos per grade of a target clinic, grade the other patients, many draws.
-import { NUM_GRADES } from '../../shared/index.js';
+import { NUM_GRADES, type ReferableRule } from '../../shared/index.js';
 import { clinicMetrics } from '../clinic/cv.js';
 import type { PhotoRecord } from '../clinic/features.js';
 import { createRng } from '../random.js';
@@ -41,6 +41,8 @@ export interface CurveOptions {
   /** Views per training photo used as rows. */
   trainViews: number;
   seed: number;
+  /** The parent's referable threshold on p(grade ≥ 2): rows also give sensitivity/specificity at it (what an adapted card inherits). */
+  referableThreshold?: number;
 }
 
 export interface CurveRow {
@@ -52,8 +54,12 @@ export interface CurveRow {
   qwk: number;
   accuracy: number;
   referableAuc: number;
+  /** Referable by argmax grade ≥ 2. */
   sensitivity: number;
   specificity: number;
+  /** Referable by p(grade ≥ 2) ≥ the parent's threshold (CurveOptions.referableThreshold); NaN without one. */
+  sensitivityAtThreshold: number;
+  specificityAtThreshold: number;
 }
 
 /** K photos of each grade (fewer where the grade has fewer), seeded; test = photos of every other patient. */
@@ -79,10 +85,10 @@ export function rowsOf(src: FeatureSource, idx: number[], trainViews: number): {
   return { xs, ys };
 }
 
-/** Metrics of `head` on photos `idx` (test views averaged). */
-export function evaluateHead(src: FeatureSource, head: HeadWeights, idx: number[], testViews: 1 | 2) {
+/** Metrics of `head` on photos `idx` (test views averaged); referable by `rule` when given, else by argmax. */
+export function evaluateHead(src: FeatureSource, head: HeadWeights, idx: number[], testViews: 1 | 2, rule?: ReferableRule | null) {
   const probs = idx.map((i) => photoProbs(head, src.feats.slice(i * src.views, i * src.views + testViews)));
-  return clinicMetrics(idx.map((i) => src.photos[i].label), probs);
+  return clinicMetrics(idx.map((i) => src.photos[i].label), probs, rule);
 }
 
 /** Every initialisation × K × draw on the same draws (paired), metrics on the other patients. */
@@ -106,7 +112,11 @@ export function runCurve(target: FeatureSource, inits: CurveInit[], o: CurveOpti
           if (init.adapt) head = adaptHead(head, xs, ys, o.schedule);
         }
         const m = evaluateHead(src, head, test, o.testViews);
-        const row = { init: init.name, k, draw: d, nTrain: train.length, nTest: test.length, qwk: m.qwk, accuracy: m.accuracy, referableAuc: m.referableAuc, sensitivity: m.sensitivity, specificity: m.specificity };
+        const t = o.referableThreshold !== undefined ? evaluateHead(src, head, test, o.testViews, { referableThreshold: o.referableThreshold }) : null;
+        const row = {
+          init: init.name, k, draw: d, nTrain: train.length, nTest: test.length, qwk: m.qwk, accuracy: m.accuracy, referableAuc: m.referableAuc, sensitivity: m.sensitivity, specificity: m.specificity,
+          sensitivityAtThreshold: t ? t.sensitivity : Number.NaN, specificityAtThreshold: t ? t.specificity : Number.NaN,
+        };
         rows.push(row);
         onRow(row);
       }
@@ -129,7 +139,7 @@ export function summarise(values: number[]): { mean: number; lo: number; hi: num
 }
 
 /** Summary per initialisation and K of one metric. */
-export function curveTable(rows: CurveRow[], metric: 'qwk' | 'accuracy' | 'referableAuc' | 'sensitivity' | 'specificity' = 'qwk') {
+export function curveTable(rows: CurveRow[], metric: 'qwk' | 'accuracy' | 'referableAuc' | 'sensitivity' | 'specificity' | 'sensitivityAtThreshold' | 'specificityAtThreshold' = 'qwk') {
   const inits = [...new Set(rows.map((r) => r.init))];
   const ks = [...new Set(rows.map((r) => r.k))].sort((a, b) => a - b);
   return inits.map((init) => ({ init, byK: ks.map((k) => ({ k, ...summarise(rows.filter((r) => r.init === init && r.k === k).map((r) => r[metric])) })) }));

@@ -28,7 +28,10 @@ export async function exportWithWeights(opts: ExportWithWeightsOptions): Promise
     mkdirSync(join(tmp, 'weights'), { recursive: true });
     const bytes = encodeHeadWeights(opts.head, opts.backbone, hflip);
     writeFileAtomic(join(tmp, HEAD_WEIGHTS_FILE), bytes);
-    const res = await exportModel({ ...opts, outDir: tmp, extra: { ...opts.extra, weights: weightsField(bytes, opts.backbone, hflip) } });
+    // The user sees the final folder, never the temporary one: "wrote …" lines are said once the folder is in place.
+    const wrote: string[] = [];
+    const log = (m: string) => (m.startsWith('wrote ') ? wrote.push(m.split(tmp).join(out)) : opts.log?.(m.split(tmp).join(out)));
+    const res = await exportModel({ ...opts, outDir: tmp, log, extra: { ...opts.extra, weights: weightsField(bytes, opts.backbone, hflip) } });
     if (existsSync(out)) {
       const old = `${tmp}-old`;
       renameSync(out, old);
@@ -37,6 +40,8 @@ export async function exportWithWeights(opts: ExportWithWeightsOptions): Promise
     } else {
       renameSync(tmp, out);
     }
+    wrote.forEach((m) => opts.log?.(m));
+    opts.log?.(`wrote ${join(out, HEAD_WEIGHTS_FILE)}`);
     return { ...res, onnxPath: join(out, basename(res.onnxPath)), cardPath: join(out, 'model.json'), weightsPath: join(out, HEAD_WEIGHTS_FILE) };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });

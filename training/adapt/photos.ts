@@ -14,7 +14,7 @@ export type AdaptFormat = (typeof ADAPT_FORMATS)[number];
 /** What {@link readAdaptPhotos} found: usable photos, what was skipped and why, counts and a content hash. */
 export interface AdaptPhotos {
   photos: PhotoRecord[];
-  /** Label-file rows and photos skipped (file, line of the labels CSV where known, why). */
+  /** Label-file rows and photos skipped (file, line of the labels CSV where known, why), in labels-file line order (then by file). */
   skipped: DataProblem[];
   perGrade: number[];
   /** sha256 over the sorted "sha256(photo bytes):grade" lines: identifies the photos without naming files. */
@@ -28,7 +28,8 @@ export const problemLine = (p: DataProblem): string => `${p.file}${p.line ? ` (l
 export async function readAdaptPhotos(format: AdaptFormat, data: string): Promise<AdaptPhotos> {
   const root = resolve(data);
   const list = format === 'kaggle' ? (await readKaggle(root)).trainPool : await readGradeFolders(root);
-  const skipped: DataProblem[] = [...list.problems];
+  // Each problem with the labels-file line it concerns (sort key): the CSV's own problems and unreadable photos, reported in line order.
+  const found: Array<{ p: DataProblem; line: number }> = list.problems.map((p) => ({ p, line: p.line ?? Number.POSITIVE_INFINITY }));
   const photos: PhotoRecord[] = [];
   const lines: string[] = [];
   for (const r of list.records) {
@@ -38,7 +39,8 @@ export async function readAdaptPhotos(format: AdaptFormat, data: string): Promis
       await decodeImage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), { source: r.file });
     } catch (e) {
       const where = format === 'kaggle' && r.line ? ` (${list.sources[0]} line ${r.line})` : '';
-      skipped.push({ file: r.file, message: `unreadable photo${where}, skipped: ${(e as Error).message}` });
+      // The caller prefixes "skipped: ", so the message says only what is wrong.
+      found.push({ p: { file: r.file, message: `unreadable photo${where}: ${(e as Error).message}` }, line: r.line ?? Number.POSITIVE_INFINITY });
       continue;
     }
     photos.push({ id: r.id, file: r.file, label: r.label, patient: r.patient });
@@ -46,5 +48,6 @@ export async function readAdaptPhotos(format: AdaptFormat, data: string): Promis
   }
   const perGrade = new Array(NUM_GRADES).fill(0);
   photos.forEach((p) => perGrade[p.label]++);
+  const skipped = found.sort((a, b) => a.line - b.line || (a.p.file < b.p.file ? -1 : a.p.file > b.p.file ? 1 : 0)).map((f) => f.p);
   return { photos, skipped, perGrade, contentSha256: sha256Hex(new TextEncoder().encode(lines.sort().join('\n'))) };
 }

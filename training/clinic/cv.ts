@@ -1,5 +1,5 @@
 // Patient-level k-fold cross-validation of a feature head: folds, out-of-fold probabilities, metrics with bootstrap intervals.
-import { accuracy, argmax, binaryAuc, bootstrapIntervals, chooseReferableThreshold, NUM_GRADES, quadraticWeightedKappa, referableProbability, REFERABLE_MIN_GRADE } from '../../shared/index.js';
+import { accuracy, argmax, binaryAuc, bootstrapIntervals, chooseReferableThreshold, decideReferable, NUM_GRADES, quadraticWeightedKappa, referableProbability, REFERABLE_MIN_GRADE, type ReferableRule } from '../../shared/index.js';
 import { createRng } from '../random.js';
 import { headProbs, trainHead, type Head, type HeadOptions } from './head.js';
 import type { PhotoRecord } from './features.js';
@@ -26,17 +26,18 @@ export interface ClinicMetrics {
   accuracy: number;
   /** ROC AUC of p(grade ≥ 2) for referable (grade ≥ 2) truth. */
   referableAuc: number;
-  /** Referable by argmax grade ≥ 2. */
+  /** Referable by the rule given to {@link clinicMetrics}: argmax grade ≥ 2 by default. */
   sensitivity: number;
   specificity: number;
 }
 
-export function clinicMetrics(truth: number[], probs: number[][]): ClinicMetrics {
+/** Metrics of probability rows; referable as the runtimes decide it (shared decideReferable): p(grade ≥ 2) ≥ `rule`'s threshold, or argmax grade ≥ 2 without one. */
+export function clinicMetrics(truth: number[], probs: number[][], rule?: ReferableRule | null): ClinicMetrics {
   const pred = probs.map((p) => argmax(p));
   const ref = truth.map((t) => t >= REFERABLE_MIN_GRADE);
   let tp = 0, fn = 0, tn = 0, fp = 0;
-  pred.forEach((g, i) => {
-    const p = g >= REFERABLE_MIN_GRADE;
+  probs.forEach((row, i) => {
+    const p = decideReferable(row, rule);
     if (ref[i]) p ? tp++ : fn++;
     else p ? fp++ : tn++;
   });

@@ -35,7 +35,9 @@ describe('web-viewer: a model folder written by adapt, loaded through the local-
     summary = await runAdapt({ model: PARENT, format: 'kaggle', data: root, out: adapted, views: 2, cacheDir: join(root, 'cache') });
     card = parseModelCard(readFileSync(join(adapted, 'model.json'), 'utf8'));
     parentCard = parseModelCard(readFileSync(join(PARENT, 'model.json'), 'utf8'));
-    // The page bundles the parent; the server beside it grades with the adapted model only.
+    // The server serves the parent (its default, so the page starts on it) and the adapted model (for /predict?model=).
+    cpSync(PARENT, join(root, 'models', 'mobilenetv2-clinic'), { recursive: true });
+    writeFileSync(join(root, 'models', 'default.json'), JSON.stringify({ default: 'mobilenetv2-clinic' }));
     server = await serveViewer({ modelDir: PARENT, outDir: join(root, 'viewer'), webgpu: false, modelsDir: join(root, 'models') });
     browser = await launchChromium();
   });

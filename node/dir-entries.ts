@@ -36,6 +36,6 @@ export async function listDir(dir: string): Promise<DirEntry[]> {
 }
 
 /** "broken link (→ target)" for a dangling link entry. */
-export function brokenLinkText(e: DirEntry): string {
+export function brokenLinkText(e: Pick<DirEntry, 'target'>): string {
   return `broken link${e.target ? ` (→ ${e.target})` : ''}`;
 }

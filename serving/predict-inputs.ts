@@ -5,6 +5,7 @@ import { isAbsolute, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { glob, isDynamicPattern } from 'tinyglobby';
+import { brokenLinkText } from '../node/dir-entries.js';
 
 /** Extensions a folder or glob search picks up (case-insensitive); explicit files are taken whatever their name. */
 export const PHOTO_EXTENSIONS = ['jpg', 'jpeg', 'png', 'tif', 'tiff', 'webp'] as const;
@@ -100,14 +101,14 @@ export class UnreadableError extends Error {
 }
 
 /**
- * The reason `path` cannot be read, from the error reading it: `broken link to <target>` (ENOENT on a link),
+ * The reason `path` cannot be read, from the error reading it: `broken link (→ <target>)` (ENOENT on a link; the loaders' wording),
  * `no such file`, `permission denied` (EACCES/EPERM), `a folder, not a file` (EISDIR), or the system's message.
  */
 export async function unreadableReason(path: string, err: NodeJS.ErrnoException): Promise<UnreadableError> {
   switch (err.code) {
     case 'ENOENT': {
       const link = await lstat(path).then((s) => s.isSymbolicLink(), () => false);
-      if (link) return new UnreadableError('file_not_found', `broken link to ${await readlink(path).catch(() => '?')}`);
+      if (link) return new UnreadableError('file_not_found', brokenLinkText({ target: await readlink(path).catch(() => undefined) }));
       return new UnreadableError('file_not_found', 'no such file');
     }
     case 'EACCES':

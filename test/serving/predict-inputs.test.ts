@@ -34,11 +34,11 @@ before(async () => {
 });
 
 describe('predict unreadable inputs', () => {
-  test('folder with a dangling link → the link reported "broken link to <target>", the rest graded, exit 1 (hidden folders still skipped)', () => {
+  test('folder with a dangling link → the link reported "broken link (→ <target>)", the rest graded, exit 1 (hidden folders still skipped)', () => {
     const r = predict([join(dir, 'photos')]);
     assert.equal(r.status, 1, r.stderr);
     const broken = join(dir, 'photos/sub/1_right.jpg');
-    assert.ok(r.stdout.includes(`${broken}\tERROR cannot read ${broken}: broken link to /nonexistent/gone.jpg\n`), r.stdout);
+    assert.ok(r.stdout.includes(`${broken}\tERROR cannot read ${broken}: broken link (→ /nonexistent/gone.jpg)\n`), r.stdout);
     assert.match(r.stdout, /1_left\.jpg\tgrade \d/);
     assert.match(r.stdout, /link_ok\.jpg\tgrade \d/);
     assert.doesNotMatch(r.stdout, /hidden/);
@@ -57,7 +57,7 @@ describe('predict unreadable inputs', () => {
     assert.deepEqual(errors.sort(), [
       `cannot read ${fifo}: not a regular file (a pipe, socket or device)`,
       `cannot read ${join(dir, 'gone.jpg')}: no such file (${list} line 3)`,
-      `cannot read ${join(dir, 'photos/sub/1_right.jpg')}: broken link to /nonexistent/gone.jpg (${list} line 5)`,
+      `cannot read ${join(dir, 'photos/sub/1_right.jpg')}: broken link (→ /nonexistent/gone.jpg) (${list} line 5)`,
     ].sort());
   });
 

@@ -34,6 +34,15 @@ describe('adapt CLI', () => {
     assert.match(m.stderr, /--method must be one of default, bias-only, match-only, sample-match, auto, got "fancy"/);
   });
 
+  test('adapt-curve --spec: a missing spec file or a bad --target-views is refused before any work (exit 1, names it)', () => {
+    const r = cli(['adapt-curve', '--spec', 'training/runs/no-such-spec.json']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /--spec training\/runs\/no-such-spec\.json: /);
+    const v = cli(['adapt-curve', '--spec', 'training/runs/clinic-spec-320.json', '--target-views', '1']);
+    assert.equal(v.status, 1, v.stderr);
+    assert.match(v.stderr, /--target-views/);
+  });
+
   test('--holdout outside (0, 1): one message for every bad value (1.5, 1, 0, -0.2, "half")', () => {
     for (const v of ['1.5', '1', '0', '-0.2', 'half']) {
       const r = cli(['adapt', '--model', 'models/mobilenetv2-clinic', '--holdout', v, 'test/fixtures', '--out', 'runs/never-written']);

@@ -71,6 +71,12 @@ async function runCurveCommand(f: Flags): Promise<void> {
   if (typeof f.target === 'string') o.target = f.target;
   if (typeof f.out === 'string') o.out = f.out;
   if (typeof f.targetExtraCuts === 'string') o.targetExtraCuts = f.targetExtraCuts.split(',');
+  if (typeof f.spec === 'string') {
+    const { loadSpec } = await import('../clinic/recipe.js');
+    loadSpec(f.spec); // a missing or invalid spec file is an error naming it, before any work
+    o.spec = f.spec;
+  }
+  if (f.targetViews !== undefined) o.targetViews = int('--target-views', f.targetViews, { min: 2, max: 32 });
   if (f.draws !== undefined) o.draws = int('--draws', f.draws, { min: 2, max: 100 });
   if (f.metaIters !== undefined) o.metaIters = int('--meta-iters', f.metaIters, { min: 1 });
   if (f.iters !== undefined) o.schedule.iters = int('--iters', f.iters, { min: 1 });
@@ -98,6 +104,8 @@ export function register(program: Command): void {
     .option('--retina <npz>', 'RetinaMNIST npz (the source that is not clinic-photos)')
     .option('--target <dir>', 'clinic-photos Kaggle folder (the new clinic)')
     .option('--out <dir>', 'output folder (default runs/adapt-curve)')
+    .option('--spec <json>', 'preprocessing spec of the features (default training/runs/clinic-spec-448.json; the bundled model uses training/runs/clinic-spec-320.json)')
+    .option('--target-views <n>', 'cached views per clinic photo (default 4; 6 shares the bundled recipe\'s feature cache)')
     .option('--ks <list>', 'photos per grade, default 1,2,5,10')
     .option('--draws <n>', 'draws of the K photos per K (default 10)')
     .option('--meta-iters <n>', 'Reptile meta-iterations (default 1000)')

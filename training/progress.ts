@@ -34,9 +34,14 @@ export function formatDuration(sec: number): string {
   return `${s}s`;
 }
 
-/** ETA in seconds from the rate since start (units done this process). */
+/** Below this many seconds the rate says little (a first unit can finish in milliseconds): the ETA shows '?'. */
+const MIN_ETA_SECONDS = 2;
+
+/** ETA in seconds from the rate since start (units done this process); unknown (∞) in the first seconds, 0 when done. */
 export function estimateEta(startDone: number, done: number, total: number, elapsedSec: number): number {
-  const rate = (done - startDone) / Math.max(elapsedSec, 1e-9);
+  if (done >= total) return 0;
+  if (elapsedSec < MIN_ETA_SECONDS) return Number.POSITIVE_INFINITY;
+  const rate = (done - startDone) / elapsedSec;
   return rate > 0 ? (total - done) / rate : Number.POSITIVE_INFINITY;
 }
 

@@ -94,16 +94,27 @@ async function load(url: URL, clients: number, total: number, body: { body: Buff
   return { lat, wall };
 }
 
+/** CPU milliseconds this process has used so far (every thread: sharp's and onnxruntime's included). */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** An onnxruntime session as the bench's references run it: full graph optimisation, `threads` intra-op threads that sleep when idle. */
+function openSession(onnxPath: string, threads: number): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(onnxPath, {
+    graphOptimizationLevel: 'all',
+    executionMode: 'sequential',
+    intraOpNumThreads: threads,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+}
+
 /** The reference: decode + quality check + preprocess + one ONNX run per image (what the server does per image), sequentially in this thread. */
 async function rawRunner(modelDir: string, bytes: Buffer, maxPixels: number) {
   const { card, onnxPath } = await loadModelCard(modelDir);
   await loadPreprocessKernels(); // as each inference worker does
-  const session = await ort.InferenceSession.create(onnxPath, {
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: availableParallelism(),
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
+  const session = await openSession(onnxPath, availableParallelism());
   const size = card.input.shape[1];
   const once = async () => {
     const image = await decodeImage(bytes, { maxPixels, strict: true });
@@ -153,19 +164,15 @@ async function decodeLoop(bytes: Buffer, maxPixels: number, clients: number, n: 
 async function prepareCost(modelDir: string, bytes: Buffer, maxPixels: number, n: number): Promise<{ kernel: number; js: number } | null> {
   const spec = (await loadModelCard(modelDir)).card.preprocess;
   const image = await decodeImage(bytes, { maxPixels, strict: true });
-  const cpu = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
   const total = { kernel: 0, js: 0 };
   try {
     for (let round = 0; round < 4; round++) {
       for (const mode of ['kernel', 'js'] as const) {
         if (mode === 'kernel' ? !(await loadPreprocessKernels()) : await installPreprocessKernels(null)) return null;
         for (let i = 0; i < 2; i++) prepareImage(image, spec); // warm-up of this path
-        const t0 = cpu();
+        const t0 = cpuMs();
         for (let i = 0; i < n / 4; i++) prepareImage(image, spec);
-        total[mode] += cpu() - t0;
+        total[mode] += cpuMs() - t0;
       }
     }
   } finally {
@@ -181,27 +188,18 @@ async function prepareCost(modelDir: string, bytes: Buffer, maxPixels: number, n
  */
 async function stageCost(modelDir: string, bytes: Buffer, maxPixels: number, n: number): Promise<{ decode: number; prepare: number; inference: number }> {
   const { card, onnxPath } = await loadModelCard(modelDir);
-  const session = await ort.InferenceSession.create(onnxPath, {
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-    intraOpNumThreads: 1,
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  });
+  const session = await openSession(onnxPath, 1);
   const size = card.input.shape[1];
-  const cpu = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  };
   const total = { decode: 0, prepare: 0, inference: 0 };
   try {
     for (let i = -2; i < n; i++) {
-      const t0 = cpu();
+      const t0 = cpuMs();
       const image = await decodeImage(bytes, { maxPixels, strict: true });
-      const t1 = cpu();
+      const t1 = cpuMs();
       const x = prepareImage(image, card.preprocess).input.data;
-      const t2 = cpu();
+      const t2 = cpuMs();
       await session.run({ [card.input.name]: new ort.Tensor('float32', x, [1, size, size, 3]) });
-      const t3 = cpu();
+      const t3 = cpuMs();
       if (i < 0) continue;
       total.decode += t1 - t0;
       total.prepare += t2 - t1;
